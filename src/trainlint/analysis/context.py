@@ -1,0 +1,58 @@
+"""FileContext: the parsed file and its facts, each computed on first use and then shared."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Optional, Tuple
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from trainlint.analysis.imports import ImportTable
+from trainlint.analysis.index import ModuleIndex
+from trainlint.analysis.targets import TargetEvidence
+from trainlint.config import Config
+
+
+class FileContext:
+    def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
+        self.text = text
+        self.path = path
+        self.module = module
+        self.config = config
+
+    @cached_property
+    def index(self) -> ModuleIndex:
+        return ModuleIndex(self.module)
+
+    @cached_property
+    def imports(self) -> ImportTable:
+        return ImportTable(self.index)
+
+    @cached_property
+    def targets(self) -> TargetEvidence:
+        return TargetEvidence(self.module, self.index, self.imports)
+
+    # -- positions, computed only when something is reported ------------------------------
+
+    @cached_property
+    def _positions(self):
+        # unsafe_skip_copy keeps node identity, so the nodes rules hold can be looked up.
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return wrapper.resolve(PositionProvider)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self._positions[node]
+
+    def statement_lines(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """First and last line of the statement around `node` (for `# noqa`)."""
+        statement = self.index.statement_of(node)
+        if isinstance(statement, cst.BaseCompoundStatement):
+            # Only the header belongs to the statement here, not its body.
+            header_end = self.position(statement.body).start.line  # type: ignore[attr-defined]
+            return self.position(statement).start.line, header_end
+        code_range = self.position(statement)
+        return code_range.start.line, code_range.end.line
+
+    def code(self, node: Optional[cst.CSTNode]) -> str:
+        return self.module.code_for_node(node) if node is not None else ""

@@ -1,0 +1,82 @@
+"""One walk over the tree that every rule shares.
+
+The walk records each node's parent and groups nodes by type, so that rules and fact
+builders ask "all calls", "the statement around this node" or "the enclosing function"
+without walking the tree again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, Iterator, List, Optional, Type, TypeVar
+
+import libcst as cst
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+SCOPE_TYPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+class _Recorder(cst.CSTVisitor):
+    def __init__(self, index: "ModuleIndex") -> None:
+        self._index = index
+        self._stack: List[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self._index._parents[node] = self._stack[-1]
+        self._index._by_type[type(node)].append(node)
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
+class ModuleIndex:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._parents: Dict[cst.CSTNode, cst.CSTNode] = {}
+        self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
+        module.visit(_Recorder(self))
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def of_type(self, node_type: Type[N]) -> List[N]:
+        """All nodes of exactly this type, in source order."""
+        return self._by_type.get(node_type, [])  # type: ignore[return-value]
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self._parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self._parents.get(node)
+        while current is not None:
+            yield current
+            current = self._parents.get(current)
+
+    def enclosing(self, node: cst.CSTNode, *types: type) -> Optional[cst.CSTNode]:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, types):
+                return ancestor
+        return None
+
+    def enclosing_scope(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The function, class or lambda around `node`; None at module level."""
+        return self.enclosing(node, *SCOPE_TYPES)
+
+    def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        return self.enclosing(node, cst.FunctionDef)  # type: ignore[return-value]
+
+    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The innermost statement containing `node` (a simple statement, or a compound
+        statement when `node` sits in its header)."""
+        candidate: cst.CSTNode = node
+        for ancestor in [node, *self.ancestors(node)]:
+            if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return ancestor
+            candidate = ancestor
+        return candidate
+
+    def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        return node is container or any(a is container for a in self.ancestors(node))

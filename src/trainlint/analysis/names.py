@@ -1,0 +1,100 @@
+"""Small helpers to read names and literal values off CST expressions."""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+import libcst as cst
+
+
+def dotted_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """`a.b.c` for Name/Attribute chains, else None."""
+    parts: List[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def call_name(call: cst.Call) -> Optional[str]:
+    return dotted_name(call.func)
+
+
+def last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """The rightmost identifier of a name, attribute or call: `torch.nn.Dropout(...)` → Dropout."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
+
+
+def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def keyword_value(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
+    arg = keyword(call, name)
+    return arg.value if arg is not None else None
+
+
+def positional_args(call: cst.Call) -> List[cst.Arg]:
+    return [arg for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def argument(call: cst.Call, position: int, name: str) -> Optional[cst.BaseExpression]:
+    """The argument passed by keyword `name` or at `position` (0-based)."""
+    value = keyword_value(call, name)
+    if value is not None:
+        return value
+    positional = positional_args(call)
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def is_none(node: Optional[cst.CSTNode]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def bool_value(node: Optional[cst.CSTNode]) -> Optional[bool]:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    return None
+
+
+def assigned_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """Flatten tuple/list unpacking targets: `a, (b, c)` → a, b, c (starred kept as is)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            value = element.value
+            if isinstance(element, cst.StarredElement):
+                yield value
+            else:
+                yield from assigned_targets(value)
+    else:
+        yield target
+
+
+def expression_key(module: cst.Module, node: cst.CSTNode) -> str:
+    """A whitespace-insensitive text key for comparing expressions (`df['y']` == `df[ 'y' ]`)."""
+    code = module.code_for_node(node)
+    return "".join(code.split()).replace('"', "'")

@@ -1,0 +1,182 @@
+"""Command line: argument parsing, exit codes and output. The analysis lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from trainlint import __version__
+from trainlint.config import Config, ConfigError, check_selectors, load_config
+from trainlint.discovery import discover
+from trainlint.engine import lint_paths
+from trainlint.report.text import format_text, summary
+from trainlint.rules import all_rules, get_rule
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SUBCOMMANDS = ("check", "rules", "rule")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"trainlint: error: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _codes(value: str) -> List[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="trainlint",
+        description="Find the bugs that make train, validation and test figures misleading.",
+        epilog="Other commands: `trainlint rules`, `trainlint rule CODE`.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    parser.add_argument("--select", type=_codes, action="extend", metavar="CODES",
+                        help="rules to enable: codes, prefixes (TL3) or names, comma-separated")
+    parser.add_argument("--extend-select", type=_codes, action="extend", metavar="CODES",
+                        help="rules to enable on top of the selection")
+    parser.add_argument("--ignore", type=_codes, action="extend", metavar="CODES",
+                        help="rules to disable")
+    parser.add_argument("--exclude", type=_codes, action="extend", metavar="GLOBS",
+                        help="paths to skip (replaces the default list)")
+    parser.add_argument("--extend-exclude", type=_codes, action="extend", metavar="GLOBS",
+                        help="paths to skip on top of the default list")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="apply excludes to files named on the command line too")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="read [tool.trainlint] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
+    return parser
+
+
+def _effective_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    overrides = {}
+    for option in ("select", "extend_select", "ignore"):
+        value = getattr(args, option)
+        if value is not None:
+            check_selectors(value, f"--{option.replace('_', '-')}")
+            overrides[option] = tuple(value)
+    if args.extend_select is not None:
+        overrides["extend_select"] = config.extend_select + tuple(args.extend_select)
+    if args.ignore is not None:
+        overrides["ignore"] = config.ignore + tuple(args.ignore)
+    if args.exclude is not None:
+        overrides["exclude"] = tuple(args.exclude)
+    if args.extend_exclude is not None:
+        overrides["extend_exclude"] = config.extend_exclude + tuple(args.extend_exclude)
+    if args.force_exclude:
+        overrides["force_exclude"] = True
+    return replace(config, **overrides)
+
+
+def run_check(argv: Sequence[str]) -> int:
+    args = _check_parser().parse_args(list(argv))
+    try:
+        config = _effective_config(args)
+    except ConfigError as error:
+        sys.stderr.write(f"trainlint: error: {error}\n")
+        return EXIT_ERROR
+    files, missing = discover(args.paths or ["."], config)
+    for path in missing:
+        sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+    diagnostics = lint_paths([Path(f) for f in files], config)
+    sys.stdout.write(format_text(diagnostics))
+    if not args.quiet:
+        sys.stderr.write(summary(diagnostics) + "\n")
+    if missing:
+        return EXIT_ERROR
+    if diagnostics and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_rules(argv: Sequence[str]) -> int:
+    if argv:
+        sys.stderr.write("trainlint: error: `trainlint rules` takes no arguments\n")
+        return EXIT_ERROR
+    rows = [(r.code, r.name, r.severity.value, r.summary) for r in all_rules()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        sys.stdout.write(
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}\n"
+        )
+    return EXIT_CLEAN
+
+
+def rule_documentation(code_or_name: str) -> Optional[str]:
+    rule = get_rule(code_or_name)
+    if rule is None:
+        return None
+    parts = [
+        f"# {rule.code} {rule.name} ({rule.severity.value})",
+        "",
+        rule.summary,
+        "",
+        "## What it does",
+        "",
+        rule.what_it_does,
+        "",
+        "## Why it matters",
+        "",
+        rule.why_it_matters,
+        "",
+        "## Example",
+        "",
+        "```python",
+        rule.example.rstrip("\n"),
+        "```",
+        "",
+        "## Use instead",
+        "",
+        "```python",
+        rule.use_instead.rstrip("\n"),
+        "```",
+        "",
+        "## Fix safety",
+        "",
+        rule.fix_safety,
+    ]
+    if rule.references:
+        parts += ["", "## References", ""] + [f"- {ref}" for ref in rule.references]
+    return "\n".join(parts) + "\n"
+
+
+def run_rule(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        sys.stderr.write("trainlint: error: usage: trainlint rule CODE|NAME\n")
+        return EXIT_ERROR
+    text = rule_documentation(argv[0])
+    if text is None:
+        sys.stderr.write(
+            f"trainlint: error: unknown rule {argv[0]!r} (run `trainlint rules` for the list)\n"
+        )
+        return EXIT_ERROR
+    sys.stdout.write(text)
+    return EXIT_CLEAN
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "rules":
+            return run_rules(argv[1:])
+        if argv and argv[0] == "rule":
+            return run_rule(argv[1:])
+        if argv and argv[0] == "check":
+            argv = argv[1:]
+        return run_check(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("trainlint: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN

@@ -1,0 +1,200 @@
+"""Configuration: `[tool.trainlint]` in pyproject.toml, merged with command-line options.
+
+Everything here is validated up front so that a mistake in the user's config is one clear
+line naming the file and the key, never a traceback halfway through a run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A user-facing configuration problem; the message is one line."""
+
+
+DEFAULT_EXCLUDE: Tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".trainlint_cache",
+    ".ipynb_checkpoints",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    select: Tuple[str, ...] = ("TL",)
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: Tuple[str, ...] = ()
+    force_exclude: bool = False
+    # Where relative globs (per-file-ignores, exclude) are anchored: the config file's folder.
+    root: str = "."
+    config_path: Optional[str] = None
+
+    def fingerprint(self) -> str:
+        """A stable text that changes whenever the effective configuration changes."""
+        return repr(replace(self, root="", config_path=None))
+
+    # -- rule selection -------------------------------------------------------------------
+
+    def enabled_codes(self, path: Optional[str] = None) -> FrozenSet[str]:
+        from trainlint.rules import all_rules, resolve_selectors
+
+        selected = resolve_selectors(self.select + self.extend_select)
+        ignored = resolve_selectors(self.ignore)
+        if path is not None:
+            ignored |= resolve_selectors(self.ignored_for_path(path))
+        return frozenset(r.code for r in all_rules() if r.code in selected and r.code not in ignored)
+
+    def ignored_for_path(self, path: str) -> Tuple[str, ...]:
+        codes: List[str] = []
+        for pattern, pattern_codes in self.per_file_ignores:
+            if path_matches(path, pattern, self.root):
+                codes.extend(pattern_codes)
+        return tuple(codes)
+
+    def all_excludes(self) -> Tuple[str, ...]:
+        return self.exclude + self.extend_exclude
+
+
+def path_matches(path: str, pattern: str, root: str = ".") -> bool:
+    """Match a path against a glob the way ruff and flake8 users expect.
+
+    A pattern without a slash matches any path component or the file name (`build`,
+    `*_test.py`); a pattern with a slash is matched against the path relative to `root`.
+    """
+    pure = PurePath(path)
+    try:
+        relative = PurePath(Path(path).resolve().relative_to(Path(root).resolve())).as_posix()
+    except (ValueError, OSError):
+        relative = pure.as_posix()
+    pattern = pattern.rstrip("/")
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in pure.parts) or fnmatch.fnmatchcase(
+            pure.name, pattern
+        )
+    pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
+    return (
+        fnmatch.fnmatchcase(relative, pattern)
+        or fnmatch.fnmatchcase(relative, pattern + "/*")
+        or fnmatch.fnmatchcase(pure.as_posix(), pattern)
+    )
+
+
+# -- loading ------------------------------------------------------------------------------
+
+_LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores"}
+
+
+def find_pyproject(start: Path) -> Optional[Path]:
+    """The nearest pyproject.toml with a [tool.trainlint] table, walking up from `start`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = _read_toml(candidate)
+            except ConfigError:
+                return candidate  # report the broken file rather than skipping it
+            if "trainlint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None) -> Config:
+    """Load the configuration from `config_file`, or the nearest pyproject.toml."""
+    if config_file is None:
+        config_file = find_pyproject(start or Path.cwd())
+        if config_file is None:
+            return Config()
+    elif not config_file.is_file():
+        raise ConfigError(f"{config_file}: config file not found")
+    data = _read_toml(config_file)
+    if config_file.name == "pyproject.toml" or "tool" in data:
+        table = data.get("tool", {}).get("trainlint", {})
+        prefix = "tool.trainlint."
+    else:  # a dedicated trainlint.toml holds the keys at top level
+        table = data
+        prefix = ""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_file}: [tool.trainlint] must be a table")
+    values = parse_table(table, source=str(config_file), prefix=prefix)
+    return replace(Config(), root=str(config_file.parent), config_path=str(config_file), **values)
+
+
+def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> Dict[str, object]:
+    values: Dict[str, object] = {}
+    for key, value in table.items():
+        where = f"{source}: {prefix}{key}"
+        if key not in _KNOWN_KEYS:
+            hint = ", ".join(sorted(_KNOWN_KEYS))
+            raise ConfigError(f"{where}: unknown key (expected one of: {hint})")
+        if key in _LIST_KEYS:
+            items = _string_list(value, where)
+            if key in ("select", "extend-select", "ignore"):
+                check_selectors(items, where)
+            values[key.replace("-", "_")] = tuple(items)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f'{where}: expected a table of glob = ["TL301", ...]')
+            pairs = []
+            for glob, codes in value.items():
+                codes = _string_list(codes, f"{where}.{glob!r}")
+                check_selectors(codes, f"{where}.{glob!r}")
+                pairs.append((glob, tuple(codes)))
+            values["per_file_ignores"] = tuple(pairs)
+    return values
+
+
+def _string_list(value: object, where: str) -> List[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")
+
+
+def check_selectors(selectors: Iterable[str], where: str) -> None:
+    from trainlint.rules import unknown_selectors
+
+    unknown = unknown_selectors(selectors)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown rule code or name {', '.join(map(repr, unknown))}"
+            " (run `trainlint rules` for the list)"
+        )

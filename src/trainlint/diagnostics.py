@@ -1,0 +1,49 @@
+"""The plain values that the core returns: diagnostics and the fixes they may carry."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, column) positions; end is exclusive."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    new_text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    edits: Tuple[Edit, ...]
+    safe: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    name: str
+    message: str
+    severity: Severity
+    line: int  # 1-based
+    col: int  # 1-based
+    end_line: int
+    end_col: int
+    fix: Optional[Fix] = None
+    cell: Optional[int] = None  # notebook cell, 1-based, when the source is a notebook
+    path: str = field(default="", compare=True)
+
+    def sort_key(self):
+        return (self.path, self.cell or 0, self.line, self.col, self.code)

@@ -1,0 +1,129 @@
+"""The core: source text in, diagnostics out.
+
+`lint_source` is pure (no printing, no file IO); `lint_file` and `lint_paths` add reading
+from disk. Every front end — CLI, flake8 plugin, language server, tests — goes through here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Type
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.config import Config
+from trainlint.diagnostics import Diagnostic, Severity
+from trainlint.rules import Rule, all_rules, get_rule
+from trainlint.source import SourceError, read_source
+from trainlint.suppression import LineSuppressions, file_exempts, file_exemption
+
+SYNTAX_ERROR = "TL001"
+READ_ERROR = "TL002"
+
+
+def rules_for(config: Config, path: str) -> List[Type[Rule]]:
+    enabled = config.enabled_codes(path)
+    return [rule for rule in all_rules() if rule.code in enabled]
+
+
+def lint_source(text: str, path: str = "<string>", config: Optional[Config] = None) -> List[Diagnostic]:
+    """Lint one Python source. Pure: returns diagnostics, sorted by position."""
+    config = config or Config()
+    exemption = file_exemption(text)
+    rules = [
+        rule
+        for rule in rules_for(config, path)
+        if rule.triggers and rule.is_triggered_by(text) and not file_exempts(exemption, rule.code)
+    ]
+    if not rules:
+        return []  # prefilter: nothing here can match, so the file is not even parsed
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return [_syntax_error(path, text, error)]
+    except RecursionError:
+        return [_engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser", 1, 1)]
+
+    ctx = FileContext(text, path, module, config)
+    suppressions = LineSuppressions(text)
+    diagnostics: List[Diagnostic] = []
+    for rule_class in rules:
+        rule = rule_class()
+        for finding in rule.check(ctx):
+            code_range = ctx.position(finding.node)
+            line, col = code_range.start.line, code_range.start.column + 1
+            if rule.suppressible:
+                statement_first, _ = ctx.statement_lines(finding.node)
+                if suppressions.suppresses(rule.code, line, statement_first):
+                    continue
+            diagnostics.append(
+                Diagnostic(
+                    code=rule.code,
+                    name=rule.name,
+                    message=finding.message or rule.message,
+                    severity=rule.severity,
+                    line=line,
+                    col=col,
+                    end_line=code_range.end.line,
+                    end_col=code_range.end.column + 1,
+                    fix=finding.fix,
+                    path=path,
+                )
+            )
+    return sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+
+def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> Diagnostic:
+    # CPython's own parser places errors precisely and words them well; libcst's native
+    # parser often points at the start of the line. Ask CPython first.
+    try:
+        ast.parse(text)
+    except SyntaxError as python_error:
+        line = python_error.lineno or 1
+        col = python_error.offset or 1
+        message = python_error.msg or "invalid syntax"
+        return _engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, max(col, 1))
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
+    message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
+    line = max(error.raw_line, 1)
+    return _engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, error.raw_column + 1)
+
+
+def _engine_diagnostic(code: str, path: str, message: str, line: int, col: int) -> Diagnostic:
+    rule = get_rule(code)
+    return Diagnostic(
+        code=code,
+        name=rule.name if rule else code,
+        message=message,
+        severity=rule.severity if rule else Severity.ERROR,
+        line=line,
+        col=col,
+        end_line=line,
+        end_col=col,
+        path=path,
+    )
+
+
+def lint_file(path: Path, config: Config, display_path: Optional[str] = None) -> List[Diagnostic]:
+    shown = display_path if display_path is not None else str(path)
+    try:
+        text = read_source(path)
+    except SourceError as error:
+        return [_engine_diagnostic(READ_ERROR, shown, str(error), 1, 1)]
+    return lint_source(text, shown, config)
+
+
+def lint_paths(paths: Sequence[Path], config: Config) -> List[Diagnostic]:
+    diagnostics: List[Diagnostic] = []
+    for path in paths:
+        diagnostics.extend(lint_file(path, config))
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def iter_engine_codes() -> Iterable[str]:
+    return (SYNTAX_ERROR, READ_ERROR)

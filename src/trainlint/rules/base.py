@@ -1,0 +1,65 @@
+"""The contract every rule module fulfils.
+
+A rule is a class with its metadata as class attributes and one `check` method that reads
+the shared facts of a file (`FileContext`) and yields `Finding`s. Everything else — the
+registry, `trainlint rule CODE`, generated tests and docs, SARIF metadata — is derived from
+these attributes, so a rule lives in exactly one module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterator, Optional, Tuple
+
+import libcst as cst
+
+from trainlint.diagnostics import Fix, Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.analysis.context import FileContext
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule reports: the node to point at, and optionally a specific message and fix."""
+
+    node: cst.CSTNode
+    message: Optional[str] = None
+    fix: Optional[Fix] = None
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]  # one line, for `trainlint rules`
+    message: ClassVar[str]  # default message: what is wrong and what to do, one line
+
+    # Documentation, in the fixed sections of every rule page.
+    what_it_does: ClassVar[str]
+    why_it_matters: ClassVar[str]
+    example: ClassVar[str]
+    use_instead: ClassVar[str]
+    fix_safety: ClassVar[str] = "This rule has no automatic fix."
+    references: ClassVar[Tuple[str, ...]] = ()
+
+    # Code snippets: each INVALID one must report this rule, each VALID one must not.
+    VALID: ClassVar[Tuple[str, ...]] = ()
+    INVALID: ClassVar[Tuple[str, ...]] = ()
+
+    # A file whose text contains none of these substrings is not parsed for this rule.
+    triggers: ClassVar[Tuple[str, ...]] = ()
+
+    suppressible: ClassVar[bool] = True
+
+    def check(self, ctx: "FileContext") -> Iterator[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def report(
+        self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[Fix] = None
+    ) -> Finding:
+        return Finding(node=node, message=message, fix=fix)
+
+    @classmethod
+    def is_triggered_by(cls, text: str) -> bool:
+        return any(token in text for token in cls.triggers)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def trainlint_command() -> list:
+    """The installed console script, as a user runs it (falls back to `python -m`)."""
+    script = shutil.which("trainlint", path=str(Path(sys.executable).parent)) or shutil.which("trainlint")
+    return [script] if script else [sys.executable, "-m", "trainlint"]
+
+
+@pytest.fixture
+def run_trainlint():
+    def run(*args: str, cwd: Path = REPO, input: str = None) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        env.pop("PYTHONWARNINGS", None)
+        return subprocess.run(
+            [*trainlint_command(), *args],
+            cwd=str(cwd),
+            capture_output=True,
+            text=True,
+            input=input,
+            env=env,
+            timeout=300,
+        )
+
+    return run
