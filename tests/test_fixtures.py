@@ -1,0 +1,68 @@
+"""Run the real `trainlint` command over fixtures/ and compare with the inline markers.
+
+A fixture line that must be reported ends with `# expect: TL301` (several codes:
+`# expect: TL301, TL201`); every other line must report nothing. Both directions count:
+a missing finding and an unexpected finding both fail, per file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>TL\d{3}(?:\s*,\s*TL\d{3})*)")
+FINDING = re.compile(r"^(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<code>TL\d{3}) ")
+
+
+def fixture_files():
+    return sorted(p for p in FIXTURES.rglob("*.py") if p.is_file())
+
+
+def expected_findings(path: Path):
+    expected = defaultdict(list)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = EXPECT.search(line)
+        if match:
+            for code in re.split(r"\s*,\s*", match.group("codes")):
+                expected[(number, code)].append(code)
+    return {key: len(value) for key, value in expected.items()}
+
+
+@pytest.fixture(scope="module")
+def fixture_run(request):
+    import subprocess
+
+    from conftest import trainlint_command
+
+    result = subprocess.run(
+        [*trainlint_command(), "fixtures"],
+        cwd=str(REPO), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    found = defaultdict(lambda: defaultdict(int))
+    for line in result.stdout.splitlines():
+        match = FINDING.match(line)
+        assert match, f"unparsable output line: {line!r}"
+        path = (REPO / match.group("path")).resolve()
+        found[path][(int(match.group("line")), match.group("code"))] += 1
+    return found
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_findings_match_markers(path, fixture_run):
+    expected = expected_findings(path)
+    actual = dict(fixture_run.get(path.resolve(), {}))
+    missing = sorted(set(expected) - set(actual))
+    unexpected = sorted(set(actual) - set(expected))
+    assert not missing and not unexpected, (
+        f"\nmissed (line, code): {missing}\nfalse positives (line, code): {unexpected}"
+    )
+
+
+def test_fixtures_exist():
+    assert len(fixture_files()) >= 1
