@@ -33,13 +33,12 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
     """Lint one Python source. Pure: returns diagnostics, sorted by position."""
     config = config or Config()
     exemption = file_exemption(text)
-    rules = [
-        rule
-        for rule in rules_for(config, path)
-        if rule.triggers and rule.is_triggered_by(text) and not file_exempts(exemption, rule.code)
-    ]
-    if not rules:
+    triggered = [rule for rule in rules_for(config, path) if rule.triggers and rule.is_triggered_by(text)]
+    if not triggered:
         return []  # prefilter: nothing here can match, so the file is not even parsed
+    # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
+    # suppressed.
+    rules = [rule for rule in triggered if not file_exempts(exemption, rule.code)]
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:

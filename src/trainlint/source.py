@@ -20,8 +20,11 @@ def decode_source(data: bytes) -> str:
         raise SourceError("binary file (contains NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:  # unknown codec named in a coding cookie
-        raise SourceError(f"cannot decode: {error.msg if hasattr(error, 'msg') else error}") from None
+    except SyntaxError as error:
+        message = getattr(error, "msg", None) or str(error)
+        if "unknown encoding" in message:
+            raise SourceError(f"cannot decode: {message}") from None
+        encoding = "utf-8"  # no usable cookie and not UTF-8: let the decode below explain
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from collections import defaultdict
+from typing import Dict, Iterator, List, Optional
 
 import libcst as cst
 
@@ -120,20 +121,28 @@ LogisticRegression().fit(X_train, y_train)
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
-        for call in ctx.index.of_type(cst.Call):
-            if not ctx.imports.matches(call, TRAIN_TEST_SPLIT):
-                continue
+        splits = [
+            (call, [arg.value for arg in positional_args(call)])
+            for call in ctx.index.of_type(cst.Call)
+            if ctx.imports.matches(call, TRAIN_TEST_SPLIT)
+        ]
+        # Every split of the same array shares the evidence found on any of its outputs.
+        outputs_of: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
+        for call, arrays in splits:
+            outputs = _split_outputs(ctx, call, len(arrays))
+            for position, array in enumerate(arrays):
+                pair = outputs[2 * position : 2 * position + 2]
+                outputs_of[ctx.targets.key(array)].extend(o for o in pair if o is not None)
+        for call, arrays in splits:
             stratify = keyword_value(call, "stratify")
             if stratify is not None and not is_none(stratify):
                 continue
             if bool_value(keyword_value(call, "shuffle")) is False:
                 continue
-            arrays = [arg.value for arg in positional_args(call)]
             if len(arrays) < 2:
                 continue  # a single frame: the target column is not visible here
-            outputs = _split_outputs(ctx, call, len(arrays))
-            for position, array in enumerate(arrays[1:], start=1):
-                keys = _target_keys(ctx, array, outputs[2 * position : 2 * position + 2])
+            for array in arrays[1:]:
+                keys = _target_keys(ctx, array, outputs_of[ctx.targets.key(array)])
                 if ctx.targets.kind(keys) == CATEGORICAL:
                     yield self.report(call, message=self._message_for(ctx.code(array)))
                     break
@@ -158,7 +167,7 @@ def _split_outputs(ctx: FileContext, call: cst.Call, n_arrays: int) -> List[Opti
 
 
 def _target_keys(
-    ctx: FileContext, target: cst.BaseExpression, outputs: List[Optional[cst.BaseExpression]]
+    ctx: FileContext, target: cst.BaseExpression, outputs: List[cst.BaseExpression]
 ) -> List[str]:
     """Expression keys that stand for the same labels as `target`: the expression itself,
     what it was assigned from, names assigned from it, and the split outputs."""
@@ -167,9 +176,7 @@ def _target_keys(
     if isinstance(target, cst.Name):
         for value in evidence.definitions(target.value):
             keys.extend(_column_variants(evidence.key(value)))
-    for output in outputs:
-        if output is not None:
-            keys.append(evidence.key(output))
+    keys.extend(evidence.key(output) for output in outputs)
     # Reverse: `y = df["label"]` elsewhere, when the split is given `df["label"]` itself.
     target_key = evidence.key(target)
     for assign in ctx.index.of_type(cst.Assign):

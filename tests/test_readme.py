@@ -1,0 +1,26 @@
+"""README promises: the rules table matches the registry, the quick-start commands are the
+ones CI runs."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+from trainlint.docs import with_rules_table
+
+
+def readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_rules_table_matches_registry():
+    assert with_rules_table(readme()) == readme(), (
+        "README rules table is out of date: run `python -m trainlint.docs`"
+    )
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = re.findall(r"```sh\n(.+?)\n```", readme())
+    test_command = next(c for c in commands if "pytest" in c)
+    ci_script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci_script
