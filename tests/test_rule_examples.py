@@ -38,8 +38,8 @@ def test_rule_example(rule, kind, index, snippet, tmp_path):
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_documented_example_and_alternative(rule):
     """The docs' example is flagged and the docs' "use instead" is not."""
-    if rule.code in ("TL001", "TL002"):
-        pytest.skip("engine diagnostics are shown by their INVALID examples")
+    if rule.reported_by_engine:
+        pytest.skip("engine diagnostics are covered by their examples and tests/test_robustness.py")
     assert rule.code in [d.code for d in lint_source(rule.example, "doc.py")]
     assert rule.code not in [d.code for d in lint_source(rule.use_instead, "doc.py")]
 
@@ -61,12 +61,13 @@ def test_names_are_unique_kebab_case():
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_rule_metadata_complete(rule):
     assert len(rule.VALID) >= 2, "at least two VALID examples"
-    assert len(rule.INVALID) >= 2, "at least two INVALID examples"
+    if not rule.reported_by_engine:  # crashes and timeouts cannot be written as snippets
+        assert len(rule.INVALID) >= 2, "at least two INVALID examples"
     for section in ("summary", "message", "what_it_does", "why_it_matters", "example",
                     "use_instead", "fix_safety"):
         value = getattr(rule, section, "")
         assert isinstance(value, str) and value.strip(), f"{rule.code}: {section} is empty"
     assert "\n" not in rule.summary.strip()
     assert rule.severity.value in ("error", "warning", "info")
-    if rule.code not in ("TL001", "TL002"):
+    if not rule.reported_by_engine:
         assert rule.triggers, f"{rule.code} declares no trigger tokens"

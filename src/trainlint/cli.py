@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -12,7 +11,7 @@ from typing import List, Optional, Sequence
 from trainlint import __version__
 from trainlint.config import Config, ConfigError, check_selectors, load_config
 from trainlint.discovery import discover
-from trainlint.engine import lint_paths
+from trainlint.engine import INTERNAL_ERROR, lint_paths
 from trainlint.report.text import format_text, summary
 from trainlint.rules import all_rules, get_rule
 
@@ -54,6 +53,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="read [tool.trainlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print details of internal errors (tracebacks) on stderr")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     return parser
 
@@ -91,9 +92,13 @@ def run_check(argv: Sequence[str]) -> int:
         sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
     diagnostics = lint_paths([Path(f) for f in files], config)
     sys.stdout.write(format_text(diagnostics))
+    if args.verbose:
+        for diagnostic in diagnostics:
+            if diagnostic.detail:
+                sys.stderr.write(f"{diagnostic.path}: {diagnostic.code} details:\n{diagnostic.detail}\n")
     if not args.quiet:
         sys.stderr.write(summary(diagnostics) + "\n")
-    if missing:
+    if missing or any(d.code == INTERNAL_ERROR for d in diagnostics):
         return EXIT_ERROR
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
@@ -180,3 +185,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
+    except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback
+        sys.stderr.write(f"trainlint: internal error: {type(error).__name__}: {error}\n")
+        if "-v" in argv or "--verbose" in argv:
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_ERROR

@@ -7,6 +7,7 @@ line naming the file and the key, never a traceback halfway through a run.
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
@@ -51,6 +52,10 @@ class Config:
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
     force_exclude: bool = False
+    # Files over this size are skipped with a TL004 rather than read (megabytes).
+    max_file_size_mb: float = 20.0
+    # Analysis of one file is interrupted after this many seconds (TL004); 0 disables.
+    per_file_timeout: float = 60.0
     # Where relative globs (per-file-ignores, exclude) are anchored: the config file's folder.
     root: str = "."
     config_path: Optional[str] = None
@@ -89,8 +94,9 @@ def path_matches(path: str, pattern: str, root: str = ".") -> bool:
     """
     pure = PurePath(path)
     try:
-        relative = PurePath(Path(path).resolve().relative_to(Path(root).resolve())).as_posix()
-    except (ValueError, OSError):
+        # abspath, not resolve(): a symlink loop must not break matching
+        relative = PurePath(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
+    except ValueError:  # another drive on Windows
         relative = pure.as_posix()
     pattern = pattern.rstrip("/")
     if "/" not in pattern:
@@ -108,7 +114,8 @@ def path_matches(path: str, pattern: str, root: str = ".") -> bool:
 # -- loading ------------------------------------------------------------------------------
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores"}
+_NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores"} | set(_NUMBER_KEYS)
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -169,6 +176,10 @@ def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> D
             if key in ("select", "extend-select", "ignore"):
                 check_selectors(items, where)
             values[key.replace("-", "_")] = tuple(items)
+        elif key in _NUMBER_KEYS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
+            values[_NUMBER_KEYS[key]] = float(value)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f'{where}: expected a table of glob = ["TL301", ...]')

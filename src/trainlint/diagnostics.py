@@ -44,6 +44,8 @@ class Diagnostic:
     fix: Optional[Fix] = None
     cell: Optional[int] = None  # notebook cell, 1-based, when the source is a notebook
     path: str = field(default="", compare=True)
+    # Extra text for --verbose (an internal error's traceback); not part of identity.
+    detail: str = field(default="", compare=False, repr=False)
 
     def sort_key(self):
         return (self.path, self.cell or 0, self.line, self.col, self.code)

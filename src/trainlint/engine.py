@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
+import traceback
+import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Type
 
@@ -16,12 +19,15 @@ import libcst as cst
 from trainlint.analysis.context import FileContext
 from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic, Severity
+from trainlint.limits import AnalysisTimeout, deeper_recursion, time_limit
 from trainlint.rules import Rule, all_rules, get_rule
 from trainlint.source import SourceError, read_source
 from trainlint.suppression import LineSuppressions, file_exempts, file_exemption
 
 SYNTAX_ERROR = "TL001"
 READ_ERROR = "TL002"
+INTERNAL_ERROR = "TL003"
+FILE_SKIPPED = "TL004"
 
 
 def rules_for(config: Config, path: str) -> List[Type[Rule]]:
@@ -39,18 +45,26 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
     # suppressed.
     rules = [rule for rule in triggered if not file_exempts(exemption, rule.code)]
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        return [_syntax_error(path, text, error)]
-    except RecursionError:
-        return [_engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser", 1, 1)]
+    with deeper_recursion():
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            return [_syntax_error(path, text, error)]
+        except RecursionError:
+            return [_engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser", 1, 1)]
+        ctx = FileContext(text, path, module, config)
+        suppressions = LineSuppressions(text)
+        diagnostics: List[Diagnostic] = []
+        for rule_class in rules:
+            diagnostics.extend(_run_rule(rule_class, ctx, suppressions))
+    return sorted(set(diagnostics), key=Diagnostic.sort_key)
 
-    ctx = FileContext(text, path, module, config)
-    suppressions = LineSuppressions(text)
-    diagnostics: List[Diagnostic] = []
-    for rule_class in rules:
-        rule = rule_class()
+
+def _run_rule(rule_class: Type[Rule], ctx: FileContext, suppressions: LineSuppressions) -> List[Diagnostic]:
+    """One rule's diagnostics; a crash inside the rule becomes a TL003 for this file only."""
+    rule = rule_class()
+    found: List[Diagnostic] = []
+    try:
         for finding in rule.check(ctx):
             code_range = ctx.position(finding.node)
             line, col = code_range.start.line, code_range.start.column + 1
@@ -58,7 +72,7 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
                 statement_first, _ = ctx.statement_lines(finding.node)
                 if suppressions.suppresses(rule.code, line, statement_first):
                     continue
-            diagnostics.append(
+            found.append(
                 Diagnostic(
                     code=rule.code,
                     name=rule.name,
@@ -69,17 +83,27 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
                     end_line=code_range.end.line,
                     end_col=code_range.end.column + 1,
                     fix=finding.fix,
-                    path=path,
+                    path=ctx.path,
                 )
             )
-    return sorted(set(diagnostics), key=Diagnostic.sort_key)
+    except Exception as error:  # noqa: BLE001 - isolation is the point
+        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        message = (
+            f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"
+            "; the other rules still ran (use --verbose for the traceback and please report it)"
+        )
+        internal = _engine_diagnostic(INTERNAL_ERROR, ctx.path, message.replace("\n", " "), 1, 1)
+        return [replace(internal, detail=detail)]
+    return found
 
 
 def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> Diagnostic:
     # CPython's own parser places errors precisely and words them well; libcst's native
     # parser often points at the start of the line. Ask CPython first.
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code: not ours to print
+            ast.parse(text)
     except SyntaxError as python_error:
         line = python_error.lineno or 1
         col = python_error.offset or 1
@@ -109,12 +133,30 @@ def _engine_diagnostic(code: str, path: str, message: str, line: int, col: int) 
 
 
 def lint_file(path: Path, config: Config, display_path: Optional[str] = None) -> List[Diagnostic]:
+    """Read and lint one file; whatever goes wrong becomes a diagnostic for this file."""
     shown = display_path if display_path is not None else str(path)
+    limit = config.max_file_size_mb * 1024 * 1024
+    try:
+        if path.stat().st_size > limit:
+            message = (
+                f"file skipped: larger than max-file-size ({config.max_file_size_mb:g} MB);"
+                " raise the limit in [tool.trainlint] to lint it"
+            )
+            return [_engine_diagnostic(FILE_SKIPPED, shown, message, 1, 1)]
+    except OSError:
+        pass  # read_source below reports the problem precisely
     try:
         text = read_source(path)
     except SourceError as error:
         return [_engine_diagnostic(READ_ERROR, shown, str(error), 1, 1)]
-    return lint_source(text, shown, config)
+    try:
+        with time_limit(config.per_file_timeout):
+            return lint_source(text, shown, config)
+    except AnalysisTimeout:
+        message = (
+            f"file skipped: analysis took longer than per-file-timeout ({config.per_file_timeout:g} s)"
+        )
+        return [_engine_diagnostic(FILE_SKIPPED, shown, message, 1, 1)]
 
 
 def lint_paths(paths: Sequence[Path], config: Config) -> List[Diagnostic]:
@@ -125,4 +167,4 @@ def lint_paths(paths: Sequence[Path], config: Config) -> List[Diagnostic]:
 
 
 def iter_engine_codes() -> Iterable[str]:
-    return (SYNTAX_ERROR, READ_ERROR)
+    return (SYNTAX_ERROR, READ_ERROR, INTERNAL_ERROR, FILE_SKIPPED)

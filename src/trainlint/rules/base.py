@@ -51,6 +51,8 @@ class Rule:
     triggers: ClassVar[Tuple[str, ...]] = ()
 
     suppressible: ClassVar[bool] = True
+    # Engine diagnostics (TL0xx) are produced while reading/parsing, not by `check`.
+    reported_by_engine: ClassVar[bool] = False
 
     def check(self, ctx: "FileContext") -> Iterator[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError

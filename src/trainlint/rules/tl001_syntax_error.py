@@ -15,6 +15,7 @@ class SyntaxErrorRule(Rule):
     summary = "The file (or a notebook cell) cannot be parsed."
     message = "syntax error: the file cannot be parsed, so it was not analysed"
     suppressible = False
+    reported_by_engine = True
     triggers = ()  # reported by the engine while parsing, never by a check
 
     what_it_does = (

@@ -15,6 +15,7 @@ class UnreadableFile(Rule):
     summary = "The file cannot be read as text (permissions, binary content, bad encoding)."
     message = "cannot read the file as Python source"
     suppressible = False
+    reported_by_engine = True
     triggers = ()  # reported while reading the file, never by a check
 
     what_it_does = (

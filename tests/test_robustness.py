@@ -1,0 +1,232 @@
+"""Bad input never produces a traceback: every case has a defined result and the run goes on."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from test_cli import FLAGGED, write
+from trainlint import cli
+from trainlint.config import Config
+from trainlint.engine import lint_file, lint_source
+from trainlint.rules import Finding, Rule, all_rules
+
+SPLIT_IMPORT = "from sklearn.model_selection import train_test_split\n"
+
+
+def codes(diagnostics):
+    return [d.code for d in diagnostics]
+
+
+# -- sources that must lint without error -------------------------------------------------
+
+CLEAN_SOURCES = {
+    "empty": "",
+    "only comments": "# train_test_split is used elsewhere\n# nothing else\n",
+    "tabs": SPLIT_IMPORT + "if ready:\n\tX_a, X_b = train_test_split(X)\n",
+    "crlf": (SPLIT_IMPORT + "X_a, X_b = train_test_split(X)\n").replace("\n", "\r\n"),
+    "mixed line endings": SPLIT_IMPORT + "a = 1\r\nb = 2\nc = 3\r\n",
+    "5000-element literal": SPLIT_IMPORT + "x = [" + ", ".join(map(str, range(5000))) + "]\n",
+    "1000 nested lists": SPLIT_IMPORT + "x = " + "[" * 1000 + "]" * 1000 + "\n",
+    "1000 nested calls": SPLIT_IMPORT + "x = " + "f(" * 1000 + ")" * 1000 + "\n",
+    "1000 nested parens": SPLIT_IMPORT + "x = " + "(" * 1000 + "1" + ")" * 1000 + "\n",
+    "5000-term sum": SPLIT_IMPORT + "x = " + " + ".join(["a"] * 5000) + "\n",
+    "PEP 695 generics": SPLIT_IMPORT + "def first[T](xs: list[T]) -> T:\n    return xs[0]\n"
+                        "type Pair[T] = tuple[T, T]\nclass Box[T]:\n    item: T\n",
+    "PEP 701 f-strings": SPLIT_IMPORT + 'name = f"{"nested" + "quotes"}"\n'
+                         "line = f\"{'\\n'.join(parts)}\"\nwidth = f\"{x!r:>{10}}\"\n",
+    "except*": SPLIT_IMPORT + "try:\n    run()\nexcept* ValueError as group:\n    pass\n",
+    "match": SPLIT_IMPORT + "match batch:\n    case {'x': x, 'y': y}:\n        pass\n"
+             "    case [x, y, *_]:\n        pass\n    case _:\n        pass\n",
+    "walrus and async": SPLIT_IMPORT + "async def f():\n    async for b in loader:\n"
+                        "        if (n := len(b)) > 2:\n            await g(n)\n",
+}
+
+
+@pytest.mark.parametrize("name", CLEAN_SOURCES)
+def test_valid_sources_lint_cleanly(name):
+    assert lint_source(CLEAN_SOURCES[name], "x.py") == []
+
+
+def test_fifty_thousand_lines():
+    text = SPLIT_IMPORT + "".join(f"value_{i} = {i} * 2\n" for i in range(50_000)) + FLAGGED
+    assert codes(lint_source(text, "big.py")) == ["TL301"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPLIT_IMPORT + "print 'python 2'\n",
+        SPLIT_IMPORT + "exec 'code'\n",
+        SPLIT_IMPORT + "except ValueError, e:\n",
+        SPLIT_IMPORT + "def f(:\n",
+        SPLIT_IMPORT + "x = (\n",
+        SPLIT_IMPORT + "\tif x:\n  y = 1\n",
+    ],
+)
+def test_python2_and_broken_syntax_is_tl001(text):
+    found = lint_source(text, "old.py")
+    assert codes(found) == ["TL001"]
+    assert found[0].line >= 2 and found[0].message.startswith("syntax error")
+
+
+# -- files on disk ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"\xef\xbb\xbf" + FLAGGED.encode(), "TL301"),  # BOM
+        (b"# -*- coding: latin-1 -*-\n" + FLAGGED.encode() + b"s = '\xe9'\n", "TL301"),
+        (b"\x00\x01binary", "TL002"),
+        (b"x = '\xe9'\n", "TL002"),  # latin-1 without a cookie
+        (b"# -*- coding: klingon -*-\nx = 1\n", "TL002"),
+    ],
+)
+def test_encodings(tmp_path, data, expected):
+    path = tmp_path / "enc.py"
+    path.write_bytes(data)
+    assert codes(lint_file(path, Config())) == [expected]
+
+
+def test_file_removed_between_discovery_and_reading(tmp_path):
+    found = lint_file(tmp_path / "gone.py", Config())
+    assert codes(found) == ["TL002"] and "file not found" in found[0].message
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(tmp_path):
+    path = write(tmp_path, "secret.py", FLAGGED)
+    path.chmod(0)
+    try:
+        assert "permission denied" in lint_file(path, Config())[0].message
+    finally:
+        path.chmod(0o644)
+
+
+def test_directory_named_like_a_python_file(tmp_path, run_trainlint):
+    write(tmp_path, "x.py/inner.py", FLAGGED)
+    result = run_trainlint(".", cwd=tmp_path)
+    assert result.stdout.startswith("x.py/inner.py:4:36: TL301")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_symlink_loops_do_not_hang(tmp_path, run_trainlint):
+    write(tmp_path, "pkg/train.py", FLAGGED)
+    os.symlink(tmp_path / "pkg", tmp_path / "pkg" / "loop")
+    os.symlink(tmp_path / "self.py", tmp_path / "self.py")
+    result = run_trainlint(".", cwd=tmp_path)
+    assert result.stdout.count("TL301") == 1
+    result = run_trainlint("self.py", cwd=tmp_path)
+    assert "TL002" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_paths_with_spaces_and_non_ascii(tmp_path, run_trainlint):
+    write(tmp_path, "my experiments/entraînement données.py", FLAGGED)
+    result = run_trainlint(".", cwd=tmp_path)
+    assert result.stdout.startswith("my experiments/entraînement données.py:4:36: TL301")
+
+
+def test_max_file_size(tmp_path, run_trainlint):
+    write(tmp_path, "pyproject.toml", "[tool.trainlint]\nmax-file-size = 0.001\n")
+    write(tmp_path, "big.py", FLAGGED + "#" * 2000 + "\n")
+    write(tmp_path, "small.py", FLAGGED)
+    lines = run_trainlint(".", cwd=tmp_path).stdout.splitlines()
+    assert lines[0].startswith("big.py:1:1: TL004 file skipped: larger than max-file-size")
+    assert lines[1].startswith("small.py:4:36: TL301")
+
+
+def test_per_file_timeout(tmp_path, monkeypatch):
+    import time
+
+    class SlowRule(_StubRule):
+        code, name = "TL998", "slow-stub"
+
+        def check(self, ctx):
+            time.sleep(5)
+            return iter(())
+
+    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [SlowRule])
+    path = write(tmp_path, "train.py", FLAGGED)
+    started = time.monotonic()
+    found = lint_file(path, Config(per_file_timeout=0.2))
+    assert time.monotonic() - started < 3
+    assert codes(found) == ["TL004"] and "per-file-timeout" in found[0].message
+
+
+# -- isolation of a failing rule ---------------------------------------------------------
+
+class _StubRule(Rule):
+    code, name = "TL999", "crashing-stub"
+    severity = all_rules()[0].severity
+    summary = message = what_it_does = why_it_matters = example = use_instead = "stub"
+    triggers = ("train_test_split",)
+
+
+class CrashingRule(_StubRule):
+    def check(self, ctx):
+        yield from ()
+        raise ZeroDivisionError("boom")
+
+
+def test_rule_crash_is_isolated(monkeypatch, tmp_path, capsys):
+    real = [r for r in all_rules() if r.code == "TL301"]
+    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [CrashingRule, *real])
+    write(tmp_path, "a.py", FLAGGED)
+    write(tmp_path, "b.py", FLAGGED)
+    monkeypatch.chdir(tmp_path)
+    exit_code = cli.main(["--verbose", "a.py", "b.py"])
+    out, err = capsys.readouterr()
+    assert exit_code == 2
+    lines = out.splitlines()
+    assert lines[0].startswith("a.py:1:1: TL003 internal error in TL999 (crashing-stub): ZeroDivisionError: boom")
+    assert lines[1].startswith("a.py:4:36: TL301")
+    assert lines[3].startswith("b.py:4:36: TL301")
+    assert "Traceback (most recent call last)" in err and "ZeroDivisionError: boom" in err
+
+
+def test_rule_crash_without_verbose_has_no_traceback(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [CrashingRule])
+    write(tmp_path, "a.py", FLAGGED)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["a.py"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# -- never executes the code it reads ----------------------------------------------------
+
+def test_linted_code_is_never_executed(tmp_path, run_trainlint):
+    marker = tmp_path / "executed.txt"
+    source = textwrap.dedent(
+        f"""\
+        import sys
+        open({str(marker)!r}, "w").write("ran")
+        from sklearn.model_selection import train_test_split
+        from sklearn.svm import SVC
+        X_train, X_test, y_train, y_test = train_test_split(X, y)
+        SVC().fit(X_train, y_train)
+        raise SystemExit("this module must never run")
+        """
+    )
+    write(tmp_path, "dangerous.py", source)
+    write(tmp_path, "conftest.py", source)
+    write(tmp_path, "setup.py", source)
+    result = run_trainlint(".", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout.count("TL301") == 3
+    assert not marker.exists()
+
+
+def test_permission_error_is_one_line(tmp_path, monkeypatch):
+    # Root (as in CI) can read anything, so simulate the error the OS would raise.
+    path = write(tmp_path, "secret.py", FLAGGED)
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    found = lint_file(path, Config())
+    assert codes(found) == ["TL002"] and found[0].message == "permission denied"
