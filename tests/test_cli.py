@@ -30,9 +30,9 @@ def test_output_format_and_exit_code(tmp_path, run_trainlint):
     write(tmp_path, "train.py", FLAGGED)
     result = run_trainlint("train.py", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stdout.startswith("train.py:4:36: TL301 classification target split")
+    assert result.stdout.startswith("train.py:4:36: TL301 [*] classification target split")
     assert "pass stratify=y" in result.stdout
-    assert result.stderr.strip() == "Found 1 problem in 1 file."
+    assert result.stderr.strip() == "Found 1 problem in 1 file (1 fixable with --fix)."
 
 
 def test_clean_run_exits_zero(tmp_path, run_trainlint):

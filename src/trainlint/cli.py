@@ -12,7 +12,9 @@ from trainlint import __version__
 from trainlint.config import Config, ConfigError, check_selectors, load_config
 from trainlint.discovery import discover
 from trainlint.engine import INTERNAL_ERROR, lint_paths
-from trainlint.report.text import format_text, summary
+from trainlint.autofix import fix_files
+from trainlint.diagnostics import Diagnostic
+from trainlint.report.text import format_location, format_text, summary
 from trainlint.rules import all_rules, get_rule
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -55,6 +57,12 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print details of internal errors (tracebacks) on stderr")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also offer and apply fixes that change results (with --fix / --diff)")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and write nothing (exit 1 if any)")
+    parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     return parser
 
@@ -91,13 +99,29 @@ def run_check(argv: Sequence[str]) -> int:
     for path in missing:
         sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
     diagnostics = lint_paths([Path(f) for f in files], config)
-    sys.stdout.write(format_text(diagnostics))
+    fixed: List[Diagnostic] = []
+    if args.fix or args.diff:
+        outcome = fix_files(diagnostics, config, args.unsafe_fixes, write=args.fix and not args.diff)
+        for message in outcome.messages:
+            sys.stderr.write(f"trainlint: {message}\n")
+        if args.diff:
+            sys.stdout.write(outcome.diff)
+            if not args.quiet:
+                count = len(outcome.fixed)
+                sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
+            return EXIT_FINDINGS if outcome.fixed else EXIT_CLEAN
+        diagnostics, fixed = outcome.diagnostics, outcome.fixed
+        if args.show_fixes:
+            for diagnostic in fixed:
+                sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
+                                 f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
+    sys.stdout.write(format_text(diagnostics, unsafe=args.unsafe_fixes))
     if args.verbose:
         for diagnostic in diagnostics:
             if diagnostic.detail:
                 sys.stderr.write(f"{diagnostic.path}: {diagnostic.code} details:\n{diagnostic.detail}\n")
     if not args.quiet:
-        sys.stderr.write(summary(diagnostics) + "\n")
+        sys.stderr.write(summary(diagnostics, fixed=len(fixed), unsafe=args.unsafe_fixes) + "\n")
     if missing or any(d.code == INTERNAL_ERROR for d in diagnostics):
         return EXIT_ERROR
     if diagnostics and not args.exit_zero:

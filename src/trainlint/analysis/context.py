@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -12,6 +12,7 @@ from trainlint.analysis.imports import ImportTable
 from trainlint.analysis.index import ModuleIndex
 from trainlint.analysis.targets import TargetEvidence
 from trainlint.config import Config
+from trainlint.diagnostics import Edit
 
 
 class FileContext:
@@ -53,6 +54,30 @@ class FileContext:
             return self.position(statement).start.line, header_end
         code_range = self.position(statement)
         return code_range.start.line, code_range.end.line
+
+    # -- fixes: text edits built from nodes ------------------------------------------------
+
+    def replace_edit(self, node: cst.CSTNode, replacement: Union[cst.CSTNode, str]) -> Edit:
+        """Replace the text of `node` with a new node's code (libcst keeps the formatting of
+        every unchanged child) or with literal text."""
+        code_range = self.position(node)
+        text = replacement if isinstance(replacement, str) else self.module.code_for_node(replacement)
+        return Edit(code_range.start.line, code_range.start.column + 1,
+                    code_range.end.line, code_range.end.column + 1, text)
+
+    def insert_before_edit(self, node: cst.CSTNode, text: str) -> Edit:
+        start = self.position(node).start
+        return Edit(start.line, start.column + 1, start.line, start.column + 1, text)
+
+    def insert_after_edit(self, node: cst.CSTNode, text: str) -> Edit:
+        end = self.position(node).end
+        return Edit(end.line, end.column + 1, end.line, end.column + 1, text)
+
+    def indentation_of(self, node: cst.CSTNode) -> str:
+        """The leading whitespace of the line where `node` starts."""
+        line = self.position(node).start.line
+        text = self.text.splitlines()[line - 1] if line <= len(self.text.splitlines()) else ""
+        return text[: len(text) - len(text.lstrip())]
 
     def code(self, node: Optional[cst.CSTNode]) -> str:
         return self.module.code_for_node(node) if node is not None else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable, List
 
 from trainlint.diagnostics import Diagnostic
+from trainlint.fix import applicable
 
 
 def format_location(diagnostic: Diagnostic) -> str:
@@ -13,19 +14,32 @@ def format_location(diagnostic: Diagnostic) -> str:
     return f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col}"
 
 
-def format_text(diagnostics: Iterable[Diagnostic]) -> str:
+def format_text(diagnostics: Iterable[Diagnostic], unsafe: bool = False) -> str:
+    """One line per finding; `[*]` marks those `--fix` (or `--unsafe-fixes`) can repair."""
     lines: List[str] = [
-        f"{format_location(d)}: {d.code} {d.message}" for d in diagnostics
+        f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}"
+        for d in diagnostics
     ]
     return "".join(line + "\n" for line in lines)
 
 
-def summary(diagnostics: List[Diagnostic]) -> str:
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def summary(diagnostics: List[Diagnostic], fixed: int = 0, unsafe: bool = False) -> str:
+    fixed_note = f"Fixed {_plural(fixed, 'problem')}. " if fixed else ""
     if not diagnostics:
-        return "All checks passed."
+        return f"{fixed_note}All checks passed." if not fixed else f"{fixed_note}No problems left."
     files = len({d.path for d in diagnostics})
-    problems = len(diagnostics)
+    fixable = sum(applicable(d.fix, unsafe) for d in diagnostics)
+    hidden_unsafe = 0 if unsafe else sum(d.fix is not None and not d.fix.safe for d in diagnostics)
+    notes = []
+    if fixable:
+        notes.append(f"{fixable} fixable with --fix")
+    if hidden_unsafe:
+        notes.append(f"{hidden_unsafe} more with --unsafe-fixes")
     return (
-        f"Found {problems} problem{'s' if problems != 1 else ''} "
-        f"in {files} file{'s' if files != 1 else ''}."
+        f"{fixed_note}Found {_plural(len(diagnostics), 'problem')} in {_plural(files, 'file')}"
+        + (f" ({', '.join(notes)})." if notes else ".")
     )

@@ -47,6 +47,11 @@ class Rule:
     VALID: ClassVar[Tuple[str, ...]] = ()
     INVALID: ClassVar[Tuple[str, ...]] = ()
 
+    # For rules with fixes: (before, after) pairs; `after` is `before` with every applicable
+    # fix applied (unsafe ones included). Tests check the fix, its idempotence and that the
+    # fixed code parses and no longer reports the rule.
+    FIX_EXAMPLES: ClassVar[Tuple[Tuple[str, str], ...]] = ()
+
     # A file whose text contains none of these substrings is not parsed for this rule.
     triggers: ClassVar[Tuple[str, ...]] = ()
 

@@ -8,15 +8,17 @@ from typing import Dict, Iterator, List, Optional
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
+from trainlint.analysis.edits import add_keyword_argument
 from trainlint.analysis.names import (
     assigned_targets,
     bool_value,
     is_none,
+    keyword,
     keyword_value,
     positional_args,
 )
 from trainlint.analysis.targets import CATEGORICAL
-from trainlint.diagnostics import Severity
+from trainlint.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 TRAIN_TEST_SPLIT = {"sklearn.model_selection.train_test_split"}
@@ -58,8 +60,9 @@ clf = LogisticRegression().fit(X_train, y_train)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y)
 """
     fix_safety = (
-        "Adding `stratify=<target>` changes which rows land in each split, so the figures "
-        "change; it is what the author of a classification split almost always intends."
+        "Safe: the fix passes `stratify=<target>` (or replaces an explicit `stratify=None`). "
+        "It changes which rows land in each split, and so the figures, which is the intent: "
+        "each split keeps the class mix of the whole."
     )
     references = (
         "https://scikit-learn.org/stable/modules/cross_validation.html#stratification",
@@ -88,6 +91,59 @@ from sklearn.model_selection import train_test_split as tts
 print(df["churn"].value_counts())
 X_train, X_val, y_train, y_val = tts(df.drop(columns="churn"), df["churn"])
 """,
+    )
+    FIX_EXAMPLES = (
+        (
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+SVC().fit(X_train, y_train)
+""",
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y)
+SVC().fit(X_train, y_train)
+""",
+        ),
+        (
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+X_train, X_test, y_train, y_test = train_test_split(
+    X,
+    y,
+    test_size=0.2,  # hold out a fifth
+)
+SVC().fit(X_train, y_train)
+""",
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+X_train, X_test, y_train, y_test = train_test_split(
+    X,
+    y,
+    test_size=0.2,  # hold out a fifth
+    stratify=y,
+)
+SVC().fit(X_train, y_train)
+""",
+        ),
+        (
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import f1_score
+a, b, c, d = train_test_split(X, df["label"], stratify=None)
+print(f1_score(d, model.predict(b)))
+""",
+            """\
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import f1_score
+a, b, c, d = train_test_split(X, df["label"], stratify=df["label"])
+print(f1_score(d, model.predict(b)))
+""",
+        ),
     )
     VALID = (
         """\
@@ -144,7 +200,10 @@ LogisticRegression().fit(X_train, y_train)
             for array in arrays[1:]:
                 keys = _target_keys(ctx, array, outputs_of[ctx.targets.key(array)])
                 if ctx.targets.kind(keys) == CATEGORICAL:
-                    yield self.report(call, message=self._message_for(ctx.code(array)))
+                    yield self.report(
+                        call, message=self._message_for(ctx.code(array)),
+                        fix=_stratify_fix(ctx, call, array),
+                    )
                     break
 
     def _message_for(self, target: str) -> str:
@@ -153,6 +212,16 @@ LogisticRegression().fit(X_train, y_train)
             "between the splits, so their accuracies are not comparable; "
             f"pass stratify={target}"
         )
+
+
+def _stratify_fix(ctx: FileContext, call: cst.Call, target: cst.BaseExpression) -> Fix:
+    """Pass `stratify=<target>` (replacing an explicit `stratify=None`)."""
+    existing = keyword(call, "stratify")
+    if existing is not None:
+        edit = ctx.replace_edit(existing.value, target)
+    else:
+        edit = add_keyword_argument(ctx, call, "stratify", ctx.code(target))
+    return Fix(edits=(edit,), safe=True, description=f"Pass stratify={ctx.code(target)}")
 
 
 def _split_outputs(ctx: FileContext, call: cst.Call, n_arrays: int) -> List[Optional[cst.BaseExpression]]:

@@ -1,0 +1,48 @@
+"""Text edits for common repairs, shaped to keep the user's formatting and comments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from trainlint.diagnostics import Edit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.analysis.context import FileContext
+
+
+def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_code: str) -> Edit:
+    """Add `name=value` as the last argument of `call`, in the call's own layout:
+    `f(a, b)` → `f(a, b, name=v)`; one argument per line with a trailing comma → a new line
+    `    name=v,` before the closing parenthesis (comments stay on their lines)."""
+    argument = f"{name}={value_code}"
+    if not call.args:
+        line, column = _after_open_paren(ctx, call)
+        return Edit(line, column, line, column, argument)
+    last = call.args[-1]
+    lines = ctx.text.splitlines()
+    call_end = ctx.position(call).end
+    closing_line = lines[call_end.line - 1] if call_end.line <= len(lines) else ""
+    paren_alone = closing_line[: call_end.column - 1].strip() == ""
+    has_trailing_comma = isinstance(last.comma, cst.Comma)
+    if has_trailing_comma and paren_alone:
+        indent = ctx.indentation_of(last)
+        return Edit(call_end.line, 1, call_end.line, 1, f"{indent}{argument},\n")
+    value_end = ctx.position(last).end
+    if has_trailing_comma:  # `f(a, b,)`: after the comma
+        comma_col = lines[value_end.line - 1].index(",", value_end.column) + 2
+        return Edit(value_end.line, comma_col, value_end.line, comma_col, f" {argument},")
+    if paren_alone:  # `f(\n    a,\n    b\n)`: a new line in the same style
+        indent = ctx.indentation_of(last)
+        return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
+                    f",\n{indent}{argument}")
+    return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
+                f", {argument}")
+
+
+def _after_open_paren(ctx: "FileContext", call: cst.Call):
+    func_end = ctx.position(call.func).end
+    line = ctx.text.splitlines()[func_end.line - 1]
+    column = line.index("(", func_end.column) + 2
+    return func_end.line, column
