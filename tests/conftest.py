@@ -11,6 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
+# No test run leaves a result cache in the repository or reuses results across monkeypatched
+# runs; tests of the cache itself unset this.
+os.environ["TRAINLINT_NO_CACHE"] = "1"
+
 
 def trainlint_command() -> list:
     """The installed console script, as a user runs it (falls back to `python -m`)."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 from trainlint import __version__
+from trainlint.cache import ResultCache, default_cache_dir
 from trainlint.config import Config, ConfigError, check_selectors, load_config
 from trainlint.discovery import discover
 from trainlint.engine import INTERNAL_ERROR, lint_paths
@@ -64,7 +66,26 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the fixes as a unified diff and write nothing (exit 1 if any)")
     parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
+    performance = parser.add_argument_group("performance")
+    performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                             help="worker processes (default: one per CPU; 1: no pool)")
+    performance.add_argument("--no-cache", action="store_true",
+                             help="neither read nor write the result cache")
+    performance.add_argument("--cache-dir", type=Path, metavar="DIR",
+                             help="result cache folder (default: .trainlint_cache, or $TRAINLINT_CACHE_DIR)")
+    performance.add_argument("--profile", action="store_true",
+                             help="print time per stage and per rule on stderr (runs in one process)")
     return parser
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
+    return jobs
 
 
 def _effective_config(args: argparse.Namespace) -> Config:
@@ -98,7 +119,16 @@ def run_check(argv: Sequence[str]) -> int:
     files, missing = discover(args.paths or ["."], config)
     for path in missing:
         sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
-    diagnostics = lint_paths([Path(f) for f in files], config)
+    cache = None if args.no_cache or os.environ.get("TRAINLINT_NO_CACHE") else ResultCache(
+        args.cache_dir or default_cache_dir(config), config
+    )
+    profile = None
+    if args.profile:
+        from trainlint.profile import profiled_lint_paths
+
+        diagnostics, profile = profiled_lint_paths([Path(f) for f in files], config, cache)
+    else:
+        diagnostics = lint_paths([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
     fixed: List[Diagnostic] = []
     if args.fix or args.diff:
         outcome = fix_files(diagnostics, config, args.unsafe_fixes, write=args.fix and not args.diff)
@@ -116,6 +146,8 @@ def run_check(argv: Sequence[str]) -> int:
                 sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
                                  f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
     sys.stdout.write(format_text(diagnostics, unsafe=args.unsafe_fixes))
+    if profile is not None:
+        sys.stderr.write(profile.finish())
     if args.verbose:
         for diagnostic in diagnostics:
             if diagnostic.detail:

@@ -12,7 +12,7 @@ import traceback
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Type
 
 import libcst as cst
 
@@ -20,9 +20,12 @@ from trainlint.analysis.context import FileContext
 from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic, Severity
 from trainlint.limits import AnalysisTimeout, deeper_recursion, time_limit
-from trainlint.rules import Rule, all_rules, get_rule
+from trainlint.rules import Finding, Rule, all_rules, get_rule
 from trainlint.source import SourceError, read_source
 from trainlint.suppression import LineSuppressions, file_exempts, file_exemption
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.cache import ResultCache
 
 SYNTAX_ERROR = "TL001"
 READ_ERROR = "TL002"
@@ -63,38 +66,47 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
 def _run_rule(rule_class: Type[Rule], ctx: FileContext, suppressions: LineSuppressions) -> List[Diagnostic]:
     """One rule's diagnostics; a crash inside the rule becomes a TL003 for this file only."""
     rule = rule_class()
-    found: List[Diagnostic] = []
     try:
-        for finding in rule.check(ctx):
-            code_range = ctx.position(finding.node)
-            line, col = code_range.start.line, code_range.start.column + 1
-            if rule.suppressible:
-                statement_first, _ = ctx.statement_lines(finding.node)
-                if suppressions.suppresses(rule.code, line, statement_first):
-                    continue
-            found.append(
-                Diagnostic(
-                    code=rule.code,
-                    name=rule.name,
-                    message=finding.message or rule.message,
-                    severity=rule.severity,
-                    line=line,
-                    col=col,
-                    end_line=code_range.end.line,
-                    end_col=code_range.end.column + 1,
-                    fix=finding.fix,
-                    path=ctx.path,
-                )
-            )
+        findings = list(rule.check(ctx))
+        found = [_diagnostic(rule, finding, ctx, suppressions) for finding in findings]
     except Exception as error:  # noqa: BLE001 - isolation is the point
-        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        message = (
-            f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"
-            "; the other rules still ran (use --verbose for the traceback and please report it)"
-        )
-        internal = _engine_diagnostic(INTERNAL_ERROR, ctx.path, message.replace("\n", " "), 1, 1)
-        return [replace(internal, detail=detail)]
-    return found
+        return [_internal_error(rule, ctx, error)]
+    return [diagnostic for diagnostic in found if diagnostic is not None]
+
+
+def _diagnostic(
+    rule: Rule, finding: Finding, ctx: FileContext, suppressions: LineSuppressions
+) -> Optional[Diagnostic]:
+    """The diagnostic for one finding (positions are computed here, only for reported
+    nodes), or None when a `# noqa` suppresses it."""
+    code_range = ctx.position(finding.node)
+    line, col = code_range.start.line, code_range.start.column + 1
+    if rule.suppressible:
+        statement_first, _ = ctx.statement_lines(finding.node)
+        if suppressions.suppresses(rule.code, line, statement_first):
+            return None
+    return Diagnostic(
+        code=rule.code,
+        name=rule.name,
+        message=finding.message or rule.message,
+        severity=rule.severity,
+        line=line,
+        col=col,
+        end_line=code_range.end.line,
+        end_col=code_range.end.column + 1,
+        fix=finding.fix,
+        path=ctx.path,
+    )
+
+
+def _internal_error(rule: Rule, ctx: FileContext, error: Exception) -> Diagnostic:
+    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    message = (
+        f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"
+        "; the other rules still ran (use --verbose for the traceback and please report it)"
+    )
+    internal = _engine_diagnostic(INTERNAL_ERROR, ctx.path, message.replace("\n", " "), 1, 1)
+    return replace(internal, detail=detail)
 
 
 def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> Diagnostic:
@@ -159,11 +171,14 @@ def lint_file(path: Path, config: Config, display_path: Optional[str] = None) ->
         return [_engine_diagnostic(FILE_SKIPPED, shown, message, 1, 1)]
 
 
-def lint_paths(paths: Sequence[Path], config: Config) -> List[Diagnostic]:
-    diagnostics: List[Diagnostic] = []
-    for path in paths:
-        diagnostics.extend(lint_file(path, config))
-    return sorted(diagnostics, key=Diagnostic.sort_key)
+def lint_paths(
+    paths: Sequence[Path], config: Config, jobs: Optional[int] = 1, cache: Optional["ResultCache"] = None
+) -> List[Diagnostic]:
+    """Lint files: cache lookups, then `lint_file` in process or in a pool of `jobs` workers
+    (None: one per CPU). See trainlint.parallel and trainlint.cache."""
+    from trainlint.parallel import lint_many
+
+    return lint_many(paths, config, jobs=jobs, cache=cache)
 
 
 def iter_engine_codes() -> Iterable[str]:

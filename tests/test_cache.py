@@ -1,0 +1,233 @@
+"""The result cache: warm runs reuse results, anything that changes the answer misses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from trainlint import engine
+from trainlint.cache import DEFAULT_DIR, ResultCache, default_cache_dir
+from trainlint.config import Config
+from trainlint.diagnostics import Diagnostic, Edit, Fix, Severity
+from trainlint.engine import lint_paths
+
+FLAGGED = textwrap.dedent(
+    """\
+    from sklearn.model_selection import train_test_split
+    from sklearn.ensemble import RandomForestClassifier
+
+    X_train, X_test, y_train, y_test = train_test_split(X, y)
+    RandomForestClassifier().fit(X_train, y_train)
+    """
+)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Counts the files actually linted (cache misses)."""
+    linted = []
+    real = engine.lint_file
+
+    def lint_file(path, config, display_path=None):
+        linted.append(Path(path).name)
+        return real(path, config, display_path)
+
+    monkeypatch.setattr(engine, "lint_file", lint_file)
+    return linted
+
+
+def project(tmp_path: Path) -> list:
+    (tmp_path / "a.py").write_text(FLAGGED)
+    (tmp_path / "b.py").write_text(FLAGGED.replace("(X, y)", "(X, y, stratify=y)"))
+    (tmp_path / "c.py").write_text("import torch\n")
+    return sorted(tmp_path.glob("*.py"))
+
+
+def test_warm_run_lints_nothing_and_gives_the_same_result(tmp_path, counting):
+    files = project(tmp_path)
+    config = Config()
+    cache = ResultCache(tmp_path / "cache", config)
+    cold = lint_paths(files, config, cache=cache)
+    assert sorted(counting) == ["a.py", "b.py", "c.py"]
+    counting.clear()
+    warm = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
+    assert counting == []
+    assert warm == cold and [d.code for d in warm] == ["TL301"]
+
+
+def test_changed_content_and_changed_config_miss(tmp_path, counting):
+    files = project(tmp_path)
+    config = Config()
+    lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
+    counting.clear()
+    (tmp_path / "b.py").write_text(FLAGGED)
+    again = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
+    assert counting == ["b.py"]
+    assert len(again) == 2
+    counting.clear()
+    narrowed = replace(config, ignore=("TL301",))
+    assert lint_paths(files, narrowed, cache=ResultCache(tmp_path / "cache", narrowed)) == []
+    assert sorted(counting) == ["a.py", "b.py", "c.py"]
+
+
+def test_folder_carries_its_own_gitignore(tmp_path):
+    files = project(tmp_path)
+    lint_paths(files, Config(), cache=ResultCache(tmp_path / "cache", Config()))
+    assert (tmp_path / "cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, counting):
+    files = project(tmp_path)
+    config = Config()
+    cold = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
+    entries = [p for p in (tmp_path / "cache").rglob("*.json")]
+    assert len(entries) == 3
+    garbage = [b"", b"{not json", b'{"key": "someone else", "diagnostics": []}']
+    for entry, junk in zip(entries, garbage):
+        entry.write_bytes(junk)
+    counting.clear()
+    assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
+    assert len(counting) == 3
+    for entry in entries:
+        assert json.loads(entry.read_text())["key"] == entry.parent.name + entry.stem
+    counting.clear()
+    assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
+    assert counting == []
+
+
+def test_entry_with_wrong_fields_is_a_miss(tmp_path):
+    cache = ResultCache(tmp_path, Config())
+    key = cache.key(b"x = 1\n", "a.py")
+    cache.put(key, [])
+    entry = next(tmp_path.rglob("*.json"))
+    entry.write_text(json.dumps({"key": key, "diagnostics": [{"code": "TL301", "bogus": 1}]}))
+    assert cache.get(key) is None
+
+
+def test_diagnostics_round_trip_with_fixes(tmp_path):
+    cache = ResultCache(tmp_path, Config())
+    fix = Fix(edits=(Edit(1, 2, 1, 5, "new"),), safe=False, description="d")
+    diagnostic = Diagnostic("TL301", "unstratified-split", "m", Severity.WARNING, 3, 4, 3, 9, fix=fix, cell=2,
+                            path="nb.ipynb", detail="traceback")
+    key = cache.key(b"data", "nb.ipynb")
+    cache.put(key, [diagnostic])
+    assert cache.get(key) == [diagnostic]
+    assert cache.get(key)[0].detail == "traceback"
+
+
+def test_key_depends_on_content_path_and_config(tmp_path):
+    cache = ResultCache(tmp_path, Config())
+    key = cache.key(b"x", "a.py")
+    assert key == cache.key(b"x", "a.py")
+    assert len({key, cache.key(b"y", "a.py"), cache.key(b"x", "b.py")}) == 3
+    assert key != ResultCache(tmp_path, Config(ignore=("TL301",))).key(b"x", "a.py")
+
+
+def test_timeouts_and_read_errors_are_not_cached(tmp_path):
+    cache = ResultCache(tmp_path, Config())
+    skipped = engine._engine_diagnostic("TL004", "a.py", "file skipped", 1, 1)
+    cache.put(cache.key(b"x", "a.py"), [skipped])
+    assert cache.get(cache.key(b"x", "a.py")) is None
+
+
+def test_concurrent_writers_leave_whole_entries(tmp_path):
+    cache = ResultCache(tmp_path, Config())
+    key = cache.key(b"x", "a.py")
+    diagnostic = engine._engine_diagnostic("TL001", "a.py", "syntax error: " + "x" * 5000, 1, 1)
+    errors = []
+
+    def writer():
+        try:
+            for _ in range(50):
+                cache.put(key, [diagnostic])
+                found = cache.get(key)
+                assert found is None or found == [diagnostic]
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert cache.get(key) == [diagnostic]
+    assert not list(tmp_path.rglob(".tmp-*")), "temporary files left behind"
+
+
+def test_unwritable_cache_folder_costs_only_speed(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    files = project(tmp_path)
+    assert [d.code for d in lint_paths(files, Config(), cache=ResultCache(blocker / "cache", Config()))] == ["TL301"]
+
+
+def test_default_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRAINLINT_CACHE_DIR", raising=False)
+    assert default_cache_dir(Config()) == Path(DEFAULT_DIR)
+    configured = Config(root=str(tmp_path), config_path=str(tmp_path / "pyproject.toml"))
+    assert default_cache_dir(configured) == tmp_path / DEFAULT_DIR
+    monkeypatch.setenv("TRAINLINT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert default_cache_dir(Config()) == tmp_path / "elsewhere"
+
+
+# -- through the command line ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def cache_enabled(monkeypatch):
+    monkeypatch.delenv("TRAINLINT_NO_CACHE", raising=False)
+    monkeypatch.delenv("TRAINLINT_CACHE_DIR", raising=False)
+
+
+def test_cli_creates_the_cache_beside_the_project(tmp_path, run_trainlint):
+    project(tmp_path)
+    first = run_trainlint(".", cwd=tmp_path)
+    assert (tmp_path / DEFAULT_DIR / ".gitignore").is_file()
+    second = run_trainlint(".", cwd=tmp_path)
+    assert (first.returncode, first.stdout) == (second.returncode, second.stdout) == (1, first.stdout)
+    assert first.stdout.count("TL301") == 1
+
+
+def test_cli_no_cache_and_cache_dir(tmp_path, run_trainlint, monkeypatch):
+    project(tmp_path)
+    assert run_trainlint("--no-cache", ".", cwd=tmp_path).returncode == 1
+    assert not (tmp_path / DEFAULT_DIR).exists()
+    assert run_trainlint("--cache-dir", str(tmp_path / "elsewhere"), "a.py", cwd=tmp_path).returncode == 1
+    assert not (tmp_path / DEFAULT_DIR).exists()
+    assert list((tmp_path / "elsewhere").rglob("*.json"))
+    monkeypatch.setenv("TRAINLINT_NO_CACHE", "1")
+    run_trainlint("--cache-dir", str(tmp_path / "third"), "a.py", cwd=tmp_path)
+    assert not (tmp_path / "third").exists()
+
+
+def test_cli_warm_run_reads_the_cache(tmp_path, run_trainlint):
+    project(tmp_path)
+    cache = str(tmp_path / "cache")
+    run_trainlint("--cache-dir", cache, ".", cwd=tmp_path)
+    profiled = run_trainlint("--cache-dir", cache, "--profile", ".", cwd=tmp_path)
+    assert "3 from cache" in profiled.stderr
+    assert profiled.stdout.count("TL301") == 1
+
+
+def test_concurrent_cli_runs_share_a_cache(tmp_path):
+    from conftest import trainlint_command
+
+    for number in range(30):
+        (tmp_path / f"m{number}.py").write_text(FLAGGED + f"\nvalue = {number}\n")
+    command = [*trainlint_command(), "--cache-dir", str(tmp_path / "cache"), "-j", "2", "."]
+    env = dict(os.environ)
+    runs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 1 for run in runs), [err for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    assert outputs[0][0].count("TL301") == 30
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))
