@@ -8,6 +8,8 @@ from typing import Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from trainlint.analysis.criteria import CriteriaTable
+from trainlint.analysis.imbalance import ImbalanceFacts
 from trainlint.analysis.imports import ImportTable
 from trainlint.analysis.index import ModuleIndex
 from trainlint.analysis.targets import TargetEvidence
@@ -33,6 +35,14 @@ class FileContext:
     @cached_property
     def targets(self) -> TargetEvidence:
         return TargetEvidence(self.module, self.index, self.imports)
+
+    @cached_property
+    def criteria(self) -> CriteriaTable:
+        return CriteriaTable(self.module, self.index, self.imports)
+
+    @cached_property
+    def imbalance(self) -> ImbalanceFacts:
+        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria)
 
     # -- positions, computed only when something is reported ------------------------------
 

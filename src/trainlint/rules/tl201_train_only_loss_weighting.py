@@ -1,0 +1,261 @@
+"""TL201 train-only-loss-weighting."""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.criteria import (
+    LABEL_SMOOTHING,
+    POS_WEIGHT,
+    SAMPLE_WEIGHT,
+    WEIGHT,
+    LossUse,
+)
+from trainlint.analysis.names import is_none, keyword_value, last_name, positional_args
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+_SPELLING = {
+    WEIGHT: "weight=", POS_WEIGHT: "pos_weight=", LABEL_SMOOTHING: "label_smoothing=",
+    SAMPLE_WEIGHT: "per-sample weights",
+}
+_DATASET_CHAIN = {"batch", "prefetch", "cache", "shuffle", "repeat", "take", "skip",
+                  "unbatch", "padded_batch", "with_options"}
+_LIGHTNING_EVAL_STEPS = ("validation_step", "test_step")
+
+
+class TrainOnlyLossWeighting(Rule):
+    code = "TL201"
+    name = "train-only-loss-weighting"
+    severity = Severity.WARNING
+    summary = "Training loss is weighted, the validation loss is not: the two are on different scales."
+    message = (
+        "the training loss is weighted but this validation loss is not: the two losses are on "
+        "different scales; use the same weighted criterion for validation (or compare an "
+        "unweighted metric)"
+    )
+    triggers = ("weight", "label_smoothing")
+
+    what_it_does = (
+        "Compares the loss used for training with the loss used for validation. PyTorch and "
+        "Lightning: flags the validation loss computation when the training criterion has "
+        "`weight=`, `pos_weight=`, `label_smoothing=` or per-sample weights that the "
+        "validation criterion (a second criterion object, or the functional form) lacks. "
+        "Keras: flags `fit(class_weight=...)` / `fit(sample_weight=...)` whose validation data "
+        "carries no weights (`validation_data=(x, y)`) or comes from `validation_split`, "
+        "because Keras applies those weights to the training loss only."
+    )
+    why_it_matters = (
+        "Class weights, `pos_weight` and label smoothing change the value of the loss, not only "
+        "its gradient. A weighted training loss and an unweighted validation loss are on "
+        "different scales: validation loss can sit far below training loss for no reason other "
+        "than the weighting, and early stopping or a learning-rate schedule driven by one while "
+        "reading the other misleads."
+    )
+    example = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Classifier(pl.LightningModule):
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self(x), y, weight=self.class_weights)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", F.cross_entropy(self(x), y))
+"""
+    use_instead = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Classifier(pl.LightningModule):
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self(x), y, weight=self.class_weights)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", F.cross_entropy(self(x), y, weight=self.class_weights))
+"""
+    references = (
+        "https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
+        "https://keras.io/api/models/model_training_apis/#fit-method",
+    )
+
+    INVALID = (
+        """\
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["AUC"])
+history = model.fit(x_train, y_train, epochs=20, class_weight={0: 1.0, 1: 9.0},
+                    validation_data=(x_val, y_val))
+""",
+        """\
+model.fit(X, y, sample_weight=w, validation_split=0.2, epochs=10)
+""",
+        """\
+import lightning as L
+import torch.nn as nn
+
+class Tagger(L.LightningModule):
+    def __init__(self, pos_weight):
+        super().__init__()
+        self.train_loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        self.val_loss = nn.BCEWithLogitsLoss()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return self.train_loss(self(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", self.val_loss(self(x), y))
+""",
+    )
+    VALID = (
+        """\
+model.fit(x_train, y_train, class_weight=cw, validation_data=(x_val, y_val, val_weights))
+""",
+        """\
+import lightning as L
+import torch.nn as nn
+
+class Tagger(L.LightningModule):
+    def __init__(self, pos_weight):
+        super().__init__()
+        self.criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return self.criterion(self(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", self.criterion(self(x), y))
+""",
+        """\
+model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        yield from self._keras(ctx)
+        yield from self._lightning(ctx)
+
+    # -- Keras ----------------------------------------------------------------------------
+
+    def _keras(self, ctx: FileContext) -> Iterator[Finding]:
+        for call in ctx.index.of_type(cst.Call):
+            if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
+                continue
+            weighting = [name for name in ("class_weight", "sample_weight")
+                         if keyword_value(call, name) is not None
+                         and not is_none(keyword_value(call, name))]
+            if not weighting:
+                continue
+            split = keyword_value(call, "validation_split")
+            data = keyword_value(call, "validation_data")
+            what = f"{weighting[0]}="
+            if split is not None and not _is_zero(split) and data is None:
+                yield self.report(call, message=(
+                    f"Keras applies {what} to the training loss only, and validation_split "
+                    "data carries no weights: loss and val_loss are on different scales; split "
+                    "off validation data and pass validation_data=(x_val, y_val, val_weights)"
+                ))
+            elif data is not None and _element_count(ctx, data) == 2:
+                yield self.report(call, message=(
+                    f"Keras applies {what} to the training loss only, and validation_data has "
+                    "no weights: loss and val_loss are on different scales; pass "
+                    "validation_data=(x_val, y_val, val_weights) or compare an unweighted metric"
+                ))
+
+    # -- Lightning ------------------------------------------------------------------------
+
+    def _lightning(self, ctx: FileContext) -> Iterator[Finding]:
+        for cls in ctx.index.of_type(cst.ClassDef):
+            methods = _methods(cls)
+            train_step = methods.get("training_step")
+            if train_step is None:
+                continue
+            train_uses = _uses_with_helpers(ctx, train_step)
+            if not train_uses:
+                continue
+            for step_name in _LIGHTNING_EVAL_STEPS:
+                step = methods.get(step_name)
+                if step is None:
+                    continue
+                for use in _uses_with_helpers(ctx, step):
+                    missing = missing_weighting(train_uses, use)
+                    if missing:
+                        yield self.report(use.call, message=self._torch_message(missing))
+
+    def _torch_message(self, missing: FrozenSet[str]) -> str:
+        spelled = " and ".join(_SPELLING[m] for m in sorted(missing))
+        return (
+            f"the training loss uses {spelled} but this validation loss does not: the two losses "
+            "are on different scales; compute validation loss with the same weighted criterion "
+            "(or compare an unweighted metric)"
+        )
+
+
+def missing_weighting(train_uses: Iterable[LossUse], use: LossUse) -> FrozenSet[str]:
+    """Weighting that every training loss of the same family has and `use` lacks."""
+    same_family = [t for t in train_uses if t.spec.family == use.spec.family]
+    if not same_family or any(t.call is use.call for t in same_family):
+        return frozenset()
+    required = frozenset.intersection(*(t.weighting for t in same_family))
+    return required - use.weighting
+
+
+def _uses_with_helpers(ctx: FileContext, function: cst.FunctionDef) -> List[LossUse]:
+    """Loss computations in `function` and in same-file helpers it calls (one level)."""
+    uses = ctx.criteria.loss_uses_in(function)
+    for call in ctx.criteria.calls_in(function):
+        helper = ctx.criteria.local_function(call)
+        if helper is not None and helper is not function:
+            uses.extend(ctx.criteria.loss_uses_in(helper, ctx.criteria.bindings_for(call, helper)))
+    return uses
+
+
+def _methods(cls: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
+    methods = {}
+    for statement in cls.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            methods[statement.name.value] = statement
+    return methods
+
+
+def _element_count(ctx: FileContext, data: cst.BaseExpression, depth: int = 0) -> Optional[int]:
+    """How many elements validation data holds: `(x, y)` → 2; a name assigned one tuple,
+    `tf.data.Dataset.from_tensor_slices((x, y)).batch(32)` → 2; None when not visible."""
+    if depth > 4:
+        return None
+    if isinstance(data, (cst.Tuple, cst.List)):
+        if any(isinstance(e, cst.StarredElement) for e in data.elements):
+            return None
+        return len(data.elements)
+    if isinstance(data, cst.Name):
+        counts = {_element_count(ctx, value, depth + 1) for value in ctx.targets.definitions(data.value)}
+        return counts.pop() if len(counts) == 1 else None
+    if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute):
+        method = data.func.attr.value
+        if method in _DATASET_CHAIN:
+            return _element_count(ctx, data.func.value, depth + 1)
+        if method in ("from_tensor_slices", "from_tensors", "zip"):
+            args = positional_args(data)
+            return _element_count(ctx, args[0].value, depth + 1) if args else None
+    return None
+
+
+def _is_zero(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            return float(node.value) == 0.0
+        except ValueError:
+            return False
+    return is_none(node)
+
+
+__all__ = ["TrainOnlyLossWeighting", "missing_weighting"]

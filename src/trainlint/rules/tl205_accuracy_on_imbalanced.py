@@ -1,0 +1,123 @@
+"""TL205 accuracy-on-imbalanced."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from trainlint.analysis.context import FileContext
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+
+class AccuracyOnImbalanced(Rule):
+    code = "TL205"
+    name = "accuracy-on-imbalanced"
+    severity = Severity.WARNING
+    summary = "The code shows the classes are imbalanced, yet plain accuracy is the only metric."
+    message = (
+        "classes are imbalanced here, but plain accuracy is the only evaluation metric: it hides "
+        "a model that ignores the minority class; report per-class recall, F1, balanced "
+        "accuracy or AUC as well"
+    )
+    triggers = (
+        "class_weight", "pos_weight", "WeightedRandomSampler", "compute_sample_weight",
+        "fit_resample", "fit_sample", "resample", "SMOTE", "Sampler", "value_counts", "bincount",
+        "weight=", "scale_pos_weight", "is_unbalance",
+    )
+
+    what_it_does = (
+        "Flags the accuracy computation or declaration (`accuracy_score(...)`, "
+        "`compile(metrics=['accuracy'])`, torchmetrics `Accuracy`, `correct / total`) when the "
+        "file itself shows that the classes are imbalanced — class weights passed or computed, "
+        "`pos_weight`, a `WeightedRandomSampler`, over/under-sampling, weights derived from "
+        "`value_counts()` or `bincount` — and no other classification metric appears anywhere "
+        "in the file."
+    )
+    why_it_matters = (
+        "With 95% of samples in one class, a model that always predicts that class scores 95% "
+        "accuracy. Accuracy alone cannot tell a useful model from one that ignores the minority "
+        "class, and its value moves with the class mix of each split, so training and "
+        "validation accuracies of imbalanced data are hard to compare."
+    )
+    example = """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss(weight=class_weights)
+...
+val_acc = correct / total
+print(f"val acc {val_acc:.3f}")
+"""
+    use_instead = """\
+import torch.nn as nn
+from sklearn.metrics import balanced_accuracy_score, f1_score
+
+criterion = nn.CrossEntropyLoss(weight=class_weights)
+...
+val_acc = correct / total
+print(f"val acc {val_acc:.3f}  balanced acc {balanced_accuracy_score(y_true, y_pred):.3f}")
+print(f"macro F1 {f1_score(y_true, y_pred, average='macro'):.3f}")
+"""
+    references = (
+        "https://scikit-learn.org/stable/modules/model_evaluation.html#balanced-accuracy-score",
+        "https://www.tensorflow.org/tutorials/structured_data/imbalanced_data",
+    )
+
+    INVALID = (
+        """\
+from sklearn.utils.class_weight import compute_class_weight
+weights = compute_class_weight("balanced", classes=np.unique(y_train), y=y_train)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x_train, y_train, class_weight=dict(enumerate(weights)), validation_data=(x_val, y_val, w_val))
+""",
+        """\
+from imblearn.over_sampling import SMOTE
+from sklearn.metrics import accuracy_score
+X_res, y_res = SMOTE(random_state=0).fit_resample(X_train, y_train)
+clf.fit(X_res, y_res)
+print("test accuracy", accuracy_score(y_test, clf.predict(X_test)))
+""",
+        """\
+from torch.utils.data import DataLoader, WeightedRandomSampler
+sampler = WeightedRandomSampler(sample_weights, num_samples=len(sample_weights))
+loader = DataLoader(train_ds, batch_size=64, sampler=sampler)
+for x, y in val_loader:
+    correct += (model(x).argmax(1) == y).sum().item()
+    total += y.size(0)
+print("val acc", 100.0 * correct / total)
+""",
+    )
+    VALID = (
+        """\
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.linear_model import LogisticRegression
+clf = LogisticRegression(class_weight="balanced").fit(X_train, y_train)
+pred = clf.predict(X_test)
+print(accuracy_score(y_test, pred), f1_score(y_test, pred))
+""",
+        """\
+import tensorflow as tf
+model.compile(optimizer="adam", loss="binary_crossentropy",
+              metrics=["accuracy", tf.keras.metrics.AUC(name="auc")])
+model.fit(x_train, y_train, class_weight={0: 1.0, 1: 12.0}, validation_split=0.2)
+""",
+        """\
+from sklearn.metrics import accuracy_score
+# balanced data: nothing shows imbalance
+print(accuracy_score(y_test, clf.predict(X_test)))
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        facts = ctx.imbalance
+        if not facts.evidence or facts.other_metric:
+            return
+        evidence = facts.evidence[0].what
+        for site in facts.accuracy:
+            yield self.report(site.node, message=(
+                f"classes are imbalanced here ({evidence}), but plain accuracy is the only "
+                "evaluation metric: it hides a model that ignores the minority class; report "
+                "per-class recall, F1, balanced accuracy or AUC as well"
+            ))
+
+
+__all__ = ["AccuracyOnImbalanced"]
