@@ -20,7 +20,7 @@ from trainlint.report.text import format_location, format_text, summary
 from trainlint.rules import all_rules, get_rule
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SUBCOMMANDS = ("check", "rules", "rule")
+SUBCOMMANDS = ("check", "rules", "rule", "lsp")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +38,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="trainlint",
         description="Find the bugs that make train, validation and test figures misleading.",
-        epilog="Other commands: `trainlint rules`, `trainlint rule CODE`.",
+        epilog="Other commands: `trainlint rules`, `trainlint rule CODE`, `trainlint lsp`.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
     parser.add_argument("--select", type=_codes, action="extend", metavar="CODES",
@@ -233,6 +233,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_rules(argv[1:])
         if argv and argv[0] == "rule":
             return run_rule(argv[1:])
+        if argv and argv[0] == "lsp":
+            from trainlint.lsp import main as run_lsp  # pygls is an optional extra
+
+            return run_lsp(argv[1:])
         if argv and argv[0] == "check":
             argv = argv[1:]
         return run_check(argv)

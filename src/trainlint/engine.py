@@ -161,14 +161,29 @@ def lint_file(path: Path, config: Config, display_path: Optional[str] = None) ->
         text = read_source(path)
     except SourceError as error:
         return [_engine_diagnostic(READ_ERROR, shown, str(error), 1, 1)]
+    return _lint_timed(text, shown, config)
+
+
+def lint_text(text: str, path: str, config: Config) -> List[Diagnostic]:
+    """Lint an in-memory source (an editor buffer) under the same limits as `lint_file`."""
+    if len(text) > config.max_file_size_mb * 1024 * 1024:  # characters: close enough to bytes
+        message = (
+            f"file skipped: larger than max-file-size ({config.max_file_size_mb:g} MB);"
+            " raise the limit in [tool.trainlint] to lint it"
+        )
+        return [_engine_diagnostic(FILE_SKIPPED, path, message, 1, 1)]
+    return _lint_timed(text, path, config)
+
+
+def _lint_timed(text: str, path: str, config: Config) -> List[Diagnostic]:
     try:
         with time_limit(config.per_file_timeout):
-            return lint_source(text, shown, config)
+            return lint_source(text, path, config)
     except AnalysisTimeout:
         message = (
             f"file skipped: analysis took longer than per-file-timeout ({config.per_file_timeout:g} s)"
         )
-        return [_engine_diagnostic(FILE_SKIPPED, shown, message, 1, 1)]
+        return [_engine_diagnostic(FILE_SKIPPED, path, message, 1, 1)]
 
 
 def lint_paths(
