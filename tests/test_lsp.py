@@ -312,8 +312,9 @@ async def test_disable_rule_for_this_line(client, workspace):
     cursor = types.Range(start=diagnostic.range.start, end=diagnostic.range.start)
     actions = await client.text_document_code_action_async(code_action_params(uri, cursor))
     titles = [action.title for action in actions]
-    assert titles == ["Disable TL301 for this line"]
-    (action,) = actions
+    assert titles[-1] == "Disable TL301 for this line"  # after the rule's own fix, if any
+    action = actions[-1]
+    assert not action.is_preferred
     assert action.kind == types.CodeActionKind.QuickFix
     assert action.diagnostics[0].code == "TL301"
     edited = apply_edits(TRAIN, action.edit.changes[uri])
@@ -327,13 +328,27 @@ async def test_disable_rule_for_this_line(client, workspace):
     assert not await client.text_document_code_action_async(refactor)
 
 
+async def test_quick_fix_from_the_rule(client, workspace):
+    uri = open_document(client, workspace / "train.py")
+    (diagnostic,) = await published(client, uri, version=1)
+    actions = await client.text_document_code_action_async(code_action_params(uri, diagnostic.range))
+    fixes = [action for action in actions if not action.title.startswith("Disable ")]
+    assert fixes, "TL301 provides a fix (stratify=y); it must be offered"
+    (fix,) = fixes
+    assert fix.kind == types.CodeActionKind.QuickFix and fix.is_preferred
+    assert fix.diagnostics[0].code == "TL301"
+    edited = apply_edits(TRAIN, fix.edit.changes[uri])
+    assert edited == STRATIFIED
+    replace_text(client, uri, 2, edited)
+    assert await published(client, uri, version=2) == []
+
+
 async def test_disable_extends_an_existing_noqa(client, workspace):
     text = TRAIN.replace("test_size=0.2)", "test_size=0.2)  # noqa: TL101")
     uri = open_document(client, workspace / "train.py", text)
     (diagnostic,) = await published(client, uri, version=1)
     actions = await client.text_document_code_action_async(code_action_params(uri, diagnostic.range))
-    (action,) = actions
-    edited = apply_edits(text, action.edit.changes[uri])
+    edited = apply_edits(text, actions[-1].edit.changes[uri])
     assert edited.splitlines()[SPLIT_LINE].endswith("# noqa: TL101, TL301")
 
 
