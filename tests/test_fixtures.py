@@ -2,7 +2,8 @@
 
 A fixture line that must be reported ends with `# expect: TL301` (several codes:
 `# expect: TL301, TL201`); every other line must report nothing. Both directions count:
-a missing finding and an unexpected finding both fail, per file.
+a missing finding and an unexpected finding both fail, per file. Notebooks (`*.ipynb`)
+carry the markers in their code cells and are compared by (cell, line, code).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from notebook_fixtures import notebook_code_lines
+
 from conftest import FIXTURES, REPO
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>TL\d{3}(?:\s*,\s*TL\d{3})*)")
@@ -20,17 +23,30 @@ FINDING = re.compile(r"^(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<
 
 
 def fixture_files():
-    return sorted(p for p in FIXTURES.rglob("*.py") if p.is_file())
+    return sorted(p for pattern in ("*.py", "*.ipynb") for p in FIXTURES.rglob(pattern) if p.is_file())
+
+
+def _marked_lines(path: Path):
+    """(cell, line, text) of every source line; cell is None for a script."""
+    if path.suffix == ".ipynb":
+        return notebook_code_lines(path.read_text(encoding="utf-8"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(None, number, line) for number, line in enumerate(lines, start=1)]
 
 
 def expected_findings(path: Path):
     expected = defaultdict(list)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for cell, number, line in _marked_lines(path):
         match = EXPECT.search(line)
         if match:
             for code in re.split(r"\s*,\s*", match.group("codes")):
-                expected[(number, code)].append(code)
+                expected[_key(cell, number, code)].append(code)
     return {key: len(value) for key, value in expected.items()}
+
+
+def _key(cell, line, code):
+    """(line, code) for scripts, as before; (cell, line, code) for notebooks."""
+    return (line, code) if cell is None else (cell, line, code)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +65,8 @@ def fixture_run(request):
         match = FINDING.match(line)
         assert match, f"unparsable output line: {line!r}"
         path = (REPO / match.group("path")).resolve()
-        found[path][(int(match.group("line")), match.group("code"))] += 1
+        cell = int(match.group("cell")) if match.group("cell") else None
+        found[path][_key(cell, int(match.group("line")), match.group("code"))] += 1
     return found
 
 
@@ -60,7 +77,7 @@ def test_fixture_findings_match_markers(path, fixture_run):
     missing = sorted(set(expected) - set(actual))
     unexpected = sorted(set(actual) - set(expected))
     assert not missing and not unexpected, (
-        f"\nmissed (line, code): {missing}\nfalse positives (line, code): {unexpected}"
+        f"\nmissed ([cell,] line, code): {missing}\nfalse positives ([cell,] line, code): {unexpected}"
     )
 
 

@@ -11,7 +11,9 @@ import pathspec
 
 from trainlint.config import Config, path_matches
 
-SOURCE_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")
+# Jupyter's autosave copies: linting them would repeat every finding of the notebook.
+ALWAYS_SKIPPED_FOLDERS = (".ipynb_checkpoints",)
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _walk(top: Path, config: Config, suffixes: Tuple[str, ...], ignores: _GitIgn
         kept = []
         for name in sorted(dirnames):
             child = folder_path / name
-            if is_excluded(str(child), config) or (child / "pyvenv.cfg").exists():
+            if name in ALWAYS_SKIPPED_FOLDERS or is_excluded(str(child), config) or (child / "pyvenv.cfg").exists():
                 continue
             if ignores.ignored(absolute / name, True, roots):
                 continue

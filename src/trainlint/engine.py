@@ -20,6 +20,7 @@ from trainlint.analysis.context import FileContext
 from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic, Severity
 from trainlint.limits import AnalysisTimeout, deeper_recursion, time_limit
+from trainlint.notebook import NOTEBOOK_SIZE_FACTOR, is_notebook, lint_notebook_source
 from trainlint.rules import Finding, Rule, all_rules, get_rule
 from trainlint.source import SourceError, read_source
 from trainlint.suppression import LineSuppressions, file_exempts, file_exemption
@@ -39,8 +40,16 @@ def rules_for(config: Config, path: str) -> List[Type[Rule]]:
 
 
 def lint_source(text: str, path: str = "<string>", config: Optional[Config] = None) -> List[Diagnostic]:
-    """Lint one Python source. Pure: returns diagnostics, sorted by position."""
+    """Lint one source: Python, or a notebook's JSON when `path` ends in .ipynb. Pure:
+    returns diagnostics, sorted by position."""
     config = config or Config()
+    if is_notebook(path):
+        return lint_notebook_source(text, path, config)
+    return lint_python_source(text, path, config)
+
+
+def lint_python_source(text: str, path: str, config: Config) -> List[Diagnostic]:
+    """Lint Python text, whatever the path says (notebooks pass their joined code cells)."""
     exemption = file_exemption(text)
     triggered = [rule for rule in rules_for(config, path) if rule.triggers and rule.is_triggered_by(text)]
     if not triggered:
@@ -148,6 +157,8 @@ def lint_file(path: Path, config: Config, display_path: Optional[str] = None) ->
     """Read and lint one file; whatever goes wrong becomes a diagnostic for this file."""
     shown = display_path if display_path is not None else str(path)
     limit = config.max_file_size_mb * 1024 * 1024
+    if is_notebook(str(path)):  # outputs are not analysed; the limit applies to the code cells
+        limit *= NOTEBOOK_SIZE_FACTOR
     try:
         if path.stat().st_size > limit:
             message = (
@@ -166,7 +177,8 @@ def lint_file(path: Path, config: Config, display_path: Optional[str] = None) ->
 
 def lint_text(text: str, path: str, config: Config) -> List[Diagnostic]:
     """Lint an in-memory source (an editor buffer) under the same limits as `lint_file`."""
-    if len(text) > config.max_file_size_mb * 1024 * 1024:  # characters: close enough to bytes
+    limit = config.max_file_size_mb * 1024 * 1024 * (NOTEBOOK_SIZE_FACTOR if is_notebook(path) else 1)
+    if len(text) > limit:  # characters: close enough to bytes
         message = (
             f"file skipped: larger than max-file-size ({config.max_file_size_mb:g} MB);"
             " raise the limit in [tool.trainlint] to lint it"
