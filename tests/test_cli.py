@@ -247,3 +247,14 @@ def test_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "trainlint", "train.py"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 1 and "TL301" in result.stdout
+
+
+def test_explicit_folder_is_linted_even_if_gitignored(tmp_path, run_trainlint):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, ".gitignore", "vendor/\n")
+    write(tmp_path, "vendor/train.py", FLAGGED)
+    write(tmp_path, "vendor/.gitignore", "skip_me.py\n")
+    write(tmp_path, "vendor/skip_me.py", FLAGGED)
+    assert run_trainlint(".", cwd=tmp_path).stdout == ""
+    lines = run_trainlint("vendor", cwd=tmp_path).stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["vendor/train.py"]

@@ -59,7 +59,7 @@ def _repository_root(start: Path) -> Optional[Path]:
 def _ignore_roots(folder: Path, stop: Optional[Path]) -> List[Path]:
     """Folders whose .gitignore applies to `folder`: itself and its parents up to the repo root."""
     roots = [folder]
-    if stop is None:
+    if stop is None or folder == stop:
         return roots
     for parent in folder.parents:
         roots.append(parent)
@@ -102,6 +102,11 @@ def discover(
 def _walk(top: Path, config: Config, suffixes: Tuple[str, ...], ignores: _GitIgnores) -> Iterator[str]:
     absolute_top = top.resolve()
     repo = _repository_root(absolute_top)
+    # A folder named explicitly is linted even when a .gitignore above it ignores it (as
+    # `git add -f` would); then only the .gitignore files inside it apply.
+    if repo is not None and absolute_top != repo:
+        if ignores.ignored(absolute_top, True, _ignore_roots(absolute_top.parent, repo)):
+            repo = absolute_top
     visited_real: set = set()
     for folder, dirnames, filenames in os.walk(top, followlinks=False):
         folder_path = Path(folder)
