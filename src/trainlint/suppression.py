@@ -14,6 +14,8 @@ _FILE_NOQA = re.compile(
     re.M | re.I,
 )
 
+_MAY_HAVE_NOQA = re.compile("noqa", re.I)
+
 ALL = frozenset({"*"})
 
 
@@ -52,6 +54,8 @@ class LineSuppressions:
     @cached_property
     def by_line(self) -> Dict[int, FrozenSet[str]]:
         found: Dict[int, FrozenSet[str]] = {}
+        if not _MAY_HAVE_NOQA.search(self._text):
+            return found  # no need to tokenize the whole file
         try:
             for token in tokenize.generate_tokens(io.StringIO(self._text).readline):
                 if token.type == tokenize.COMMENT:

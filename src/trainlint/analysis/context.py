@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Optional, Tuple, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from trainlint.analysis.criteria import CriteriaTable
 from trainlint.analysis.imbalance import ImbalanceFacts
@@ -46,14 +46,9 @@ class FileContext:
 
     # -- positions, computed only when something is reported ------------------------------
 
-    @cached_property
-    def _positions(self):
-        # unsafe_skip_copy keeps node identity, so the nodes rules hold can be looked up.
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        return wrapper.resolve(PositionProvider)
-
     def position(self, node: cst.CSTNode) -> CodeRange:
-        return self._positions[node]
+        # From token indices the shared walk noted; no PositionProvider pass (analysis/positions.py).
+        return self.index.positions[node]
 
     def statement_lines(self, node: cst.CSTNode) -> Tuple[int, int]:
         """First and last line of the statement around `node` (for `# noqa`)."""

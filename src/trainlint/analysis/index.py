@@ -8,29 +8,50 @@ without walking the tree again.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, Iterator, List, Optional, Type, TypeVar
+from typing import Dict, Iterator, List, Optional, Tuple, Type, TypeVar
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from trainlint.analysis.positions import PositionIndex, record_syntactic_position
 
 N = TypeVar("N", bound=cst.CSTNode)
 
 SCOPE_TYPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
-class _Recorder(cst.CSTVisitor):
-    def __init__(self, index: "ModuleIndex") -> None:
-        self._index = index
+class _Recorder(CodegenState):
+    """Walks the tree by generating its code: libcst's visitor rebuilds every node on the
+    way (dataclass construction and validation), generating code does not, and visits the
+    same nodes in source order with the same parents at under half the cost. The token
+    indices where each node starts and ends are noted too, so positions need no second pass
+    (see analysis/positions.py)."""
+
+    def __init__(self, index: "ModuleIndex", module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self._parents = index._parents
+        self._by_type = index._by_type
+        self.marks = index._marks
         self._stack: List[cst.CSTNode] = []
+        self._starts: List[int] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def before_codegen(self, node: cst.CSTNode) -> None:
         if self._stack:
-            self._index._parents[node] = self._stack[-1]
-        self._index._by_type[type(node)].append(node)
+            self._parents[node] = self._stack[-1]
+        self._by_type[type(node)].append(node)
         self._stack.append(node)
-        return True
+        self._starts.append(len(self.tokens))
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def after_codegen(self, node: cst.CSTNode) -> None:
         self._stack.pop()
+        start = self._starts.pop()
+        if node not in self.marks:  # a syntactic position recorded inside wins
+            self.marks[node] = (start, len(self.tokens))
+
+    record_syntactic_position = record_syntactic_position
+
+    def pop_trailing_newline(self) -> None:
+        pass  # keep the module's last newline: positions count it, as PositionProvider does
 
 
 class ModuleIndex:
@@ -38,7 +59,10 @@ class ModuleIndex:
         self.module = module
         self._parents: Dict[cst.CSTNode, cst.CSTNode] = {}
         self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
-        module.visit(_Recorder(self))
+        self._marks: Dict[cst.CSTNode, Tuple[int, int]] = {}
+        recorder = _Recorder(self, module)
+        module._codegen(recorder)
+        self.positions = PositionIndex(self._marks, recorder.tokens)
 
     # -- lookups ------------------------------------------------------------------------
 

@@ -96,5 +96,7 @@ def assigned_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]
 
 def expression_key(module: cst.Module, node: cst.CSTNode) -> str:
     """A whitespace-insensitive text key for comparing expressions (`df['y']` == `df[ 'y' ]`)."""
+    if isinstance(node, cst.Name) and not node.lpar:
+        return node.value  # the common case, without a codegen
     code = module.code_for_node(node)
     return "".join(code.split()).replace('"', "'")

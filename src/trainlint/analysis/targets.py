@@ -85,6 +85,7 @@ class TargetEvidence:
         self._module = module
         self._index = index
         self._imports = imports
+        self._keys: Dict[cst.CSTNode, str] = {}
         self._kinds: Dict[str, Set[str]] = defaultdict(set)
         self._assigned: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
         self._collect_assignments()
@@ -95,7 +96,11 @@ class TargetEvidence:
     # -- public ---------------------------------------------------------------------------
 
     def key(self, node: cst.CSTNode) -> str:
-        return expression_key(self._module, node)
+        # Memoized: rules compare many expressions many times, and each key is a codegen.
+        found = self._keys.get(node)
+        if found is None:
+            found = self._keys[node] = expression_key(self._module, node)
+        return found
 
     def kind(self, keys: Iterable[str]) -> Optional[str]:
         kinds: Set[str] = set()

@@ -1,0 +1,74 @@
+"""Line and column of nodes, without libcst's PositionProvider.
+
+PositionProvider runs a metadata visit over the whole tree (which rebuilds every node) and
+then generates the code, creating two position objects per node and splitting every token
+on newlines as it goes: about twice the cost of parsing. The shared walk of
+analysis/index.py already generates the code once and notes, per node, the indices of the
+tokens where it starts and ends (plain ints). A node's line and column are worked out from
+those indices only when asked for, which happens only for reported nodes.
+
+The ranges are PositionProvider's (syntactic positions where a node records them,
+whitespace-inclusive ones otherwise); tests/test_positions.py checks every node of the
+fixtures against it.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from contextlib import contextmanager
+from itertools import accumulate
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import libcst as cst
+from libcst.metadata import CodePosition, CodeRange
+
+_NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
+
+
+@contextmanager
+def record_syntactic_position(
+    self,
+    node: cst.CSTNode,
+    *,
+    start_node: Optional[cst.CSTNode] = None,
+    end_node: Optional[cst.CSTNode] = None,
+) -> Iterator[None]:
+    """CodegenState hook (as libcst's PositionProvidingCodegenState): some nodes narrow their
+    range to the syntactic part, or take it from child nodes; `self.marks` holds token indices."""
+    start = len(self.tokens)
+    try:
+        yield
+    finally:
+        end = len(self.tokens)
+        if start_node is not None:
+            start = self.marks[start_node][0]
+        if end_node is not None:
+            end = self.marks[end_node][1]
+        self.marks[node] = (start, end)
+
+
+class PositionIndex:
+    """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's."""
+
+    def __init__(self, marks: Dict[cst.CSTNode, Tuple[int, int]], tokens: List[str]) -> None:
+        self._marks = marks
+        self._tokens = tokens
+        self._offsets: Optional[List[int]] = None
+        self._line_starts: List[int] = []
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        start, end = self._marks[node]
+        return CodeRange(self._position(start), self._position(end))
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._marks
+
+    def _position(self, token_index: int) -> CodePosition:
+        if self._offsets is None:  # first use in this file
+            self._offsets = [0, *accumulate(map(len, self._tokens))]
+            code = "".join(self._tokens)
+            self._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+        offset = self._offsets[token_index]
+        line = bisect_right(self._line_starts, offset) - 1
+        return CodePosition(line + 1, offset - self._line_starts[line])
