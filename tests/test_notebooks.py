@@ -331,3 +331,48 @@ def test_script_fixture_as_notebook_gives_the_same_findings(script, converted_ru
 def test_scripts_are_cut_into_several_cells():
     cut = [len(script_chunks(path.read_text(encoding="utf-8"))) for path in script_fixtures()]
     assert all(count >= 2 for count in cut), cut
+
+
+# -- robustness: odd cells and odd JSON never raise --------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+CELL_PIECES = st.sampled_from([
+    "%time ", "%%time", "%%bash", "!", "?", "??", "/", ",", ";", "x = !ls", "%timeit -n ",
+    "(", ")", "[", "'", '"', '"""', "'''", "\\", "#", " ", "    ", "\n", "\r\n", ":", "=",
+    "train_test_split(X, y)", "for i in x:", "else:", "pass", "def f(", "\t", "\x0c", "é",
+])
+cell_sources = st.lists(CELL_PIECES, max_size=30).map("".join)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cell_sources)
+def test_blanking_never_raises_and_keeps_lines(source):
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    assert blank_ipython(source).text.count("\n") == source.count("\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(cell_sources, min_size=1, max_size=5))
+def test_odd_cells_never_raise(sources):
+    all_sources = [IMPORTS, *sources, CLASSIFIER]
+    text = notebook(*[code(source) for source in all_sources])
+    for diagnostic in lint_source(text, "odd.ipynb"):
+        assert diagnostic.code != "TL003", diagnostic.detail
+        cell_lines = re.split(r"\r\n|\r|\n", all_sources[diagnostic.cell - 1])
+        assert 1 <= diagnostic.line <= len(cell_lines), diagnostic
+        assert 1 <= diagnostic.col <= len(cell_lines[diagnostic.line - 1]) + 1, diagnostic
+
+
+@settings(max_examples=80, deadline=None)
+@given(json_values, st.lists(json_values, max_size=3))
+def test_odd_json_never_raises(value, cells):
+    for text in (json.dumps(value), json.dumps({"cells": cells, "metadata": value}),
+                 json.dumps({"cells": [{"cell_type": "code", "source": value}]})):
+        for diagnostic in lint_source(text, "odd.ipynb"):
+            assert diagnostic.code in ("TL001", "TL002"), diagnostic
