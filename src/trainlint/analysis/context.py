@@ -12,6 +12,7 @@ from trainlint.analysis.criteria import CriteriaTable
 from trainlint.analysis.imbalance import ImbalanceFacts
 from trainlint.analysis.imports import ImportTable
 from trainlint.analysis.index import ModuleIndex
+from trainlint.analysis.selection import SelectionFacts
 from trainlint.analysis.targets import TargetEvidence
 from trainlint.config import Config
 from trainlint.diagnostics import Edit
@@ -43,6 +44,10 @@ class FileContext:
     @cached_property
     def imbalance(self) -> ImbalanceFacts:
         return ImbalanceFacts(self.module, self.index, self.imports, self.criteria)
+
+    @cached_property
+    def selection(self) -> SelectionFacts:
+        return SelectionFacts(self.index, self.imports)
 
     # -- positions, computed only when something is reported ------------------------------
 

@@ -63,6 +63,7 @@ class ModuleIndex:
         recorder = _Recorder(self, module)
         module._codegen(recorder)
         self.positions = PositionIndex(self._marks, recorder.tokens)
+        self._order: Optional[Dict[cst.CSTNode, int]] = None
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -101,6 +102,14 @@ class ModuleIndex:
                 return ancestor
             candidate = ancestor
         return candidate
+
+    def order(self, node: cst.CSTNode) -> int:
+        """The node's position in a preorder walk: source order across node types."""
+        if self._order is None:
+            self._order = {self.module: 0}
+            for number, recorded in enumerate(self._parents, start=1):
+                self._order[recorded] = number
+        return self._order.get(node, -1)
 
     def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         return node is container or any(a is container for a in self.ancestors(node))

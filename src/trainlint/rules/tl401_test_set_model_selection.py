@@ -1,0 +1,161 @@
+"""TL401 test-set-model-selection."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.selection import (
+    BEST_IF,
+    COMPARISON,
+    HF_TRAINER,
+    KERAS_CALLBACK,
+    LIGHTNING,
+    LR_PLATEAU,
+    SEARCH,
+    TEST,
+)
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+_ADVICE = "select on a validation split and evaluate the test set once, at the end"
+_MESSAGES = {
+    BEST_IF: "the best checkpoint is chosen by a test figure, so the reported test result is "
+             "optimistic; " + _ADVICE,
+    LR_PLATEAU: "the learning-rate schedule is stepped on a test figure, so test data shapes "
+                "training; step it on a validation figure",
+    KERAS_CALLBACK: "fit() gets the test set as validation_data while a callback checkpoints or "
+                    "stops on it, so the test figure is optimistic; " + _ADVICE,
+    HF_TRAINER: "Trainer chooses the best checkpoint (or stops early) on the test split passed as "
+                "eval_dataset, so its test figure is optimistic; " + _ADVICE,
+    LIGHTNING: "checkpointing / early stopping monitors the test loader passed as validation "
+               "data, so the test figure is optimistic; " + _ADVICE,
+    SEARCH: "the hyperparameter search is fitted on the test split, so its score is optimistic; "
+            "search on the training split and evaluate the test set once",
+    COMPARISON: "the best candidate is picked by its test score and that score is reported, so "
+                "it is optimistic; compare on a validation split (or with cross-validation)",
+}
+
+
+class TestSetModelSelection(Rule):
+    code = "TL401"
+    name = "test-set-model-selection"
+    severity = Severity.ERROR
+    summary = "Test data drives a choice: checkpointing, early stopping, LR schedule, search or model comparison."
+    message = _MESSAGES[BEST_IF]
+    triggers = ("best", "Best", "ReduceLROnPlateau", "EarlyStopping", "ModelCheckpoint", "SearchCV",
+                "max(", "min(", "argmax", "argmin", "idxmax", "idxmin")
+
+    what_it_does = (
+        "Flags places where a test-set figure decides something about the model: a manual "
+        "`if test_acc > best_acc:` checkpoint or early-stopping counter, `ReduceLROnPlateau."
+        "step(test_loss)`, Keras `fit(validation_data=(x_test, y_test))` with `ModelCheckpoint`, "
+        "`EarlyStopping` or `ReduceLROnPlateau` watching `val_*`, a Hugging Face `Trainer` whose "
+        "`eval_dataset` is the test split with `load_best_model_at_end=True` or early stopping, a "
+        "Lightning `trainer.fit(..., val_dataloaders=test_loader)` with a monitoring callback, a "
+        "search fitted on the test split, and `max`/`argmax`/`idxmax` picking the best of several "
+        "candidates by their test scores. It fires only when a test figure that depends on the "
+        "choice is reported, and stays silent when another test set is evaluated afterwards."
+    )
+    why_it_matters = (
+        "A test set that was used to choose the epoch, the learning rate, the hyperparameters or "
+        "the model is no longer unseen: the chosen model is the one that happened to do best on "
+        "those particular rows, and its test figure overstates how it will do on new data. The "
+        "gap grows with the number of candidates compared and shrinks nowhere in the report."
+    )
+    example = """\
+best_acc = 0.0
+for epoch in range(epochs):
+    train_one_epoch(model, train_loader, optimizer)
+    test_acc = evaluate(model, test_loader)
+    if test_acc > best_acc:
+        best_acc = test_acc
+        torch.save(model.state_dict(), "best.pt")
+print(f"test accuracy: {best_acc:.3f}")
+"""
+    use_instead = """\
+best_acc = 0.0
+for epoch in range(epochs):
+    train_one_epoch(model, train_loader, optimizer)
+    val_acc = evaluate(model, val_loader)
+    if val_acc > best_acc:
+        best_acc = val_acc
+        torch.save(model.state_dict(), "best.pt")
+model.load_state_dict(torch.load("best.pt"))
+print(f"test accuracy: {evaluate(model, test_loader):.3f}")
+"""
+    references = (
+        "https://scikit-learn.org/stable/modules/cross_validation.html",
+        "https://discuss.pytorch.org/t/higher-accuracy-in-the-validation-dataset/",
+    )
+
+    INVALID = (
+        """\
+from tensorflow import keras
+
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+model.fit(x_train, y_train, epochs=100, validation_data=(x_test, y_test), callbacks=[stop])
+loss, acc = model.evaluate(x_test, y_test)
+print("test accuracy", acc)
+""",
+        """\
+import torch
+
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=3)
+for epoch in range(30):
+    train(model, train_loader)
+    test_loss = evaluate(model, test_loader)
+    scheduler.step(test_loss)
+    print(f"epoch {epoch} test loss {test_loss:.4f}")
+""",
+        """\
+from sklearn.svm import SVC
+
+scores = {}
+for C in [0.1, 1, 10, 100]:
+    clf = SVC(C=C).fit(X_train, y_train)
+    scores[C] = clf.score(X_test, y_test)
+best_C = max(scores, key=scores.get)
+print(f"best C={best_C}: test accuracy {scores[best_C]:.3f}")
+""",
+    )
+    VALID = (
+        """\
+from tensorflow import keras
+
+# the test set is only displayed: no callback depends on it
+model.fit(x_train, y_train, epochs=10, validation_data=(x_test, y_test))
+print(model.evaluate(x_test, y_test))
+""",
+        """\
+best_acc = 0.0
+for epoch in range(epochs):
+    train_one_epoch(model, train_loader, optimizer)
+    val_acc = evaluate(model, val_loader)
+    test_acc = evaluate(model, test_loader)  # shown, never used to choose
+    print(epoch, val_acc, test_acc)
+    if val_acc > best_acc:
+        best_acc = val_acc
+        torch.save(model.state_dict(), "best.pt")
+""",
+        """\
+from tensorflow import keras
+
+# "test" is the tuning split here; the real held-out set is evaluated once at the end
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)
+model.fit(x_train, y_train, validation_data=(x_test, y_test), callbacks=[stop])
+print(model.evaluate(x_holdout, y_holdout))
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        facts = ctx.selection
+        for selection in facts.selections:
+            if selection.role != TEST or selection.report is None:
+                continue
+            if facts.other_test_evaluation_after(selection):
+                continue
+            yield self.report(selection.node, message=_MESSAGES[selection.kind])
+
+
+__all__ = ["TestSetModelSelection"]
