@@ -24,7 +24,7 @@ REPORT_METHODS = {
     "info", "warning", "warn", "debug", "error", "critical", "log", "log_metric", "log_metrics",
     "log_dict", "log_param", "log_params", "add_scalar", "add_scalars", "add_text", "write",
     "dump", "set_title", "suptitle", "title", "to_csv", "to_json", "save_metrics", "savetxt",
-    "success", "add_hparams", "echo", "pprint", "print",
+    "success", "add_hparams", "echo", "pprint", "print", "write_text",
 }
 # Loggers of per-step values inside training code (Lightning `self.log`) are not final
 # reports of a figure; they are only reports when they run after the selection anyway.
@@ -164,13 +164,19 @@ class ReportFlow:
         keys: Iterable[str],
         after: Optional[cst.CSTNode] = None,
         depth: int = 0,
+        also_reads: Optional[Set[str]] = None,
     ) -> Optional[cst.CSTNode]:
         """The first report (or main-function `return`) in `scope` that reads a value derived
-        from `keys`, placed after `after` when given; None when there is none."""
+        from `keys` (and, when given, one of `also_reads` too), placed after `after` when
+        given; None when there is none."""
         flowing = self.derived(scope, keys)
         for node, read in self._reports.get(scope, []):
+            if also_reads is not None and not _reads_any(read, also_reads):
+                continue
             if (after is None or self.is_after(node, after)) and _reads_any(read, flowing):
                 return node
+        if also_reads is not None:
+            return None
         for ret, read in self._returns.get(scope, []):
             if (after is not None and not self.is_after(ret, after)) or not _reads_any(read, flowing):
                 continue

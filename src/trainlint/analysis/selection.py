@@ -14,6 +14,7 @@ selection figure is reported as final) only compare facts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
@@ -561,10 +562,34 @@ class SelectionFacts:
             if role is None:
                 continue
             statement = self.index.statement_of(call)
-            report = self.flow.result_reported(call) or self._reported_evaluation(
-                role, self.roles.key(candidates), statement)
+            report = self._pick_reported(call, candidates, statement)
             yield Selection(COMPARISON, role, call, call, True, self.roles.key(candidates),
                             report, statement, report)
+
+    def _pick_reported(self, call: cst.Call, candidates: cst.BaseExpression,
+                       statement: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The report of the picked figure. `max(val_accs)` is the figure itself; the winner
+        of `max(scores, key=scores.get)` is only a name, so its report must also read the
+        scores (`scores[winner]`), unless the statement already took the row
+        (`df.loc[df["f1"].idxmax()]`)."""
+        if _returns_figure(call):
+            return self.flow.result_reported(call)
+        container = mentioned_keys(candidates)
+        direct = self.flow.reported_directly(call)
+        if direct is not None:
+            return direct if container & _keys_outside(direct, call) else None
+        parent = self.index.parent(call)
+        if not isinstance(parent, cst.Assign) and isinstance(statement, cst.SimpleStatementLine):
+            parent = next((small for small in statement.body if isinstance(small, cst.Assign)), None)
+        if not isinstance(parent, cst.Assign):
+            return None
+        winner: Set[str] = set()
+        for target in parent.targets:
+            winner |= target_keys(target.target)
+        scope = self.flow.scope_of(call)
+        if container & _keys_outside(parent.value, call):
+            return self.flow.reaching_report(scope, winner, after=statement)
+        return self.flow.reaching_report(scope, winner, after=statement, also_reads=container)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -660,15 +685,36 @@ def _compared(call: cst.Call) -> Optional[cst.BaseExpression]:
     return None
 
 
+def _returns_figure(call: cst.Call) -> bool:
+    """`max(val_accs)` returns a score; `max(d, key=...)`, `argmax`, `idxmax` a position."""
+    return isinstance(call.func, cst.Name) and keyword_value(call, "key") is None
+
+
+def _keys_outside(node: cst.CSTNode, excluded: cst.CSTNode) -> Set[str]:
+    """Names read in `node` outside the subtree `excluded`."""
+    if node is excluded:
+        return set()
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return mentioned_keys(node)
+    found: Set[str] = set()
+    for child in node.children:
+        found |= _keys_outside(child, excluded)
+    return found
+
+
+def _words(name: str) -> Set[str]:
+    return set(name_tokens(name)) | {part for part in re.split(r"[^a-z0-9]+", name.lower()) if part}
+
+
 def _is_figure(node: cst.CSTNode) -> bool:
     """Whether an expression names a score (`val_acc`, `scores`, `df["test_f1"]`)."""
     words: Set[str] = set()
     for key in mentioned_keys(node):
-        words.update(name_tokens(key.rsplit(".", 1)[-1]))
+        words |= _words(key.rsplit(".", 1)[-1])
     if isinstance(node, cst.Subscript):
         text = _subscript_text(node)
         if text:
-            words.update(name_tokens(text))
+            words |= _words(text)
     return bool(words & FIGURE_WORDS) or any(
         word.endswith(tuple(FIGURE_WORDS)) for word in words if len(word) > 4)
 

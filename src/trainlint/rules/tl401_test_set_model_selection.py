@@ -20,8 +20,8 @@ from trainlint.rules.base import Finding, Rule
 
 _ADVICE = "select on a validation split and evaluate the test set once, at the end"
 _MESSAGES = {
-    BEST_IF: "the best checkpoint is chosen by a test figure, so the reported test result is "
-             "optimistic; " + _ADVICE,
+    BEST_IF: "the best model (epoch, checkpoint or setting) is kept by a test figure, so the "
+             "reported test result is optimistic; " + _ADVICE,
     LR_PLATEAU: "the learning-rate schedule is stepped on a test figure, so test data shapes "
                 "training; step it on a validation figure",
     KERAS_CALLBACK: "fit() gets the test set as validation_data while a callback checkpoints or "
