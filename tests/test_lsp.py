@@ -328,6 +328,18 @@ async def test_disable_rule_for_this_line(client, workspace):
     assert not await client.text_document_code_action_async(refactor)
 
 
+async def test_code_action_for_the_line_diagnostics_in_context(client, workspace):
+    # Neovim's code_action(): the cursor anywhere on the line, the line's diagnostics as context
+    # (Neovim 0.7 even sends their columns in bytes).
+    uri = open_document(client, workspace / "train.py")
+    (diagnostic,) = await published(client, uri, version=1)
+    line_start = types.Position(line=SPLIT_LINE, character=0)
+    params = code_action_params(uri, types.Range(start=line_start, end=line_start))
+    params.context.diagnostics = [diagnostic]
+    actions = await client.text_document_code_action_async(params)
+    assert "Disable TL301 for this line" in [action.title for action in actions]
+
+
 async def test_quick_fix_from_the_rule(client, workspace):
     uri = open_document(client, workspace / "train.py")
     (diagnostic,) = await published(client, uri, version=1)

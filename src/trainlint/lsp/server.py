@@ -32,7 +32,7 @@ from trainlint import __version__
 from trainlint.diagnostics import Diagnostic
 from trainlint.engine import INTERNAL_ERROR, lint_text
 from trainlint.lsp.actions import LineLayout, noqa_edit
-from trainlint.lsp.convert import overlaps, split_lines, to_lsp_diagnostic, to_text_edit
+from trainlint.lsp.convert import SOURCE, overlaps, split_lines, to_lsp_diagnostic, to_text_edit
 from trainlint.lsp.settings import ConfigResolver
 from trainlint.rules import get_rule
 
@@ -139,7 +139,7 @@ class TrainlintServer(LanguageServer):
             self.results.move_to_end(uri)
             self.trace(f"{path}: unchanged, {len(cached.diagnostics)} diagnostics reused")
             return cached
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         try:
             diagnostics = lint_text(text, path, config)
         except Exception as error:  # noqa: BLE001 - the engine isolates rules; this is the last guard
@@ -161,7 +161,8 @@ class TrainlintServer(LanguageServer):
         while len(self.results) > _KEEP_RESULTS:
             self.results.popitem(last=False)
         elapsed = (time.perf_counter() - started) * 1000
-        self.trace(f"{path}: linted in {elapsed:.1f} ms, {len(diagnostics)} diagnostics")
+        cpu = (time.thread_time() - started_cpu) * 1000
+        self.trace(f"{path}: linted in {elapsed:.1f} ms (CPU {cpu:.1f} ms), {len(diagnostics)} diagnostics")
         return result
 
     # -- push diagnostics -----------------------------------------------------------------
@@ -225,8 +226,12 @@ class TrainlintServer(LanguageServer):
         silencers: List[types.CodeAction] = []
         layout: Optional[LineLayout] = None
         silenced = set()
+        # Neovim asks with the cursor position and the diagnostics of the cursor's line, whose
+        # columns it does not always convert back (0.7 sends bytes): match on code and line.
+        in_context = {(d.code, d.range.start.line) for d in params.context.diagnostics if d.source == SOURCE}
         for diagnostic, lsp_diagnostic in zip(result.diagnostics, result.lsp_diagnostics):
-            if not overlaps(lsp_diagnostic.range, params.range):
+            key = (lsp_diagnostic.code, lsp_diagnostic.range.start.line)
+            if not overlaps(lsp_diagnostic.range, params.range) and key not in in_context:
                 continue
             if diagnostic.fix is not None:
                 edits = [to_text_edit(edit, lines, encoding) for edit in diagnostic.fix.edits]
