@@ -162,7 +162,8 @@ async def publication(client: LanguageClient, uri: str, version: int = None) -> 
         while True:
             for index, params in enumerate(client.published):
                 if params.uri == uri and (version is None or params.version == version):
-                    del client.published[: index + 1]
+                    # consume it and the older ones of the same document
+                    client.published[: index + 1] = [p for p in client.published[:index] if p.uri != uri]
                     return params
             await asyncio.sleep(0.01)
 

@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -32,13 +32,21 @@ from trainlint import __version__
 from trainlint.diagnostics import Diagnostic
 from trainlint.engine import INTERNAL_ERROR, lint_text
 from trainlint.lsp.actions import LineLayout, noqa_edit
-from trainlint.lsp.convert import SOURCE, overlaps, split_lines, to_lsp_diagnostic, to_text_edit
+from trainlint.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
 from trainlint.lsp.settings import ConfigResolver
+from trainlint.lsp.units import Pair, Placed, Unit, notebook_unit, text_unit
 from trainlint.rules import get_rule
 
 DEBOUNCE_SECONDS = 0.1
-PYTHON_SUFFIXES = (".py", ".pyi")
 CONFIG_FILES = ("pyproject.toml",)
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        types.NotebookDocumentFilterWithCells(
+            notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")]
+        )
+    ],
+    save=True,
+)
 _KEEP_RESULTS = 256  # results of recently closed documents are kept for a reopen
 
 
@@ -46,8 +54,10 @@ _KEEP_RESULTS = 256  # results of recently closed documents are kept for a reope
 class LintResult:
     key: Tuple[str, str, object]  # text digest, path, effective config
     result_id: str
-    diagnostics: Tuple[Diagnostic, ...]
-    lsp_diagnostics: Tuple[types.Diagnostic, ...]
+    placed: Placed  # editor document -> its (engine diagnostic, LSP diagnostic) pairs
+
+    def pairs(self, uri: str) -> Tuple[Pair, ...]:
+        return self.placed.get(uri, ())
 
 
 _ANSWERED = object()  # a request already answered with an error while it was decoded
@@ -77,12 +87,14 @@ class TrainlintServer(LanguageServer):
             "trainlint",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=NOTEBOOK_SYNC,
             protocol_cls=TrainlintProtocol,
         )
         self.debounce = debounce
         self.configs = ConfigResolver(on_error=self.warn_user)
         self.results: "OrderedDict[str, LintResult]" = OrderedDict()
         self.pending: Dict[str, asyncio.Task] = {}
+        self.published: Dict[str, Set[str]] = {}  # unit -> documents last sent diagnostics
         self.pull_mode = False
 
     # -- talking to the user --------------------------------------------------------------
@@ -115,46 +127,51 @@ class TrainlintServer(LanguageServer):
     def document(self, uri: str) -> Optional[TextDocument]:
         return self.workspace.text_documents.get(unquote(uri))
 
-    def lintable(self, document: TextDocument) -> bool:
-        return document.language_id == "python" or str(document.path).endswith(PYTHON_SUFFIXES)
+    def unit_uri(self, uri: str) -> str:
+        """The uri that is linted for a document: a notebook cell's notebook, or itself."""
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        return notebook.uri if notebook is not None else uri
 
-    def _folder_of(self, document: TextDocument) -> Path:
-        if document.uri.startswith("file:"):
-            return Path(document.path).parent
-        root = self.workspace.root_path
-        return Path(root) if root else Path.cwd()
+    def unit(self, uri: str) -> Optional[Unit]:
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is not None:
+            return notebook_unit(notebook, self.workspace)
+        document = self.document(uri)
+        if document is None or self.unit_uri(uri) != uri:
+            return None
+        return text_unit(document, self.workspace.root_path)
+
+    def open_units(self) -> List[str]:
+        notebooks = list(self.workspace.notebook_documents)
+        texts = [uri for uri in self.workspace.text_documents if self.unit_uri(uri) == uri]
+        return notebooks + texts
 
     def lint(self, uri: str) -> Optional[LintResult]:
-        """Diagnostics of an open document; reused while its text and config are unchanged."""
-        document = self.document(uri)
-        if document is None or not self.lintable(document):
+        """Diagnostics of an open document or notebook; reused while text and config are unchanged."""
+        unit = self.unit(uri)
+        if unit is None:
             return None
-        text = document.source
-        path = document.path if document.uri.startswith("file:") else document.filename or "<untitled>"
-        config = self.configs.for_folder(self._folder_of(document))
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        key = (digest, path, config)
+        config = self.configs.for_folder(unit.folder)
+        digest = hashlib.blake2b(unit.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        key = (digest, unit.path, config)
         cached = self.results.get(uri)
         if cached is not None and cached.key == key:
             self.results.move_to_end(uri)
-            self.trace(f"{path}: unchanged, {len(cached.diagnostics)} diagnostics reused")
+            self.trace(f"{unit.path}: unchanged, diagnostics reused")
             return cached
         started, started_cpu = time.perf_counter(), time.thread_time()
         try:
-            diagnostics = lint_text(text, path, config)
+            diagnostics = lint_text(unit.text, unit.path, config)
         except Exception as error:  # noqa: BLE001 - the engine isolates rules; this is the last guard
-            self.log(f"trainlint: {path}: {type(error).__name__}: {error}", types.MessageType.Error)
+            self.log(f"trainlint: {unit.path}: {type(error).__name__}: {error}", types.MessageType.Error)
             diagnostics = []
         for diagnostic in diagnostics:
             if diagnostic.code == INTERNAL_ERROR:
-                self.log(f"{path}: {diagnostic.message}\n{diagnostic.detail}", types.MessageType.Error)
-        lines = split_lines(text)
-        encoding = self.encoding
+                self.log(f"{unit.path}: {diagnostic.message}\n{diagnostic.detail}", types.MessageType.Error)
         result = LintResult(
             key=key,
             result_id=hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest(),
-            diagnostics=tuple(diagnostics),
-            lsp_diagnostics=tuple(to_lsp_diagnostic(d, lines, encoding) for d in diagnostics),
+            placed=unit.place(diagnostics, self.encoding),
         )
         self.results[uri] = result
         self.results.move_to_end(uri)
@@ -162,18 +179,27 @@ class TrainlintServer(LanguageServer):
             self.results.popitem(last=False)
         elapsed = (time.perf_counter() - started) * 1000
         cpu = (time.thread_time() - started_cpu) * 1000
-        self.trace(f"{path}: linted in {elapsed:.1f} ms (CPU {cpu:.1f} ms), {len(diagnostics)} diagnostics")
+        self.trace(f"{unit.path}: linted in {elapsed:.1f} ms (CPU {cpu:.1f} ms), {len(diagnostics)} diagnostics")
         return result
 
     # -- push diagnostics -----------------------------------------------------------------
 
     def publish(self, uri: str) -> None:
-        document = self.document(uri)
         result = self.lint(uri)
-        if document is None or result is None:
+        if result is None:
             return
+        stale = self.published.get(uri, set()) - set(result.placed)  # e.g. deleted cells
+        for document_uri in stale:
+            self._send(document_uri, [])
+        for document_uri, pairs in result.placed.items():
+            self._send(document_uri, [lsp for _, lsp in pairs])
+        self.published[uri] = set(result.placed)
+
+    def _send(self, uri: str, diagnostics: List[types.Diagnostic]) -> None:
+        document = self.document(uri)
+        version = document.version if document is not None else None
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=list(result.lsp_diagnostics), version=document.version)
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
 
     def schedule(self, uri: str, delay: float) -> None:
@@ -194,19 +220,21 @@ class TrainlintServer(LanguageServer):
         except Exception as error:  # noqa: BLE001 - one document's failure must not stop the server
             self.log(f"trainlint: cannot lint {uri}: {type(error).__name__}: {error}", types.MessageType.Error)
 
-    def clear(self, uri: str) -> None:
+    def clear(self, uri: str, documents: Sequence[str] = ()) -> None:
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
+        shown = self.published.pop(uri, set()) | set(documents) | ({uri} if not documents else set())
         if not self.pull_mode:
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+            for document_uri in shown:
+                self._send(document_uri, [])
 
     def relint_open_documents(self) -> None:
         self.configs.clear()
         if self.pull_mode:
             self.workspace_diagnostic_refresh(None)
             return
-        for uri in list(self.workspace.text_documents):
+        for uri in self.open_units():
             self.schedule(uri, 0)
 
     # -- code actions ---------------------------------------------------------------------
@@ -214,7 +242,8 @@ class TrainlintServer(LanguageServer):
     def code_actions(self, params: types.CodeActionParams) -> List[types.CodeAction]:
         uri = params.text_document.uri
         document = self.document(uri)
-        result = self.lint(uri)
+        unit = self.unit(self.unit_uri(uri))
+        result = self.lint(unit.uri) if unit is not None else None
         if document is None or result is None:
             return []
         wanted = params.context.only
@@ -229,7 +258,7 @@ class TrainlintServer(LanguageServer):
         # Neovim asks with the cursor position and the diagnostics of the cursor's line, whose
         # columns it does not always convert back (0.7 sends bytes): match on code and line.
         in_context = {(d.code, d.range.start.line) for d in params.context.diagnostics if d.source == SOURCE}
-        for diagnostic, lsp_diagnostic in zip(result.diagnostics, result.lsp_diagnostics):
+        for diagnostic, lsp_diagnostic in result.pairs(uri):
             key = (lsp_diagnostic.code, lsp_diagnostic.range.start.line)
             if not overlaps(lsp_diagnostic.range, params.range) and key not in in_context:
                 continue
@@ -240,7 +269,9 @@ class TrainlintServer(LanguageServer):
                     uri, edits, lsp_diagnostic, preferred=diagnostic.fix.safe,
                 ))
             rule = get_rule(diagnostic.code)
-            if rule is None or not rule.suppressible or (diagnostic.line, diagnostic.code) in silenced:
+            if not unit.editable or rule is None or not rule.suppressible:
+                continue
+            if (diagnostic.line, diagnostic.code) in silenced:
                 continue
             silenced.add((diagnostic.line, diagnostic.code))
             layout = layout or LineLayout.of(document.source)
@@ -266,13 +297,14 @@ class TrainlintServer(LanguageServer):
     # -- pull diagnostics -----------------------------------------------------------------
 
     def pull(self, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
-        result = self.lint(params.text_document.uri)
+        uri = params.text_document.uri
+        result = self.lint(self.unit_uri(uri))
         if result is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         if params.previous_result_id == result.result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result.result_id)
         return types.RelatedFullDocumentDiagnosticReport(
-            items=list(result.lsp_diagnostics), result_id=result.result_id
+            items=[lsp for _, lsp in result.pairs(uri)], result_id=result.result_id
         )
 
 
@@ -327,6 +359,22 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.clear(params.text_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(ls: TrainlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, 0)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(ls: TrainlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, ls.debounce)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(ls: TrainlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, 0)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_did_close(ls: TrainlintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.clear(params.notebook_document.uri, [cell.uri for cell in params.cell_text_documents])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: TrainlintServer, params: types.DidChangeWatchedFilesParams) -> None:
