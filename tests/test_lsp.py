@@ -276,6 +276,20 @@ async def test_positions_on_non_ascii_lines_use_the_client_encoding(client, work
         assert diagnostic.range.start.character == len(prefix) + 1
 
 
+async def test_emacs_negotiates_utf32(workspace, request):
+    client = await start(request, workspace, "emacs")  # offers utf-32 first
+    try:
+        assert client.encoding == "utf-32"
+        lines = TRAIN.splitlines()
+        lines[SPLIT_LINE] = UNICODE_LINE
+        uri = open_document(client, workspace / "train.py", "\n".join(lines) + "\n")
+        (diagnostic,) = await published(client, uri, version=1)
+        assert diagnostic.range.start.character == UNICODE_LINE.index("train_test_split")
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
 async def test_syntax_error_after_emoji_is_placed_in_code_units(client, workspace):
     uri = open_document(client, workspace / "train.py", TRAIN + 'label = "😋" +\n')
     (diagnostic,) = await published(client, uri, version=1)
@@ -382,6 +396,18 @@ async def test_config_reload_on_watched_file_change(client, workspace):
     pyproject.write_text('[project]\nname = "churn"\n')
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
     assert codes(await published(client, uri)) == ["TL301"]
+
+
+async def test_config_change_is_noticed_without_file_events(workspace, request):
+    client = await start(request, workspace, "neovim@v0.7.0")  # cannot watch files for servers
+    try:
+        uri = open_document(client, workspace / "train.py")
+        assert codes(await published(client, uri, version=1)) == ["TL301"]
+        (workspace / "pyproject.toml").write_text('[tool.trainlint]\nignore = ["TL301"]\n')
+        assert await published(client, uri) == []  # no notification sent: the server looked
+    finally:
+        await client.shutdown_session()
+        await client.stop()
 
 
 async def test_broken_config_is_reported_and_defaults_apply(client, workspace):

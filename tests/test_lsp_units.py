@@ -162,3 +162,31 @@ def test_lsp_over_tcp_answers_initialize():
     finally:
         server.kill()
         server.wait(10)
+
+
+# -- notebooks opened as JSON text ------------------------------------------------------
+
+
+def test_cell_positions_inside_escaped_json_strings():
+    import json
+
+    from trainlint.lsp.ipynb_text import cell_sources, locate, offset_to_line_col
+
+    source = ['s = "é\t😋"  # "quoted"\n', "split(X, y)\n"]
+    text = json.dumps({"cells": [{"cell_type": "markdown", "source": ["# title\n"]},
+                                 {"cell_type": "code", "source": source}]}, indent=1, ensure_ascii=True)
+    parts = cell_sources(text)[2]
+    assert [str(p) for p in parts] == source
+    for line, col, expected in [(1, 1, "s"), (1, 6, "\\u00e9"), (1, 7, "\\t"), (1, 8, "\\ud83d\\ude0b"),
+                                (1, 9, '\\"'), (1, 12, "#"), (2, 1, "split")]:
+        offset = locate(parts, line, col)
+        assert text[offset:].startswith(expected), (line, col, text[offset:offset + 12])
+    json_line, json_col = offset_to_line_col(text, locate(parts, 2, 1))
+    assert text.splitlines()[json_line - 1][json_col - 1:].startswith("split(X, y)")
+
+
+def test_not_a_notebook_gives_no_cell_map():
+    from trainlint.lsp.ipynb_text import cell_sources
+
+    assert cell_sources("{ not json") is None
+    assert cell_sources("[1, 2]") is None

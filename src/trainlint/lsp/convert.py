@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Sequence
 
 from lsprotocol import types
 
@@ -53,18 +53,6 @@ def to_position(lines: Sequence[str], line: int, col: int, encoding: str) -> typ
     return types.Position(line=index, character=units(text[: max(col - 1, 0)], encoding))
 
 
-def from_position(lines: Sequence[str], position: types.Position, encoding: str) -> int:
-    """The code-point column (0-based) of an LSP position on its line."""
-    if not 0 <= position.line < len(lines):
-        return 0
-    text, seen = lines[position.line], 0
-    for index, char in enumerate(text):
-        if seen >= position.character:
-            return index
-        seen += units(char, encoding)
-    return len(text)
-
-
 def to_range(lines: Sequence[str], start: tuple, end: tuple, encoding: str) -> types.Range:
     return types.Range(start=to_position(lines, *start, encoding), end=to_position(lines, *end, encoding))
 
@@ -104,7 +92,3 @@ def overlaps(a: types.Range, b: types.Range) -> bool:
     a_start, a_end = (a.start.line, a.start.character), (a.end.line, a.end.character)
     b_start, b_end = (b.start.line, b.start.character), (b.end.line, b.end.character)
     return a_start <= b_end and b_start <= a_end
-
-
-def line_of(lines: Sequence[str], index: int) -> Optional[str]:
-    return lines[index] if 0 <= index < len(lines) else None

@@ -17,7 +17,6 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 from urllib.parse import unquote
 
@@ -29,7 +28,6 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from trainlint import __version__
-from trainlint.diagnostics import Diagnostic
 from trainlint.engine import INTERNAL_ERROR, lint_text
 from trainlint.lsp.actions import LineLayout, noqa_edit
 from trainlint.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
@@ -47,6 +45,7 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     ],
     save=True,
 )
+CONFIG_POLL_SECONDS = 2.0  # for clients that cannot watch pyproject.toml for us
 _KEEP_RESULTS = 256  # results of recently closed documents are kept for a reopen
 
 
@@ -96,6 +95,7 @@ class TrainlintServer(LanguageServer):
         self.pending: Dict[str, asyncio.Task] = {}
         self.published: Dict[str, Set[str]] = {}  # unit -> documents last sent diagnostics
         self.pull_mode = False
+        self.config_watch: Optional[asyncio.Future] = None
 
     # -- talking to the user --------------------------------------------------------------
 
@@ -229,6 +229,13 @@ class TrainlintServer(LanguageServer):
             for document_uri in shown:
                 self._send(document_uri, [])
 
+    async def watch_config(self) -> None:
+        while True:
+            await asyncio.sleep(CONFIG_POLL_SECONDS)
+            if self.configs.stale():
+                self.log("trainlint: configuration file changed, re-linting open documents")
+                self.relint_open_documents()
+
     def relint_open_documents(self) -> None:
         self.configs.clear()
         if self.pull_mode:
@@ -343,6 +350,8 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
                 register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
             )
             ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+        else:  # Neovim and others do not watch files for servers: look at the stamps now and then
+            ls.config_watch = asyncio.ensure_future(ls.watch_config())
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TrainlintServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -395,8 +404,9 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TrainlintServer, params: None) -> None:
-        for task in ls.pending.values():
-            task.cancel()
+        for task in [*ls.pending.values(), ls.config_watch]:
+            if task is not None:
+                task.cancel()
         ls.pending.clear()
 
     return server

@@ -37,6 +37,10 @@ class ConfigResolver:
         self._cache.clear()
         self._reported = None
 
+    def stale(self) -> bool:
+        """Whether a pyproject.toml that a cached configuration came from has changed."""
+        return any(_stamp(folder) != stamp for folder, (stamp, _) in list(self._cache.items()))
+
     def for_folder(self, folder: Path) -> Config:
         stamp = _stamp(folder)
         cached = self._cache.get(folder)
