@@ -16,8 +16,12 @@ from trainlint.discovery import discover
 from trainlint.engine import INTERNAL_ERROR, lint_paths
 from trainlint.autofix import fix_files
 from trainlint.diagnostics import Diagnostic
-from trainlint.report.text import format_location, format_text, summary
-from trainlint.rules import all_rules, get_rule
+from trainlint.docs import rule_documentation
+from trainlint.report import FORMATS, ReportOptions, needs_sources, render
+from trainlint.report.statistics import format_statistics
+from trainlint.report.text import format_location, summary
+from trainlint.source import SourceError, read_source
+from trainlint.rules import all_rules
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SUBCOMMANDS = ("check", "rules", "rule", "lsp")
@@ -65,6 +69,14 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--diff", action="store_true",
                         help="print the fixes as a unified diff and write nothing (exit 1 if any)")
     parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
+    parser.add_argument("--output-format", choices=FORMATS, metavar="FORMAT",
+                        help=f"{', '.join(FORMATS)} (default: text, or output-format in the config)")
+    parser.add_argument("--output-file", type=Path, metavar="FILE",
+                        help="write the report to FILE instead of standard output")
+    parser.add_argument("--show-source", action="store_true",
+                        help="show the code of each finding under it (text format)")
+    parser.add_argument("--statistics", action="store_true",
+                        help="count the findings per code, most frequent first")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     performance = parser.add_argument_group("performance")
     performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
@@ -106,6 +118,8 @@ def _effective_config(args: argparse.Namespace) -> Config:
         overrides["extend_exclude"] = config.extend_exclude + tuple(args.extend_exclude)
     if args.force_exclude:
         overrides["force_exclude"] = True
+    if args.output_format is not None:
+        overrides["output_format"] = args.output_format
     return replace(config, **overrides)
 
 
@@ -145,7 +159,11 @@ def run_check(argv: Sequence[str]) -> int:
             for diagnostic in fixed:
                 sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
                                  f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
-    sys.stdout.write(format_text(diagnostics, unsafe=args.unsafe_fixes))
+    try:
+        _write_report(args, config, diagnostics)
+    except OSError as error:
+        sys.stderr.write(f"trainlint: error: {args.output_file}: cannot write: {error.strerror or error}\n")
+        return EXIT_ERROR
     if profile is not None:
         sys.stderr.write(profile.finish())
     if args.verbose:
@@ -161,6 +179,29 @@ def run_check(argv: Sequence[str]) -> int:
     return EXIT_CLEAN
 
 
+def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic]) -> None:
+    """Render in the chosen format to stdout or --output-file. Statistics follow a text
+    report; with a machine format they go to stderr, so the report stays parseable."""
+    options = ReportOptions(unsafe_fixes=args.unsafe_fixes, show_source=args.show_source)
+    sources = {}
+    if needs_sources(config.output_format, options):
+        for path in {d.path for d in diagnostics if d.cell is None}:
+            try:
+                sources[path] = read_source(Path(path))
+            except SourceError:
+                pass  # no code frame for a file that cannot be read (it has its TL002)
+    report = render(config.output_format, diagnostics, sources, options)
+    statistics = format_statistics(diagnostics) if args.statistics else ""
+    if config.output_format == "text":
+        report, statistics = report + statistics, ""
+    if args.output_file is not None:
+        with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(report)
+    else:
+        sys.stdout.write(report)
+    sys.stderr.write(statistics)
+
+
 def run_rules(argv: Sequence[str]) -> int:
     if argv:
         sys.stderr.write("trainlint: error: `trainlint rules` takes no arguments\n")
@@ -172,44 +213,6 @@ def run_rules(argv: Sequence[str]) -> int:
             f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}\n"
         )
     return EXIT_CLEAN
-
-
-def rule_documentation(code_or_name: str) -> Optional[str]:
-    rule = get_rule(code_or_name)
-    if rule is None:
-        return None
-    parts = [
-        f"# {rule.code} {rule.name} ({rule.severity.value})",
-        "",
-        rule.summary,
-        "",
-        "## What it does",
-        "",
-        rule.what_it_does,
-        "",
-        "## Why it matters",
-        "",
-        rule.why_it_matters,
-        "",
-        "## Example",
-        "",
-        "```python",
-        rule.example.rstrip("\n"),
-        "```",
-        "",
-        "## Use instead",
-        "",
-        "```python",
-        rule.use_instead.rstrip("\n"),
-        "```",
-        "",
-        "## Fix safety",
-        "",
-        rule.fix_safety,
-    ]
-    if rule.references:
-        parts += ["", "## References", ""] + [f"- {ref}" for ref in rule.references]
-    return "\n".join(parts) + "\n"
 
 
 def run_rule(argv: Sequence[str]) -> int:

@@ -56,13 +56,14 @@ class Config:
     max_file_size_mb: float = 20.0
     # Analysis of one file is interrupted after this many seconds (TL004); 0 disables.
     per_file_timeout: float = 60.0
+    output_format: str = "text"  # text, json, sarif, github (see trainlint.report)
     # Where relative globs (per-file-ignores, exclude) are anchored: the config file's folder.
     root: str = "."
     config_path: Optional[str] = None
 
     def fingerprint(self) -> str:
         """A stable text that changes whenever the effective configuration changes."""
-        return repr(replace(self, root="", config_path=None))
+        return repr(replace(self, root="", config_path=None, output_format="text"))
 
     # -- rule selection -------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ def path_matches(path: str, pattern: str, root: str = ".") -> bool:
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores"} | set(_NUMBER_KEYS)
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "output-format"} | set(_NUMBER_KEYS)
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -180,6 +181,8 @@ def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> D
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
             values[_NUMBER_KEYS[key]] = float(value)
+        elif key == "output-format":
+            values["output_format"] = check_output_format(value, where)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f'{where}: expected a table of glob = ["TL301", ...]')
@@ -198,6 +201,14 @@ def _string_list(value: object, where: str) -> List[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
     raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")
+
+
+def check_output_format(value: object, where: str) -> str:
+    from trainlint.report import FORMATS
+
+    if value not in FORMATS:
+        raise ConfigError(f"{where}: unknown output format {value!r} (expected one of: {', '.join(FORMATS)})")
+    return str(value)
 
 
 def check_selectors(selectors: Iterable[str], where: str) -> None:

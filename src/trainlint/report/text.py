@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import Iterable, List, Mapping, Optional
 
 from trainlint.diagnostics import Diagnostic
 from trainlint.fix import applicable
+from trainlint.report.frame import code_frame, lines_of
 
 
 def format_location(diagnostic: Diagnostic) -> str:
@@ -14,13 +15,19 @@ def format_location(diagnostic: Diagnostic) -> str:
     return f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col}"
 
 
-def format_text(diagnostics: Iterable[Diagnostic], unsafe: bool = False) -> str:
-    """One line per finding; `[*]` marks those `--fix` (or `--unsafe-fixes`) can repair."""
-    lines: List[str] = [
-        f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}"
-        for d in diagnostics
-    ]
-    return "".join(line + "\n" for line in lines)
+def format_text(
+    diagnostics: Iterable[Diagnostic], unsafe: bool = False,
+    sources: Optional[Mapping[str, str]] = None,
+) -> str:
+    """One line per finding; `[*]` marks those `--fix` (or `--unsafe-fixes`) can repair.
+    With `sources` (path -> text), a code frame follows each finding (`--show-source`)."""
+    out: List[str] = []
+    for d in diagnostics:
+        out.append(f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}\n")
+        lines = lines_of(d, sources)
+        if lines is not None:
+            out.append(code_frame(d, lines))
+    return "".join(out)
 
 
 def _plural(count: int, word: str) -> str:

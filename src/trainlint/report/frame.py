@@ -1,0 +1,49 @@
+"""Source lines for code frames and fingerprints, split the way the parser counts lines."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Mapping, Optional
+
+from trainlint.diagnostics import Diagnostic
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+MAX_FRAME_LINES = 4
+
+
+def source_lines(text: str) -> List[str]:
+    return _LINE_BREAK.split(text)
+
+
+def lines_of(diagnostic: Diagnostic, sources: Optional[Mapping[str, str]]) -> Optional[List[str]]:
+    """The lines the diagnostic's positions refer to; None for notebook cells (positions are
+    cell-relative, not file lines) or when the source is not at hand."""
+    if not sources or diagnostic.cell is not None or diagnostic.path not in sources:
+        return None
+    lines = source_lines(sources[diagnostic.path])
+    return lines if 1 <= diagnostic.line <= len(lines) else None
+
+
+def code_frame(diagnostic: Diagnostic, lines: List[str]) -> str:
+    """The reported lines with a gutter and carets under the reported span:
+
+          |
+        3 | X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+          |                          ^^^^^^^^^^^^^^^^^^^^^^
+    """
+    last = min(max(diagnostic.end_line, diagnostic.line), len(lines), diagnostic.line + MAX_FRAME_LINES - 1)
+    width = len(str(last))
+    gutter = " " * width + " |"
+    out = [gutter]
+    for number in range(diagnostic.line, last + 1):
+        line = lines[number - 1]
+        out.append(f"{number:>{width}} | {line}".rstrip())
+        start = diagnostic.col if number == diagnostic.line else len(line) - len(line.lstrip()) + 1
+        end = diagnostic.end_col if number == diagnostic.end_line else len(line.rstrip()) + 1
+        end = max(end, start + 1)
+        # Keep tabs in the padding so the carets line up however the terminal expands them.
+        padding = "".join(ch if ch == "\t" else " " for ch in line[: start - 1])
+        out.append(f"{gutter} {padding}{'^' * (end - start)}")
+    if last < diagnostic.end_line:
+        out.append(f"{gutter} ...")
+    return "\n".join(out) + "\n"
