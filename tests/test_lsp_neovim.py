@@ -74,7 +74,7 @@ local function run()
     local client_id = vim.lsp.start_client(config)
     vim.lsp.buf_attach_client(bufnr, client_id)
   end
-  result.version = vim.version()
+  result.version = vim.fn.execute("version"):match("NVIM v[%w%.%-+]+")
 
   -- 1. open: the server pushes diagnostics
   result.opened_ok = wait_for(bufnr, function(n) return n > 0 end)
