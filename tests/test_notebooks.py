@@ -66,6 +66,18 @@ def test_text_output_names_the_cell():
     assert output.startswith("nb/churn.ipynb:cell 2:1:36: TL301 ")
 
 
+def test_messages_name_lines_by_cell():
+    text = notebook(
+        code("from tensorflow import keras\n"),
+        code('keep = keras.callbacks.ModelCheckpoint("m.keras", monitor="val_accuracy", save_best_only=True)\n'
+             "history = model.fit(x_train, y_train, validation_data=(x_val, y_val), callbacks=[keep])\n"),
+        markdown("Result"),
+        code('print("accuracy:", max(history.history["val_accuracy"]))\n'),
+    )
+    [diagnostic] = [d for d in lint_source(text, "x.ipynb") if d.code == "TL402"]
+    assert "(cell 4, line 1)" in diagnostic.message
+
+
 def test_string_source_and_nbformat3_worksheets():
     cells = [{"cell_type": "heading", "level": 1, "source": "Title"},
              {"cell_type": "code", "input": IMPORTS, "outputs": [], "language": "python"},

@@ -12,7 +12,7 @@ import traceback
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Type
 
 import libcst as cst
 
@@ -48,8 +48,11 @@ def lint_source(text: str, path: str = "<string>", config: Optional[Config] = No
     return lint_python_source(text, path, config)
 
 
-def lint_python_source(text: str, path: str, config: Config) -> List[Diagnostic]:
-    """Lint Python text, whatever the path says (notebooks pass their joined code cells)."""
+def lint_python_source(
+    text: str, path: str, config: Config, line_label: Optional[Callable[[int], str]] = None
+) -> List[Diagnostic]:
+    """Lint Python text, whatever the path says (notebooks pass their joined code cells and
+    a `line_label` naming cells in messages)."""
     exemption = file_exemption(text)
     triggered = [rule for rule in rules_for(config, path) if rule.triggers and rule.is_triggered_by(text)]
     if not triggered:
@@ -65,6 +68,8 @@ def lint_python_source(text: str, path: str, config: Config) -> List[Diagnostic]
         except RecursionError:
             return [_engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser", 1, 1)]
         ctx = FileContext(text, path, module, config)
+        if line_label is not None:
+            ctx.line_label = line_label  # type: ignore[method-assign]
         suppressions = LineSuppressions(text)
         diagnostics: List[Diagnostic] = []
         for rule_class in rules:

@@ -125,6 +125,10 @@ class JoinedCells:
         index = max(bisect.bisect_right(self.first_lines, line) - 1, 0)
         return index, line - self.first_lines[index] + 1
 
+    def line_label(self, line: int) -> str:
+        index, cell_line = self.locate(line)
+        return f"cell {self.cells[index].number}, line {cell_line}"
+
     def without(self, indexes: Sequence[int]) -> "JoinedCells":
         """The same module with some cells' lines emptied (line numbers unchanged)."""
         texts = list(self.cell_texts)
@@ -183,7 +187,7 @@ def lint_notebook_source(text: str, path: str, config: Optional[Config] = None) 
     broken = _unparsable_cells(joined, path)
     diagnostics.extend(diagnostic for _, diagnostic in broken)
     joined = joined.without([index for index, _ in broken])
-    found = engine.lint_python_source(joined.text, path, config)
+    found = engine.lint_python_source(joined.text, path, config, line_label=joined.line_label)
     diagnostics.extend(_to_cell(diagnostic, joined) for diagnostic in found)
     return sorted(set(diagnostics), key=Diagnostic.sort_key)
 

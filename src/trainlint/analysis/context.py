@@ -25,6 +25,11 @@ class FileContext:
         self.module = module
         self.config = config
 
+    @staticmethod
+    def line_label(line: int) -> str:
+        """How a message names a line of this text (a notebook replaces it: "cell 4, line 2")."""
+        return f"line {line}"
+
     @cached_property
     def index(self) -> ModuleIndex:
         return ModuleIndex(self.module)

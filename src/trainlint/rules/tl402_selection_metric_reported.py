@@ -147,7 +147,7 @@ print(inner.best_score_)
             line = ctx.position(selection.final_report).start.line
             message = (
                 f"{_WHAT[selection.kind]} and that same figure is reported as the result "
-                f"(line {line}) with no separate test evaluation: it is biased upwards; "
+                f"({ctx.line_label(line)}) with no separate test evaluation: it is biased upwards; "
                 "evaluate the chosen model once on a held-out test set"
             )
             yield self.report(selection.selection_node, message=message)
