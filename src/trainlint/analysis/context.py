@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from trainlint.analysis.criteria import CriteriaTable
+from trainlint.analysis.batching import LoaderTable
 from trainlint.analysis.imbalance import ImbalanceFacts
 from trainlint.analysis.imports import ImportTable
 from trainlint.analysis.index import ModuleIndex
@@ -53,6 +54,10 @@ class FileContext:
     @cached_property
     def selection(self) -> SelectionFacts:
         return SelectionFacts(self.index, self.imports)
+
+    @cached_property
+    def loaders(self) -> LoaderTable:
+        return LoaderTable(self.index, self.imports)
 
     # -- positions, computed only when something is reported ------------------------------
 

@@ -120,6 +120,8 @@ class CriteriaTable:
         # (class node, attribute) → values assigned to self.<attribute> in any method
         self._attributes: Dict[Tuple[cst.CSTNode, str], List[cst.BaseExpression]] = defaultdict(list)
         self._functions: Dict[str, List[cst.FunctionDef]] = defaultdict(list)
+        self._calls_by_name: Optional[Dict[str, List[cst.Call]]] = None
+        self._products: Optional[Dict[Optional[cst.CSTNode], List[cst.BinaryOperation]]] = None
         self._collect()
 
     # -- public ---------------------------------------------------------------------------
@@ -150,10 +152,9 @@ class CriteriaTable:
         return found
 
     def calls_in(self, node: cst.CSTNode) -> List[cst.Call]:
+        """Calls inside `node`, in source order, not inside nested functions or classes."""
         calls = []
-        for call in self._index.of_type(cst.Call):
-            if not self._index.is_inside(call, node):
-                continue
+        for call in self._index.within(node, cst.Call):
             scope = self._index.enclosing_scope(call)
             if scope is None or scope is node or not self._index.is_inside(scope, node):
                 calls.append(call)
@@ -214,9 +215,14 @@ class CriteriaTable:
         return bound
 
     def call_sites(self, function: cst.FunctionDef) -> List[cst.Call]:
-        name = function.name.value
-        return [call for call in self._index.of_type(cst.Call)
-                if last_name(call.func) == name and self.local_function(call) is function]
+        if self._calls_by_name is None:
+            self._calls_by_name = defaultdict(list)
+            for call in self._index.of_type(cst.Call):
+                name = last_name(call.func)
+                if name is not None and name in self._functions:
+                    self._calls_by_name[name].append(call)
+        return [call for call in self._calls_by_name.get(function.name.value, [])
+                if self.local_function(call) is function]
 
     # -- specs ----------------------------------------------------------------------------
 
@@ -306,12 +312,12 @@ class CriteriaTable:
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
             target = parent.targets[0].target
             if isinstance(target, cst.Name):
-                scope = self._index.enclosing_function(call)
-                for operation in self._index.of_type(cst.BinaryOperation):
-                    if not isinstance(operation.operator, cst.Multiply):
-                        continue
-                    if self._index.enclosing_function(operation) is not scope:
-                        continue
+                if self._products is None:
+                    self._products = defaultdict(list)
+                    for operation in self._index.of_type(cst.BinaryOperation):
+                        if isinstance(operation.operator, cst.Multiply):
+                            self._products[self._index.enclosing_function(operation)].append(operation)
+                for operation in self._products.get(self._index.enclosing_function(call), []):
                     for side, other in ((operation.left, operation.right), (operation.right, operation.left)):
                         if isinstance(side, cst.Name) and side.value == target.value:
                             return self._key(other)

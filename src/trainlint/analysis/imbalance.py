@@ -56,7 +56,7 @@ OTHER_METRIC_CALLS = {
 # Words that name a metric beside accuracy, in identifiers and strings.
 _OTHER_METRIC_WORDS = re.compile(
     r"(?<![a-z])(f1|fbeta|recall|precision|auc|auroc|roc|balanced[_ ]acc\w*|confusion|kappa|"
-    r"mcc|sensitivity|specificity|prc|per_class|classification_report)(?![a-z])",
+    r"mcc|sensitivity|specificity|prc|classification_report)(?![a-z])",
     re.IGNORECASE,
 )
 _TORCHMETRICS_CONTAINERS = {
@@ -83,14 +83,21 @@ class ImbalanceFacts:
         self.accuracy: List[Site] = []
         self.other_metric = False
         self._count_names: Set[str] = set()
+        self._hit_counters: Set[str] = set()
         self._collect()
 
     # -- collection -----------------------------------------------------------------------
 
     def _collect(self) -> None:
-        for assign in self._index.of_type(cst.Assign):
-            if _contains_call(assign.value, _COUNT_CALLS):
-                for target in assign.targets:
+        for aug in self._index.of_type(cst.AugAssign):
+            # `hits += (preds == y).sum().item()`, `n_ok += pred.eq(y).sum()`
+            if isinstance(aug.target, cst.Name) and isinstance(aug.operator, cst.AddAssign):
+                if _has_equality(aug.value) and _contains_call(aug.value, {"sum"}):
+                    self._hit_counters.add(aug.target.value)
+        for call in self._index.of_type(cst.Call):
+            if last_name(call) in _COUNT_CALLS:
+                assign = self._index.enclosing(call, cst.Assign)
+                for target in getattr(assign, "targets", ()):
                     if isinstance(target.target, cst.Name):
                         self._count_names.add(target.target.value)
         for call in self._index.of_type(cst.Call):
@@ -99,7 +106,9 @@ class ImbalanceFacts:
             self._read_assignment(assign)
             self._read_accuracy_assignment(assign)
         for operation in self._index.of_type(cst.BinaryOperation):
-            if isinstance(operation.operator, cst.Divide) and _counts_correct(operation.left):
+            if isinstance(operation.operator, cst.Divide) and (
+                _counts_correct(operation.left) or _mentions(operation.left, self._hit_counters)
+            ):
                 self._add_manual_accuracy(operation)
         if not self.other_metric:
             self.other_metric = self._mentions_other_metric()
@@ -215,6 +224,9 @@ class ImbalanceFacts:
             return
         if any(name_role(n) == TRAIN for n in _names(division.left)):
             return
+        function = self._index.enclosing_function(division)
+        if function is not None and name_role(function.name.value) == TRAIN:
+            return  # a training-progress figure, not the evaluation metric
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign):
@@ -253,31 +265,25 @@ class ImbalanceFacts:
         return values
 
 
+def _walk(node: cst.CSTNode):
+    """Nodes of a (small) subtree, without libcst's rebuilding visitor."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
 def _contains_call(node: cst.CSTNode, names: Set[str]) -> bool:
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> Optional[bool]:
-            nonlocal found
-            if last_name(call) in names:
-                found = True
-            return not found
-
-    node.visit(_Find())
-    return found
+    return any(isinstance(n, cst.Call) and last_name(n) in names for n in _walk(node))
 
 
 def _names(node: cst.CSTNode) -> List[str]:
+    """Identifiers in an expression: names and attribute names."""
     found: List[str] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            found.append(attribute.attr.value)
-
-    node.visit(_Find())
+    for current in _walk(node):
+        if isinstance(current, cst.Name):
+            found.append(current.value)
     return found
 
 
@@ -292,13 +298,9 @@ def _counts_correct(numerator: cst.CSTNode) -> bool:
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_ComparisonTarget(self, target: cst.ComparisonTarget) -> None:
-            nonlocal found
-            if isinstance(target.operator, cst.Equal):
-                found = True
-
-    node.visit(_Find())
-    return found
+    for current in _walk(node):
+        if isinstance(current, cst.ComparisonTarget) and isinstance(current.operator, cst.Equal):
+            return True
+        if isinstance(current, cst.Call) and last_name(current) == "eq":
+            return True
+    return False

@@ -111,5 +111,23 @@ class ModuleIndex:
                 self._order[recorded] = number
         return self._order.get(node, -1)
 
+    def span(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """Token indices where `node` starts and ends: source order, and containment
+        (`a` inside `b` when b.start <= a.start and a.end <= b.end), without walking."""
+        return self._marks.get(node, (0, 0))
+
+    def within(self, container: cst.CSTNode, node_type: Type[N]) -> List[N]:
+        """Nodes of a type inside `container` (itself included), in source order, found by
+        token span: no walk, no ancestor chains."""
+        start, end = self.span(container)
+        found = []
+        for node in self.of_type(node_type):
+            node_start, node_end = self._marks.get(node, (0, 0))
+            if node_start > end:
+                break
+            if start <= node_start and node_end <= end and (node_start, node_end) != (0, 0):
+                found.append(node)
+        return found
+
     def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         return node is container or any(a is container for a in self.ancestors(node))

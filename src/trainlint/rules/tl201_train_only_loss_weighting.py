@@ -14,7 +14,8 @@ from trainlint.analysis.criteria import (
     WEIGHT,
     LossUse,
 )
-from trainlint.analysis.names import is_none, keyword_value, last_name, positional_args
+from trainlint.analysis.names import dotted_name, is_none, keyword_value, last_name, positional_args
+from trainlint.analysis.roles import name_role
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -143,6 +144,55 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         yield from self._keras(ctx)
         yield from self._lightning(ctx)
+        reported = set()
+        for finding in self._shared_helpers(ctx):
+            if finding.node not in reported:
+                reported.add(finding.node)
+                yield finding
+
+    # -- PyTorch loops --------------------------------------------------------------------
+
+    def _torch_loops(self, ctx: FileContext) -> Iterator[Finding]:
+        """Losses of evaluation loops against the losses of training loops."""
+        loops = ctx.loops.loops
+        train_uses: List[LossUse] = []
+        for loop in loops:
+            if loop.kind in ("train", "mixed"):
+                train_uses.extend(_uses_with_helpers(ctx, loop.node))
+        if not train_uses:
+            return
+        for loop in loops:
+            if loop.kind != "eval" or loop.role == "train":
+                continue
+            for use in _uses_with_helpers(ctx, loop.node):
+                missing = missing_weighting(train_uses, use)
+                if missing:
+                    yield self.report(use.call, message=self._torch_message(missing))
+
+    def _shared_helpers(self, ctx: FileContext) -> Iterator[Finding]:
+        """One epoch helper run for training and for validation with different criteria:
+        `run_epoch(model, train_dl, weighted, opt)` / `run_epoch(model, val_dl, plain)`."""
+        for function in ctx.index.of_type(cst.FunctionDef):
+            sites = ctx.criteria.call_sites(function)
+            if len(sites) < 2:
+                continue
+            by_role: Dict[str, List[tuple]] = {"train": [], "eval": []}
+            for call in sites:
+                role = _call_site_role(ctx, call)
+                if role is None:
+                    continue
+                bindings = ctx.criteria.bindings_for(call, function)
+                uses = ctx.criteria.loss_uses_in(function, bindings)
+                by_role["train" if role == "train" else "eval"].append((call, uses))
+            train_uses = [use for _, uses in by_role["train"] for use in uses]
+            if not train_uses:
+                continue
+            for call, uses in by_role["eval"]:
+                missing = frozenset().union(*(missing_weighting(train_uses, use, shared=True) for use in uses)) \
+                    if uses else frozenset()
+                if missing:
+                    yield self.report(call, message=self._torch_message(missing).replace(
+                        "this validation loss does not", "this validation call passes a criterion without it"))
 
     # -- Keras ----------------------------------------------------------------------------
 
@@ -200,17 +250,38 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
         )
 
 
-def missing_weighting(train_uses: Iterable[LossUse], use: LossUse) -> FrozenSet[str]:
-    """Weighting that every training loss of the same family has and `use` lacks."""
+def missing_weighting(train_uses: Iterable[LossUse], use: LossUse, shared: bool = False) -> FrozenSet[str]:
+    """Weighting that every training loss of the same family has and `use` lacks. A loss
+    computed by the very same call on both sides is the same loss (unless `shared`: a helper
+    whose criterion comes from its call sites)."""
     same_family = [t for t in train_uses if t.spec.family == use.spec.family]
-    if not same_family or any(t.call is use.call for t in same_family):
+    if not same_family or (not shared and any(t.call is use.call for t in same_family)):
         return frozenset()
     required = frozenset.intersection(*(t.weighting for t in same_family))
     return required - use.weighting
 
 
-def _uses_with_helpers(ctx: FileContext, function: cst.FunctionDef) -> List[LossUse]:
-    """Loss computations in `function` and in same-file helpers it calls (one level)."""
+def _call_site_role(ctx: FileContext, call: cst.Call) -> Optional[str]:
+    """"train" when a call passes training data (or an optimizer), "validation"/"test" when
+    it passes evaluation data; None when mixed or unknown."""
+    roles = set()
+    scope = ctx.index.enclosing_function(call)
+    for arg in call.args:
+        name = dotted_name(arg.value)
+        if name is None:
+            continue
+        last = name.lower().rsplit(".", 1)[-1]
+        if last.startswith("optim") or last in ("opt", "sgd", "adam") or last.endswith(("optimizer", "_opt")):
+            roles.add("train")
+            continue
+        role = name_role(name)
+        if role is not None:
+            roles.add(role)
+    return roles.pop() if len(roles) == 1 else None
+
+
+def _uses_with_helpers(ctx: FileContext, function: cst.CSTNode) -> List[LossUse]:
+    """Loss computations in `function` (or a loop) and in same-file helpers it calls (one level)."""
     uses = ctx.criteria.loss_uses_in(function)
     for call in ctx.criteria.calls_in(function):
         helper = ctx.criteria.local_function(call)
