@@ -161,6 +161,13 @@ def _escape_replacement(code: str, logical_line: str) -> Optional[Tuple[str, int
     return None
 
 
+def _may_be_ipython(code: str) -> bool:
+    """A cheap look at a statement's first line: could it be IPython syntax at all?"""
+    return bool(code) and (
+        code.startswith(_ESCAPE_STARTS) or code.endswith("?") or ("=" in code and ("!" in code or "%" in code))
+    )
+
+
 def _logical_end(lines: List[str], first: int) -> int:
     """The index just past the last physical line of the logical line starting at `first`."""
     scanner = _Scanner()
@@ -191,7 +198,7 @@ def blank_ipython(source: str) -> BlankedCell:
     while number < len(lines):
         line = lines[number]
         code = line.strip()
-        if not scanner.at_statement_start or not code or code.startswith("#"):
+        if not scanner.at_statement_start or not _may_be_ipython(code):
             scanner.feed(line)
             number += 1
             continue
