@@ -208,6 +208,13 @@ def test_the_run_goes_on_after_a_broken_notebook(tmp_path):
     assert codes == [("a_broken.ipynb", "TL002"), ("b_good.ipynb", "TL301")]
 
 
+@pytest.mark.parametrize("source", ["x = '\udcff'\n", "x = 1\x00\n", "a\u2028b = 1\n", "\\\n", "x=1\r\ny=2\rz=3"])
+def test_odd_characters_in_cells_do_not_crash(source):
+    text = notebook(code(IMPORTS), {"cell_type": "code", "source": source}, code(SPLIT + CLASSIFIER))
+    codes = [(cell, code_) for cell, _, _, code_ in found(text)]
+    assert ("TL301" in [c for _, c in codes]) and all(c in ("TL001", "TL301") for _, c in codes), codes
+
+
 def test_notebook_without_code_cells():
     assert found(notebook(markdown("just notes"))) == []
     assert found(notebook()) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import bisect
 import json
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -79,8 +80,22 @@ def read_notebook(text: str) -> Notebook:
                 (number, "cell source is neither a string nor a list of strings; cell skipped")
             )
             continue
-        notebook.code_cells.append(CodeCell(number, source.replace("\r\n", "\n").replace("\r", "\n")))
+        notebook.code_cells.append(CodeCell(number, _clean(source)))
     return notebook
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(source: str) -> str:
+    """One line-break style; JSON escapes of lone surrogates (not encodable, so no parser
+    takes them) become U+FFFD, one character each so that columns stay right."""
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        source = _LONE_SURROGATE.sub("\ufffd", source)
+    return source
 
 
 def _cells_of(data: dict) -> list:
