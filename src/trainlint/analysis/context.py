@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Optional, Tuple, Union
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -17,6 +17,11 @@ from trainlint.analysis.selection import SelectionFacts
 from trainlint.analysis.targets import TargetEvidence
 from trainlint.config import Config
 from trainlint.diagnostics import Edit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.analysis.dataflow import DataFlow
+    from trainlint.analysis.leakage import LeakageFacts
+    from trainlint.analysis.splits import SplitFacts
 
 
 class FileContext:
@@ -38,6 +43,22 @@ class FileContext:
     @cached_property
     def imports(self) -> ImportTable:
         return ImportTable(self.index)
+
+    @cached_property
+    def dataflow(self) -> "DataFlow":
+        from trainlint.analysis.dataflow import DataFlow
+
+        return DataFlow(self.module, self.index, self.imports)
+
+    @cached_property
+    def splits(self) -> "SplitFacts":
+        return self.dataflow.split_facts
+
+    @cached_property
+    def leakage(self) -> "LeakageFacts":
+        from trainlint.analysis.leakage import LeakageFacts
+
+        return LeakageFacts(self)
 
     @cached_property
     def targets(self) -> TargetEvidence:

@@ -1,0 +1,223 @@
+"""TL303 preprocess-before-split."""
+
+from __future__ import annotations
+
+from typing import Iterator, Set
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.names import last_name, string_value
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}
+# Functions that scale with column statistics in one call.
+SCALING_FUNCTIONS = {
+    "sklearn.preprocessing.scale", "sklearn.preprocessing.minmax_scale",
+    "sklearn.preprocessing.robust_scale", "sklearn.preprocessing.maxabs_scale",
+    "sklearn.preprocessing.quantile_transform", "sklearn.preprocessing.power_transform",
+}
+
+
+class PreprocessBeforeSplit(Rule):
+    code = "TL303"
+    name = "preprocess-before-split"
+    severity = Severity.ERROR
+    summary = "A data-dependent transform is fitted on rows that are later held out."
+    message = (
+        "fitted on data that is split later, so the evaluation rows shape the training inputs; "
+        "split first and fit on the training part only (or use a Pipeline under cross-validation)"
+    )
+    triggers = ("fit", "adapt", ".mean(", ".std(", ".max(", ".min(", "fillna", "scale(")
+
+    what_it_does = (
+        "Flags a scaler, imputer, encoder, feature selector, PCA, vectorizer, Keras `Tokenizer."
+        "fit_on_texts` / `TextVectorization.adapt`, or a column statistic (`(X - X.mean()) / "
+        "X.std()`, `df.fillna(df.median())`) computed on data whose rows a later split (train_test_"
+        "split, index split, KFold, cross-validation, Keras `validation_split`) holds out for "
+        "evaluation, when the fitted result reaches the split data. The data is followed through "
+        "the whole file, helper functions included, however far apart the fit and the split are."
+    )
+    why_it_matters = (
+        "The statistics of the held-out rows (their mean, their vocabulary, the features they "
+        "make look informative) are baked into the inputs the model trains on. The evaluation "
+        "then measures a model that has already seen something of its test data, and the figure "
+        "is optimistic; feature selection on all rows can make pure noise look predictive."
+    )
+    example = """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+X = StandardScaler().fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y)
+"""
+    use_instead = """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y)
+scaler = StandardScaler().fit(X_train)
+X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+"""
+    references = (
+        "https://scikit-learn.org/stable/common_pitfalls.html#data-leakage",
+        "https://scikit-learn.org/stable/modules/compose.html#pipeline",
+    )
+
+    INVALID = (
+        """\
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("loans.csv")
+imputer = SimpleImputer(strategy="median")
+df[["income", "debt"]] = imputer.fit_transform(df[["income", "debt"]])
+train_df, test_df = train_test_split(df, test_size=0.2, random_state=0)
+""",
+        """\
+from sklearn.decomposition import PCA
+from sklearn.model_selection import cross_val_score
+from sklearn.svm import SVC
+
+pca = PCA(n_components=20)
+X_reduced = pca.fit_transform(X)
+print(cross_val_score(SVC(), X_reduced, y, cv=5).mean())
+""",
+        """\
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+X = (X - X.mean(axis=0)) / X.std(axis=0)
+X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.1)
+""",
+        """\
+from tensorflow.keras.preprocessing.text import Tokenizer
+from sklearn.model_selection import train_test_split
+
+tokenizer = Tokenizer(num_words=20000)
+tokenizer.fit_on_texts(texts)
+sequences = tokenizer.texts_to_sequences(texts)
+x_train, x_test, y_train, y_test = train_test_split(sequences, labels)
+""",
+        """\
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.model_selection import train_test_split
+
+scaler = MinMaxScaler().fit(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+X_train = scaler.transform(X_train)
+X_test = scaler.transform(X_test)
+""",
+    )
+    VALID = (
+        """\
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+pipe = make_pipeline(StandardScaler(), LogisticRegression())
+print(cross_val_score(pipe, X, y, cv=5))
+""",
+        """\
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+X = np.log1p(X)
+X = X / X.max(axis=1, keepdims=True)  # per-sample normalisation
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""",
+        """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import KFold
+
+for train_idx, val_idx in KFold(5).split(X):
+    scaler = StandardScaler().fit(X[train_idx])
+    X_tr, X_va = scaler.transform(X[train_idx]), scaler.transform(X[val_idx])
+""",
+        """\
+from tensorflow.keras.preprocessing.text import Tokenizer
+from sklearn.model_selection import train_test_split
+
+tokenizer = Tokenizer(char_level=True)  # a vocabulary of characters
+tokenizer.fit_on_texts(texts)
+x_train, x_test, y_train, y_test = train_test_split(tokenizer.texts_to_sequences(texts), labels)
+""",
+        """\
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("loans.csv")
+df["legacy"] = SimpleImputer().fit_transform(df[["legacy"]]).ravel()
+df = df.drop(columns=["legacy"])  # the fitted column is dropped before the split
+train_df, test_df = train_test_split(df, test_size=0.2)
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        facts = ctx.leakage
+        reported: Set[int] = set()
+        for fit in facts.fits:
+            if fit.category != "transformer" or fit.method not in LEARNING_METHODS:
+                continue
+            cover = facts.covered_rows(fit.data)
+            reaches = {fit.state} if fit.state is not None else set()
+            if fit.state is not None:
+                reaches |= _dropped_columns_excluded(ctx, fit)
+            split = facts.split_covering(cover, reaches) or facts.split_transformed_after(cover, fit.state)
+            if split is not None:
+                reported.add(id(fit.call))
+                yield self.report(fit.call, message=self._message(ctx, fit.cls or "transformer", fit.method, split))
+        for call in ctx.index.of_type(cst.Call):
+            if ctx.imports.matches(call, SCALING_FUNCTIONS) and call.args:
+                cover = facts.covered_rows(call.args[0].value)
+                produced = set(ctx.dataflow.bindings_assigned_from(call))
+                split = facts.split_covering(cover, produced)
+                if split is not None:
+                    yield self.report(call, message=self._message(ctx, last_name(call) or "scale", "call", split))
+        for normalisation in facts.normalisations():
+            statistic = normalisation.statistic
+            if id(statistic) in reported:
+                continue
+            cover = facts.covered_rows(facts.statistic_data(statistic))
+            target_rows = ctx.dataflow.derivation(normalisation.target)
+            if not (cover & target_rows):
+                continue  # a statistic of other data (a reference set, a constant table)
+            produced = set(ctx.dataflow.bindings_assigned_from(normalisation.result))
+            split = facts.split_covering(cover, produced)
+            if split is not None:
+                reported.add(id(statistic))
+                yield self.report(statistic, message=(
+                    f"statistic `{ctx.code(statistic)}` is computed over rows that "
+                    f"{_split_phrase(ctx, split)} later holds out, and normalises the data that is "
+                    "split; compute it on the training part only and apply it to both"
+                ))
+
+    def _message(self, ctx: FileContext, cls: str, method: str, split) -> str:
+        return (
+            f"{cls} is fitted (`{method}`) on rows that {_split_phrase(ctx, split)} later holds out "
+            "for evaluation, so their statistics shape the training inputs; split first and fit on "
+            "the training part only (or put it in a Pipeline under cross-validation)"
+        )
+
+
+def _split_phrase(ctx: FileContext, split) -> str:
+    line = ctx.position(split.node).start.line
+    names = {
+        "train_test_split": "train_test_split", "ordered_split": "train_test_split",
+        "random_split": "random_split", "subset": "a Subset", "index": "the index split",
+        "kfold": "the cross-validation split", "cv": "cross-validation",
+        "validation_split": "validation_split", "sample": "the sampled split",
+    }
+    return f"{names.get(split.kind, 'the split')} (line {line})"
+
+
+def _dropped_columns_excluded(ctx: FileContext, fit) -> Set:
+    """Nothing extra: present for symmetry; dropped columns are handled by the data-flow."""
+    return set()
+
+
+__all__ = ["PreprocessBeforeSplit", "string_value"]
