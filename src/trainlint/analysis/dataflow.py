@@ -64,6 +64,7 @@ DATA_KEYWORDS = {
     "sequences", "input", "inputs", "frame", "df", "left", "right", "other", "images",
     "labels", "targets", "indices",
 }
+SIZE_ATTRIBUTES = {"shape", "size", "ndim", "dtype", "dtypes", "columns"}
 # Methods whose receiver is a fitted object read for its state (not rows).
 STATE_METHODS = {
     "transform", "inverse_transform", "predict", "predict_proba", "predict_log_proba",
@@ -631,7 +632,9 @@ class DataFlow:
                 yield Ref(binding, kind, opaque)
             return
         if isinstance(node, cst.Attribute):
-            yield from self._refs(node.value, kind, opaque)
+            # `X.shape[0]`, `df.columns`: sizes and labels, not rows
+            inner = PARAM if node.attr.value in SIZE_ATTRIBUTES else kind
+            yield from self._refs(node.value, inner, opaque)
             return
         if isinstance(node, cst.Subscript):
             part = self.part_subscripts.get(node)
@@ -709,8 +712,11 @@ class DataFlow:
             for b in self._resolve(func.value, self.scope_of(call), self.order_of(call))
         )
         through = opaque or not (known or builtin or local_class)
+        sizes = isinstance(func, cst.Name) and func.value in ("len", "range") and qualified is None
         for arg in call.args:
-            if arg.keyword is None or arg.keyword.value in DATA_KEYWORDS:
+            if sizes:
+                yield from self._refs(arg.value, PARAM, through)  # `len(X)` is a number
+            elif arg.keyword is None or arg.keyword.value in DATA_KEYWORDS:
                 yield from self._refs(arg.value, kind, through)
             else:
                 yield from self._refs(arg.value, PARAM, through)

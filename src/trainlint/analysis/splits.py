@@ -70,6 +70,7 @@ class SplitFacts:
         self._calls()
         self._slices()
         self._role_indexes()
+        self.splits.sort(key=lambda split: flow.order_of(split.node))
         for split in self.splits:
             for binding in split.parts:
                 if binding.split is None:

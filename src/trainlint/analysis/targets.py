@@ -149,6 +149,11 @@ class TargetEvidence:
             return self.estimator_kind(argument(node, 0, "estimator"), depth + 1)
         return None
 
+    def model_kind(self, receiver: Optional[cst.CSTNode]) -> Optional[str]:
+        """CATEGORICAL / CONTINUOUS for a Keras model compiled with a classification /
+        regression loss in this file."""
+        return self._model_kinds.get(dotted_name(receiver) or "") if receiver is not None else None
+
     # -- collection -----------------------------------------------------------------------
 
     def _collect_assignments(self) -> None:

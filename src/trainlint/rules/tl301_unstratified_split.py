@@ -15,7 +15,9 @@ from trainlint.analysis.names import (
     is_none,
     keyword,
     keyword_value,
+    last_name,
     positional_args,
+    string_value,
 )
 from trainlint.analysis.targets import CATEGORICAL
 from trainlint.diagnostics import Fix, Severity
@@ -33,7 +35,7 @@ class UnstratifiedSplit(Rule):
         "classification target split without stratification: the class mix can differ "
         "between the splits, so their accuracies are not comparable; pass stratify=<target>"
     )
-    triggers = ("train_test_split",)
+    triggers = ("train_test_split", "KFold", "ShuffleSplit", "random_split")
 
     what_it_does = (
         "Flags `train_test_split` calls on a classification target that pass no `stratify=`. "
@@ -70,6 +72,38 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratif
     )
 
     INVALID = (
+        """\
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.ensemble import GradientBoostingClassifier
+
+cv = KFold(n_splits=5, shuffle=True, random_state=0)
+scores = cross_val_score(GradientBoostingClassifier(), X, y, cv=cv, scoring="accuracy")
+""",
+        """\
+from sklearn.model_selection import ShuffleSplit
+from sklearn.linear_model import LogisticRegression
+
+for train_idx, val_idx in ShuffleSplit(n_splits=10, test_size=0.2).split(X):
+    clf = LogisticRegression(max_iter=1000).fit(X[train_idx], y[train_idx])
+    print(clf.score(X[val_idx], y[val_idx]))
+""",
+        """\
+import torch
+from torch import nn
+from torch.utils.data import random_split
+from torchvision import datasets
+
+full = datasets.ImageFolder("xray/", transform=tfm)
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 6.0]))  # pneumonia cases are rare
+""",
+        """\
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import RandomForestClassifier
+
+train_df, test_df = train_test_split(df, test_size=0.2, random_state=7)
+clf = RandomForestClassifier().fit(train_df[features], train_df["churned"])
+""",
         """\
 from sklearn.model_selection import train_test_split
 from sklearn.ensemble import RandomForestClassifier
@@ -147,6 +181,32 @@ print(f1_score(d, model.predict(b)))
     )
     VALID = (
         """\
+from sklearn.model_selection import cross_val_score
+from sklearn.svm import SVC
+
+print(cross_val_score(SVC(), X, y, cv=5))  # an integer cv on a classifier is stratified
+""",
+        """\
+from sklearn.model_selection import GroupKFold, TimeSeriesSplit, cross_val_score
+from sklearn.linear_model import LogisticRegression
+
+print(cross_val_score(LogisticRegression(), X, y, cv=GroupKFold(5), groups=patients))
+print(cross_val_score(LogisticRegression(), X, y, cv=TimeSeriesSplit(5)))
+""",
+        """\
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.ensemble import RandomForestRegressor
+
+print(cross_val_score(RandomForestRegressor(), X, y, cv=KFold(5, shuffle=True)))
+""",
+        """\
+import torch
+from torch.utils.data import random_split
+
+train_ds, val_ds = random_split(corpus, [0.9, 0.1])  # nothing shows imbalanced labels
+criterion = torch.nn.CrossEntropyLoss()
+""",
+        """\
 from sklearn.model_selection import train_test_split
 from sklearn.ensemble import RandomForestClassifier
 
@@ -205,6 +265,130 @@ LogisticRegression().fit(X_train, y_train)
                         fix=_stratify_fix(ctx, call, array),
                     )
                     break
+
+        yield from self._splitters(ctx)
+        yield from self._random_splits(ctx)
+        yield from self._single_frames(ctx, splits)
+
+    # -- KFold / ShuffleSplit where a stratified splitter fits ------------------------------
+
+    def _splitters(self, ctx: FileContext) -> Iterator[Finding]:
+        if "MultiLabelBinarizer" in ctx.text or "multilabel" in ctx.text.lower():
+            return  # StratifiedKFold does not take multilabel targets
+        for construction in ctx.index.of_type(cst.Call):
+            if not ctx.imports.matches(construction, UNSTRATIFIED_SPLITTERS):
+                continue
+            if self._used_for_classification(ctx, construction):
+                name = ctx.imports.qualified_name(construction) or "KFold"
+                short = name.rsplit(".", 1)[-1]
+                yield self.report(construction, message=(
+                    f"{short} on a classification target does not stratify: the class mix differs "
+                    f"between folds, so fold scores are not comparable; use {STRATIFIED[short]}"
+                ))
+
+    def _used_for_classification(self, ctx: FileContext, construction: cst.Call) -> bool:
+        uses = self._uses(ctx, construction)
+        for use, kind in uses:
+            if kind == "cv":
+                call = use
+                estimator = positional_args(call)[0].value if positional_args(call) else keyword_value(call, "estimator")
+                if ctx.targets.estimator_kind(estimator) == CATEGORICAL:
+                    return True
+                target = positional_args(call)[2].value if len(positional_args(call)) > 2 else keyword_value(call, "y")
+                if target is not None and ctx.targets.kind(_target_keys(ctx, target, [])) == CATEGORICAL:
+                    return True
+            elif kind == "split":
+                args = positional_args(use)
+                if len(args) >= 2 and ctx.targets.kind(_target_keys(ctx, args[1].value, [])) == CATEGORICAL:
+                    return True
+                loop = ctx.index.enclosing(use, cst.For)
+                if loop is not None and ctx.index.is_inside(use, loop.iter):
+                    for call in ctx.index.of_type(cst.Call):
+                        if ctx.index.is_inside(call, loop.body) and _is_fit(call):
+                            receiver = call.func.value  # type: ignore[attr-defined]
+                            if ctx.targets.estimator_kind(receiver) == CATEGORICAL or ctx.targets.model_kind(receiver) == CATEGORICAL:
+                                return True
+        return False
+
+    def _uses(self, ctx: FileContext, construction: cst.Call):
+        """Where the splitter goes: `cv=` of a cross-validation call or search, `.split(...)`."""
+        expressions: List[cst.CSTNode] = [construction]
+        parent = ctx.index.parent(construction)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+            name = parent.targets[0].target.value
+            expressions.extend(n for n in ctx.index.of_type(cst.Name) if n.value == name
+                               and ctx.dataflow.defining_values(n) and construction in ctx.dataflow.defining_values(n))
+        found = []
+        for expr in expressions:
+            parent = ctx.index.parent(expr)
+            if isinstance(parent, cst.Arg) and parent.keyword is not None and parent.keyword.value == "cv":
+                call = ctx.index.parent(parent)
+                if isinstance(call, cst.Call):
+                    if last_name(call) in SEARCHES:
+                        for fit in ctx.index.of_type(cst.Call):
+                            if _is_fit(fit) and call in ctx.dataflow.defining_values(fit.func.value):  # type: ignore[attr-defined]
+                                found.append((_as_cv_call(fit, call), "cv"))
+                    found.append((call, "cv"))
+            elif isinstance(parent, cst.Attribute) and parent.attr.value == "split":
+                call = ctx.index.parent(parent)
+                if isinstance(call, cst.Call):
+                    found.append((call, "split"))
+        return found
+
+    # -- torch random_split on an imbalanced labelled dataset --------------------------------
+
+    def _random_splits(self, ctx: FileContext) -> Iterator[Finding]:
+        calls = [c for c in ctx.index.of_type(cst.Call) if ctx.imports.matches(c, RANDOM_SPLIT)]
+        if not calls:
+            return
+        evidence = _imbalance_evidence(ctx)
+        if evidence is None:
+            return
+        for call in calls:
+            yield self.report(call, message=(
+                f"random_split of a labelled dataset whose classes are imbalanced ({evidence}): the "
+                "class mix can differ between the parts, so their accuracies are not comparable; "
+                "split indices with train_test_split(..., stratify=labels) and wrap them in Subset"
+            ))
+
+    # -- train_test_split(df) with the target column visible elsewhere ------------------------
+
+    def _single_frames(self, ctx: FileContext, splits) -> Iterator[Finding]:
+        for call, arrays in splits:
+            if len(arrays) != 1 or not isinstance(arrays[0], cst.Name):
+                continue
+            stratify = keyword_value(call, "stratify")
+            if (stratify is not None and not is_none(stratify)) or bool_value(keyword_value(call, "shuffle")) is False:
+                continue
+            frame = arrays[0].value
+            names = {frame} | {o.value for o in _split_outputs(ctx, call, 1) if isinstance(o, cst.Name)}
+            if len(names) < 3:
+                continue
+            columns = set()
+            for subscript in ctx.index.of_type(cst.Subscript):
+                if isinstance(subscript.value, cst.Name) and subscript.value.value in names and len(subscript.slice) == 1:
+                    index = subscript.slice[0].slice
+                    label = string_value(index.value) if isinstance(index, cst.Index) else None
+                    if label is not None:
+                        columns.add(label)
+            categorical = [c for c in sorted(columns) if self._column_kind(ctx, names, c) == CATEGORICAL]
+            if len(categorical) != 1:
+                continue
+            column = categorical[0]
+            target = cst.parse_expression(f"{frame}[{column!r}]".replace("'", '"'))
+            yield self.report(call, message=self._message_for(ctx.module.code_for_node(target)),
+                              fix=_stratify_fix(ctx, call, target))
+
+    def _column_kind(self, ctx: FileContext, names, column: str):
+        keys: List[str] = []
+        for name in names:
+            keys.extend(_column_variants(f"{name}['{column}']"))
+        wanted = set(keys)
+        for assign in ctx.index.of_type(cst.Assign):
+            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+                if ctx.targets.key(assign.value) in wanted:
+                    keys.append(assign.targets[0].target.value)
+        return ctx.targets.kind(keys)
 
     def _message_for(self, target: str) -> str:
         return (
@@ -267,6 +451,52 @@ def _column_variants(key: str) -> List[str]:
         if column.isidentifier():
             variants.append(f"{head}.{column}")
     return variants
+
+
+UNSTRATIFIED_SPLITTERS = {
+    "sklearn.model_selection.KFold", "sklearn.model_selection.ShuffleSplit",
+    "sklearn.model_selection.RepeatedKFold",
+}
+STRATIFIED = {
+    "KFold": "StratifiedKFold", "ShuffleSplit": "StratifiedShuffleSplit",
+    "RepeatedKFold": "RepeatedStratifiedKFold",
+}
+SEARCHES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV"}
+RANDOM_SPLIT = {"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"}
+IMBALANCE_CALLS = {
+    "torch.utils.data.WeightedRandomSampler": "WeightedRandomSampler",
+    "torch.utils.data.sampler.WeightedRandomSampler": "WeightedRandomSampler",
+    "sklearn.utils.class_weight.compute_class_weight": "compute_class_weight",
+    "sklearn.utils.compute_class_weight": "compute_class_weight",
+}
+WEIGHTED_LOSSES = {"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "cross_entropy",
+                   "nll_loss", "binary_cross_entropy_with_logits"}
+
+
+def _is_fit(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "fit"
+
+
+def _as_cv_call(fit: cst.Call, search: cst.Call) -> cst.Call:
+    """`search.fit(X, y)` read like `cross_val_score(estimator, X, y)`."""
+    estimator = positional_args(search)[0].value if positional_args(search) else keyword_value(search, "estimator")
+    args = [cst.Arg(estimator)] if estimator is not None else []
+    return fit.with_changes(args=[*args, *fit.args]) if estimator is not None else search
+
+
+def _imbalance_evidence(ctx: FileContext) -> Optional[str]:
+    """What in the file says the classes are imbalanced (weights, weighted sampling)."""
+    for call in ctx.index.of_type(cst.Call):
+        for qualified in ctx.imports.candidates(call):
+            if qualified in IMBALANCE_CALLS:
+                return IMBALANCE_CALLS[qualified]
+        name = last_name(call)
+        if name in WEIGHTED_LOSSES and any(c.startswith("torch.") for c in ctx.imports.candidates(call)):
+            for keyword_name in ("weight", "pos_weight"):
+                value = keyword_value(call, keyword_name)
+                if value is not None and not is_none(value):
+                    return f"{name}({keyword_name}=...)"
+    return None
 
 
 __all__ = ["UnstratifiedSplit"]

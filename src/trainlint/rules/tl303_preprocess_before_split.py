@@ -190,10 +190,11 @@ train_df, test_df = train_test_split(df, test_size=0.2)
             split = facts.split_covering(cover, produced)
             if split is not None:
                 reported.add(id(statistic))
+                use = "fills the gaps of" if isinstance(normalisation.result, cst.Call) else "normalises"
                 yield self.report(statistic, message=(
-                    f"statistic `{ctx.code(statistic)}` is computed over rows that "
-                    f"{_split_phrase(ctx, split)} later holds out, and normalises the data that is "
-                    "split; compute it on the training part only and apply it to both"
+                    f"`{ctx.code(statistic)}` is computed over rows that {_split_phrase(ctx, split)} "
+                    f"later holds out, and {use} the data that is split; compute it on the training "
+                    "part only and apply it to both parts"
                 ))
 
     def _message(self, ctx: FileContext, cls: str, method: str, split) -> str:
