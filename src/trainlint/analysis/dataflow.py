@@ -145,6 +145,7 @@ class DataFlow:
         self._by_node: Dict[cst.CSTNode, List[Binding]] = {}
         self._implicit: Dict[str, Binding] = {}
         self._walk_statements(module.body, None)
+        self._expression_bindings()
         self._collect_calls()
         for table in self._bindings.values():
             for bindings in table.values():
@@ -356,15 +357,12 @@ class DataFlow:
             return
         if isinstance(statement, cst.For):
             self._bind_for_target(statement.target, statement.iter, scope, statement, order, "for")
-            self._expression_bindings(statement.iter, scope, order)
         elif isinstance(statement, cst.With):
             for item in statement.items:
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
                         binding = self._bind(name, scope, statement, order, value=item.item)
                         self._pending.append((binding, item.item, ROWS, None))
-        elif isinstance(statement, (cst.If, cst.While)):
-            self._expression_bindings(statement.test, scope, order)
         for attr in ("body", "orelse", "finalbody"):
             block = getattr(statement, attr, None)
             if isinstance(block, (cst.Else, cst.Finally)):
@@ -395,25 +393,19 @@ class DataFlow:
 
     def _small_statement(self, small: cst.BaseSmallStatement, scope, order: int) -> None:
         if isinstance(small, cst.Assign):
-            self._expression_bindings(small.value, scope, order)
             for target in small.targets:
                 self._bind_target(target.target, small.value, scope, small, order)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            self._expression_bindings(small.value, scope, order)
             self._bind_target(small.target, small.value, scope, small, order)
         elif isinstance(small, cst.AugAssign):
-            self._expression_bindings(small.value, scope, order)
             root = _root_name(small.target)
             if root is not None:
                 binding = self._bind(root, scope, small, order, value=small.value, how="mutate")
                 self._pending.append((binding, small.target, ROWS, None))
                 self._pending.append((binding, small.value, ROWS, None))
         elif isinstance(small, cst.Return) and small.value is not None:
-            self._expression_bindings(small.value, scope, order)
             if self._current_functions and scope is self._current_functions[-1].node:
                 self._current_functions[-1].returns.append((small.value, order))
-        elif isinstance(small, cst.Expr):
-            self._expression_bindings(small.value, scope, order)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             names = small.names if not isinstance(small.names, cst.ImportStar) else ()
             for alias in names:
@@ -422,10 +414,15 @@ class DataFlow:
                 if name:
                     self._bind(name.split(".")[0], scope, small, order, how="import")
 
-    def _expression_bindings(self, expr: cst.BaseExpression, scope, order: int) -> None:
-        """Bindings made inside an expression: comprehension targets, lambda parameters,
-        walrus targets."""
-        for node in _walk(expr):
+    def _expression_bindings(self) -> None:
+        """Bindings made inside expressions: comprehension targets, lambda parameters,
+        walrus targets (found through the shared index, not another walk)."""
+        nodes: List[cst.CSTNode] = []
+        for node_type in (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Lambda, cst.NamedExpr):
+            nodes.extend(self.index.of_type(node_type))
+        for node in nodes:
+            scope = self.scope_of(node)
+            order = self.order_of(node)
             if isinstance(node, COMPREHENSIONS):
                 comp_for: Optional[cst.CompFor] = node.for_in
                 while comp_for is not None:

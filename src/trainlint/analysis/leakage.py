@@ -186,7 +186,7 @@ class LeakageFacts:
             args = positional_args(call)
             if not args:
                 continue
-            for binding in self.flow.derivation(args[0].value):
+            for binding in sorted(self.flow.derivation(args[0].value), key=lambda b: b.order):
                 split = binding.split
                 if split is not None and cover & self.input_rows(split):
                     return split
@@ -242,9 +242,9 @@ class LeakageFacts:
         if axis is None:
             return True
         if isinstance(axis, cst.Integer):
-            return int(axis.value) == 0
+            return axis.evaluated_value == 0
         if isinstance(axis, cst.Tuple):
-            return any(isinstance(e.value, cst.Integer) and int(e.value.value) == 0 for e in axis.elements)
+            return any(isinstance(e.value, cst.Integer) and e.value.evaluated_value == 0 for e in axis.elements)
         return string_value(axis) == "index"
 
     def statistic_data(self, call: cst.Call) -> Optional[cst.CSTNode]:

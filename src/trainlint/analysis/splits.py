@@ -227,7 +227,7 @@ class SplitFacts:
     def _sample_split(self, call: cst.Call) -> None:
         """`train = df.sample(frac=0.8)` ... `test = df.drop(train.index)`."""
         fraction = keyword_value(call, "frac")
-        if fraction is None or not isinstance(fraction, cst.Float) or float(fraction.value) >= 1.0:
+        if fraction is None or not isinstance(fraction, cst.Float) or fraction.evaluated_value >= 1.0:
             return
         if bool_value(keyword_value(call, "replace")):
             return
@@ -396,7 +396,7 @@ def _row_base(subscript: cst.Subscript) -> cst.BaseExpression:
 
 
 def _is_zero(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float)) and float(node.value) == 0.0
+    return isinstance(node, (cst.Integer, cst.Float)) and node.evaluated_value == 0
 
 
 def _is_shift(piece: cst.Slice) -> bool:
@@ -406,6 +406,6 @@ def _is_shift(piece: cst.Slice) -> bool:
             continue
         if isinstance(bound, cst.UnaryOperation) and isinstance(bound.expression, cst.Integer):
             bound = bound.expression
-        if not (isinstance(bound, cst.Integer) and int(bound.value, 0) <= 1):
+        if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
             return False
     return True

@@ -8,6 +8,7 @@ it and nothing contradicts it; otherwise None, and the rule stays silent.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Dict, Iterable, List, Optional, Set
 
@@ -87,11 +88,15 @@ class TargetEvidence:
         self._imports = imports
         self._keys: Dict[cst.CSTNode, str] = {}
         self._kinds: Dict[str, Set[str]] = defaultdict(set)
+        # key -> scope of the evidence (a FunctionDef, or None for module level) -> kinds
+        self._scoped: Dict[str, Dict[Optional[cst.CSTNode], Set[str]]] = defaultdict(dict)
+        self._local_names: Dict[cst.CSTNode, Set[str]] = {}
         self._assigned: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
         self._collect_assignments()
         self._model_kinds = self._keras_model_kinds()
         for call in index.of_type(cst.Call):
             self._read_call(call)
+        self._propagate_to_call_sites()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -102,10 +107,21 @@ class TargetEvidence:
             found = self._keys[node] = expression_key(self._module, node)
         return found
 
-    def kind(self, keys: Iterable[str]) -> Optional[str]:
+    def kind(self, keys: Iterable[str], scope: Optional[cst.CSTNode] = None) -> Optional[str]:
+        """The single kind the evidence shows for these keys, read from `scope` (a function,
+        or None for module level): evidence about another function's local variable of the
+        same name does not count, nor module evidence on a name the function rebinds."""
         kinds: Set[str] = set()
         for key in keys:
-            kinds |= self._kinds.get(key, set())
+            root = _root_name(key)
+            for evidence_scope, found in self._scoped.get(key, {}).items():
+                if evidence_scope is scope:
+                    kinds |= found
+                elif evidence_scope is None:
+                    if not (isinstance(scope, cst.FunctionDef) and root in self._locals(scope)):
+                        kinds |= found
+                elif isinstance(evidence_scope, cst.FunctionDef) and root not in self._locals(evidence_scope):
+                    kinds |= found
         return next(iter(kinds)) if len(kinds) == 1 else None
 
     def definitions(self, name: str) -> List[cst.BaseExpression]:
@@ -177,14 +193,14 @@ class TargetEvidence:
                 encoder_values = self.definitions(encoder.value)
                 encoder = encoder_values[-1] if encoder_values else encoder
             if last_name(encoder) in LABEL_ENCODERS:
-                self._add(CATEGORICAL, name)
+                self._add(CATEGORICAL, name, value)
                 args = positional_args(value)
                 if args:
-                    self._add(CATEGORICAL, self.key(args[0].value))
+                    self._add(CATEGORICAL, self.key(args[0].value), value)
         elif method == "astype" and string_value(argument(value, 0, "dtype")) == "category":
-            self._add(CATEGORICAL, name)
+            self._add(CATEGORICAL, name, value)
         elif method in ("to_categorical", "factorize") and self._label_function_arg(value) is not None:
-            self._add(CATEGORICAL, name)
+            self._add(CATEGORICAL, name, value)
 
     def _keras_model_kinds(self) -> Dict[str, str]:
         kinds: Dict[str, str] = {}
@@ -202,8 +218,45 @@ class TargetEvidence:
                 kinds[model] = CONTINUOUS
         return kinds
 
-    def _add(self, kind: str, key: str) -> None:
+    def _add(self, kind: str, key: str, node: Optional[cst.CSTNode] = None) -> None:
+        scope = self._index.enclosing_function(node) if node is not None else None
         self._kinds[key].add(kind)
+        self._scoped[key].setdefault(scope, set()).add(kind)
+
+    def _propagate_to_call_sites(self) -> None:
+        """Evidence on a parameter inside a helper (`def fit_model(X, y): clf.fit(X, y)`)
+        holds for the arguments of every call of the helper in this file."""
+        functions = {f.name.value: f for f in self._index.of_type(cst.FunctionDef)
+                     if not isinstance(self._index.enclosing_scope(f), cst.ClassDef)}
+        calls: Dict[str, List[cst.Call]] = defaultdict(list)
+        for call in self._index.of_type(cst.Call):
+            if isinstance(call.func, cst.Name) and call.func.value in functions:
+                calls[call.func.value].append(call)
+        for key, by_scope in list(self._scoped.items()):
+            for scope, kinds in list(by_scope.items()):
+                if not isinstance(scope, cst.FunctionDef) or scope.name.value not in functions:
+                    continue
+                params = [p.name.value for p in (*scope.params.posonly_params, *scope.params.params)]
+                if key not in params:
+                    continue
+                position = params.index(key)
+                for call in calls[scope.name.value]:
+                    argument_value = argument(call, position, key)
+                    if argument_value is not None:
+                        for kind in kinds:
+                            self._add(kind, self.key(argument_value), call)
+
+    def _locals(self, function: cst.FunctionDef) -> Set[str]:
+        cached = self._local_names.get(function)
+        if cached is None:
+            cached = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
+                                             *function.params.kwonly_params)}
+            for assign in self._index.of_type(cst.Assign):
+                if self._index.enclosing_function(assign) is function:
+                    for target in assign.targets:
+                        cached.update(n.value for n in _names_in(target.target))
+            self._local_names[function] = cached
+        return cached
 
     def _label_function_arg(self, call: cst.Call) -> Optional[cst.BaseExpression]:
         for qualified in self._imports.candidates(call):
@@ -218,21 +271,21 @@ class TargetEvidence:
             return
         label = self._label_function_arg(call)
         if label is not None:
-            self._add(CATEGORICAL, self.key(label))
+            self._add(CATEGORICAL, self.key(label), call)
             return
         if name == "value_counts" and isinstance(call.func, cst.Attribute):
-            self._add(CATEGORICAL, self.key(call.func.value))
+            self._add(CATEGORICAL, self.key(call.func.value), call)
             return
         if name in CLASSIFICATION_METRICS | REGRESSION_METRICS and any(
             c.startswith("sklearn.") for c in self._imports.candidates(call)
         ):
             kind = CATEGORICAL if name in CLASSIFICATION_METRICS else CONTINUOUS
             for arg in positional_args(call)[:2]:
-                self._add(kind, self.key(arg.value))
+                self._add(kind, self.key(arg.value), call)
             for keyword_name in ("y_true", "y_pred", "y_score"):
                 value = keyword_value(call, keyword_name)
                 if value is not None:
-                    self._add(kind, self.key(value))
+                    self._add(kind, self.key(value), call)
             return
         if name in ("fit", "score", "partial_fit") and isinstance(call.func, cst.Attribute):
             receiver = call.func.value
@@ -241,10 +294,24 @@ class TargetEvidence:
                 kind = self._model_kinds.get(dotted_name(receiver) or "")
             target = argument(call, 1, "y")
             if kind is not None and target is not None:
-                self._add(kind, self.key(target))
+                self._add(kind, self.key(target), call)
             return
         if name in ("cross_val_score", "cross_validate", "cross_val_predict", "learning_curve"):
             kind = self.estimator_kind(argument(call, 0, "estimator"))
             target = argument(call, 2, "y")
             if kind is not None and target is not None:
-                self._add(kind, self.key(target))
+                self._add(kind, self.key(target), call)
+
+
+def _root_name(key: str) -> str:
+    """`df` for `df['label']` / `df.label`, `y_train` for `y_train`."""
+    head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", key)
+    return head.group(0) if head else key
+
+
+def _names_in(target: cst.CSTNode):
+    if isinstance(target, cst.Name):
+        yield target
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _names_in(element.value)

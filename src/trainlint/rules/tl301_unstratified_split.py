@@ -73,6 +73,16 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratif
 
     INVALID = (
         """\
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import RandomForestClassifier
+
+def fit_forest(features, labels):
+    return RandomForestClassifier(n_estimators=200).fit(features, labels)
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+forest = fit_forest(X_train, y_train)
+""",
+        """\
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.ensemble import GradientBoostingClassifier
 
@@ -181,6 +191,16 @@ print(f1_score(d, model.predict(b)))
     )
     VALID = (
         """\
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+
+def churn_model(X, y):
+    y = (y > 0).astype(int)  # a local label: says nothing about the module-level y
+    return LogisticRegression().fit(X, y)
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+""",
+        """\
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC
 
@@ -259,7 +279,7 @@ LogisticRegression().fit(X_train, y_train)
                 continue  # a single frame: the target column is not visible here
             for array in arrays[1:]:
                 keys = _target_keys(ctx, array, outputs_of[ctx.targets.key(array)])
-                if ctx.targets.kind(keys) == CATEGORICAL:
+                if ctx.targets.kind(keys, ctx.index.enclosing_function(call)) == CATEGORICAL:
                     yield self.report(
                         call, message=self._message_for(ctx.code(array)),
                         fix=_stratify_fix(ctx, call, array),
@@ -275,10 +295,14 @@ LogisticRegression().fit(X_train, y_train)
     def _splitters(self, ctx: FileContext) -> Iterator[Finding]:
         if "MultiLabelBinarizer" in ctx.text or "multilabel" in ctx.text.lower():
             return  # StratifiedKFold does not take multilabel targets
-        for construction in ctx.index.of_type(cst.Call):
-            if not ctx.imports.matches(construction, UNSTRATIFIED_SPLITTERS):
-                continue
-            if self._used_for_classification(ctx, construction):
+        constructions = [c for c in ctx.index.of_type(cst.Call) if ctx.imports.matches(c, UNSTRATIFIED_SPLITTERS)]
+        if not constructions:
+            return
+        names: Dict[str, List[cst.Name]] = defaultdict(list)
+        for node in ctx.index.of_type(cst.Name):
+            names[node.value].append(node)
+        for construction in constructions:
+            if self._used_for_classification(ctx, construction, names):
                 name = ctx.imports.qualified_name(construction) or "KFold"
                 short = name.rsplit(".", 1)[-1]
                 yield self.report(construction, message=(
@@ -286,8 +310,8 @@ LogisticRegression().fit(X_train, y_train)
                     f"between folds, so fold scores are not comparable; use {STRATIFIED[short]}"
                 ))
 
-    def _used_for_classification(self, ctx: FileContext, construction: cst.Call) -> bool:
-        uses = self._uses(ctx, construction)
+    def _used_for_classification(self, ctx: FileContext, construction: cst.Call, names) -> bool:
+        uses = self._uses(ctx, construction, names)
         for use, kind in uses:
             if kind == "cv":
                 call = use
@@ -295,11 +319,11 @@ LogisticRegression().fit(X_train, y_train)
                 if ctx.targets.estimator_kind(estimator) == CATEGORICAL:
                     return True
                 target = positional_args(call)[2].value if len(positional_args(call)) > 2 else keyword_value(call, "y")
-                if target is not None and ctx.targets.kind(_target_keys(ctx, target, [])) == CATEGORICAL:
+                if target is not None and ctx.targets.kind(_target_keys(ctx, target, []), ctx.index.enclosing_function(use)) == CATEGORICAL:
                     return True
             elif kind == "split":
                 args = positional_args(use)
-                if len(args) >= 2 and ctx.targets.kind(_target_keys(ctx, args[1].value, [])) == CATEGORICAL:
+                if len(args) >= 2 and ctx.targets.kind(_target_keys(ctx, args[1].value, []), ctx.index.enclosing_function(use)) == CATEGORICAL:
                     return True
                 loop = ctx.index.enclosing(use, cst.For)
                 if loop is not None and ctx.index.is_inside(use, loop.iter):
@@ -310,14 +334,14 @@ LogisticRegression().fit(X_train, y_train)
                                 return True
         return False
 
-    def _uses(self, ctx: FileContext, construction: cst.Call):
+    def _uses(self, ctx: FileContext, construction: cst.Call, names):
         """Where the splitter goes: `cv=` of a cross-validation call or search, `.split(...)`."""
         expressions: List[cst.CSTNode] = [construction]
         parent = ctx.index.parent(construction)
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
-            name = parent.targets[0].target.value
-            expressions.extend(n for n in ctx.index.of_type(cst.Name) if n.value == name
-                               and ctx.dataflow.defining_values(n) and construction in ctx.dataflow.defining_values(n))
+            target = parent.targets[0].target
+            binding = ctx.dataflow.binding_of_target.get(target)
+            expressions.extend(n for n in names[target.value] if n is not target and binding in ctx.dataflow.resolve_name(n.value, n))
         found = []
         for expr in expressions:
             parent = ctx.index.parent(expr)
@@ -371,7 +395,8 @@ LogisticRegression().fit(X_train, y_train)
                     label = string_value(index.value) if isinstance(index, cst.Index) else None
                     if label is not None:
                         columns.add(label)
-            categorical = [c for c in sorted(columns) if self._column_kind(ctx, names, c) == CATEGORICAL]
+            scope = ctx.index.enclosing_function(call)
+            categorical = [c for c in sorted(columns) if self._column_kind(ctx, names, c, scope) == CATEGORICAL]
             if len(categorical) != 1:
                 continue
             column = categorical[0]
@@ -379,7 +404,7 @@ LogisticRegression().fit(X_train, y_train)
             yield self.report(call, message=self._message_for(ctx.module.code_for_node(target)),
                               fix=_stratify_fix(ctx, call, target))
 
-    def _column_kind(self, ctx: FileContext, names, column: str):
+    def _column_kind(self, ctx: FileContext, names, column: str, scope):
         keys: List[str] = []
         for name in names:
             keys.extend(_column_variants(f"{name}['{column}']"))
@@ -388,7 +413,7 @@ LogisticRegression().fit(X_train, y_train)
             if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
                 if ctx.targets.key(assign.value) in wanted:
                     keys.append(assign.targets[0].target.value)
-        return ctx.targets.kind(keys)
+        return ctx.targets.kind(keys, scope)
 
     def _message_for(self, target: str) -> str:
         return (

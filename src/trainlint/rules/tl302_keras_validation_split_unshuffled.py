@@ -149,7 +149,7 @@ model.fit(x, y, validation_split=0.2)
             if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
                 continue
             fraction = keyword_value(call, "validation_split")
-            if fraction is None or (isinstance(fraction, (cst.Integer, cst.Float)) and float(fraction.value) == 0):
+            if fraction is None or (isinstance(fraction, (cst.Integer, cst.Float)) and fraction.evaluated_value == 0):
                 continue
             arrays = [e for e in (argument(call, 0, "x"), argument(call, 1, "y")) if e is not None]
             if not arrays:
@@ -170,7 +170,9 @@ model.fit(x, y, validation_split=0.2)
                 ))
 
     def _calls_of(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> Iterator[cst.Call]:
-        for node in list(arrays) + [b.value for b in ancestry if b.value is not None]:
+        # Source order, so that the evidence named in the message is the same on every run.
+        ordered = sorted((b for b in ancestry if b.value is not None), key=lambda b: (b.order, b.name, b.how))
+        for node in list(arrays) + [b.value for b in ordered]:
             yield from (n for n in _walk(node) if isinstance(n, cst.Call))
 
     def _shuffled(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> bool:

@@ -199,7 +199,7 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
         name = last_name(call) or ""
         candidates = ctx.imports.candidates(call)
         probability = keyword_value(call, "p")
-        if isinstance(probability, (cst.Integer, cst.Float)) and float(probability.value) == 0:
+        if isinstance(probability, (cst.Integer, cst.Float)) and probability.evaluated_value == 0:
             return False
         if any(c.startswith("tensorflow.image.random_") for c in candidates):
             return True
@@ -389,7 +389,7 @@ def _mentions_tta(ctx: FileContext) -> bool:
 
 def _falsy(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Integer, cst.Float)):
-        return float(node.value) == 0
+        return node.evaluated_value == 0
     return bool_value(node) is False or (isinstance(node, cst.Name) and node.value == "None")
 
 

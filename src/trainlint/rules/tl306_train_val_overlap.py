@@ -254,11 +254,11 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
             trained_on = max(earlier, key=lambda item: item[0])[1] if earlier else set()
             if not trained_on:
                 continue
-            for binding in _nearest_parts(flow, call.args[0].value):
+            for binding in sorted(_nearest_parts(flow, call.args[0].value), key=lambda b: b.order):
                 split_b = binding.split
                 if split_b is None or not is_eval(binding.part_role) or split_b not in splits:
                     continue
-                for split_a in {b.split for b in trained_on}:
+                for split_a in sorted({b.split for b in trained_on}, key=lambda s: flow.order_of(s.node)):
                     if split_a is split_b or split_a not in splits:
                         continue
                     if self._overlapping(ctx, split_a, split_b):

@@ -15,6 +15,9 @@ from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 REFITTING = {"fit", "fit_transform", "fit_on_texts", "adapt"}
+# Label encoders are harmless to fit once on all labels (TL303 ignores them), but refitting
+# one on the test labels renumbers the classes.
+LABEL_ENCODERS = {"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer", "OrdinalEncoder"}
 TRANSFORM_FOR = {"fit": "transform", "fit_transform": "transform",
                  "fit_on_texts": "texts_to_sequences", "adapt": "the layer itself"}
 
@@ -153,7 +156,7 @@ X_test = scaler.transform(X_test)
         flow = ctx.dataflow
         splits = ctx.splits
         for fit in facts.fits:
-            if fit.category != "transformer" or fit.method not in REFITTING or fit.data is None:
+            if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
                 continue
             if not is_eval(splits.role(fit.data)):
                 continue
@@ -192,7 +195,7 @@ X_test = scaler.transform(X_test)
         facts = ctx.leakage
         flow = ctx.dataflow
         for fit in facts.fits:
-            if fit.category != "transformer" or fit.method not in REFITTING or fit.data is None:
+            if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
                 continue
             function = ctx.index.enclosing_function(fit.call)
             if function is None:
@@ -237,6 +240,10 @@ X_test = scaler.transform(X_test)
             return None
         edit = ctx.replace_edit(fit.call.func.attr, "transform")
         return Fix(edits=(edit,), safe=False, description="Use transform instead of fit_transform")
+
+
+def _is_transformer(fit) -> bool:
+    return fit.category == "transformer" or fit.cls in LABEL_ENCODERS
 
 
 def _param_position(function: cst.FunctionDef, name: str) -> int:
