@@ -461,7 +461,40 @@ def _target_keys(
         if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
             if evidence.key(assign.value) == target_key:
                 keys.append(assign.targets[0].target.value)
+    keys.extend(_nested_part_names(ctx, target))
     return keys
+
+
+def _nested_part_names(ctx: FileContext, target: cst.BaseExpression) -> List[str]:
+    """Names of the parts of later splits of the same labels (data-flow): evidence on
+    `y_train` counts for `y` when `y` -> `y_trval` -> `y_train` through two splits."""
+    flow = ctx.dataflow
+    frontier = set(flow.bindings(target))
+    names: List[str] = []
+    seen = set()
+    while frontier:
+        found = set()
+        for split in ctx.splits.splits:
+            if id(split) in seen or split.kind not in ("train_test_split", "ordered_split"):
+                continue
+            if any(frontier & set(flow.bindings(expr)) for expr in split.inputs):
+                seen.add(id(split))
+                for part in split.parts:
+                    if part.name != "<part>" and part in _label_parts(flow, split, frontier):
+                        names.append(part.name)
+                        found.add(part)
+        frontier = found
+    return names
+
+
+def _label_parts(flow, split, labels) -> list:
+    """The parts of a train_test_split that come from the `labels` input (a_train, a_test
+    for input a: positions 2i, 2i+1)."""
+    parts = []
+    for position, expr in enumerate(split.inputs):
+        if labels & set(flow.bindings(expr)):
+            parts.extend(p for p in split.parts if split.parts.index(p) // 2 == position)
+    return parts
 
 
 def _column_variants(key: str) -> List[str]:

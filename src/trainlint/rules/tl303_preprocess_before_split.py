@@ -178,10 +178,12 @@ train_df, test_df = train_test_split(df, test_size=0.2)
                 split = facts.split_covering(cover, produced)
                 if split is not None:
                     yield self.report(call, message=self._message(ctx, last_name(call) or "scale", "call", split))
-        for normalisation in facts.normalisations():
+        rank = {id(call): i for i, call in enumerate(ctx.index.of_type(cst.Call))}  # source order
+        for normalisation in sorted(facts.normalisations(), key=lambda n: rank.get(id(n.statistic), 0)):
             statistic = normalisation.statistic
-            if id(statistic) in reported:
-                continue
+            statement = ctx.index.statement_of(statistic)
+            if id(statistic) in reported or id(statement) in reported:
+                continue  # one finding per statement: `(X - X.mean()) / X.std()` is one mistake
             cover = facts.covered_rows(facts.statistic_data(statistic))
             target_rows = ctx.dataflow.derivation(normalisation.target)
             if not (cover & target_rows):
@@ -189,7 +191,7 @@ train_df, test_df = train_test_split(df, test_size=0.2)
             produced = set(ctx.dataflow.bindings_assigned_from(normalisation.result))
             split = facts.split_covering(cover, produced)
             if split is not None:
-                reported.add(id(statistic))
+                reported.update((id(statistic), id(statement)))
                 use = "fills the gaps of" if isinstance(normalisation.result, cst.Call) else "normalises"
                 yield self.report(statistic, message=(
                     f"`{ctx.code(statistic)}` is computed over rows that {_split_phrase(ctx, split)} "

@@ -85,6 +85,12 @@ print(model.score(X_val, y_val))
     )
     VALID = (
         """\
+from torch.utils.data import DataLoader, SubsetRandomSampler
+
+train_loader = DataLoader(train_dataset, batch_size=64, sampler=SubsetRandomSampler(train_idx))
+valid_loader = DataLoader(train_dataset, batch_size=64, sampler=SubsetRandomSampler(valid_idx))
+""",
+        """\
 from torch.utils.data import DataLoader
 
 train_eval_loader = DataLoader(train_dataset, batch_size=256)  # training accuracy in eval mode
@@ -169,6 +175,8 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
             dataset = argument(call, 0, "dataset")
             if dataset is None or splits.role(dataset) != TRAIN:
                 continue
+            if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
+                continue  # `DataLoader(train_ds, sampler=SubsetRandomSampler(val_idx))` picks other rows
             loader_role = self._assigned_role(ctx, call)
             if is_eval(loader_role):
                 yield self.report(call, message=(
