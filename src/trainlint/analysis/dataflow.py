@@ -123,6 +123,7 @@ class _Function:
     params: Dict[str, Binding]
     positional: List[str]
     returns: List[Tuple[cst.BaseExpression, int]]  # (value, order)
+    results: Dict[Tuple[int, int], Binding] = field(default_factory=dict)
 
 
 class DataFlow:
@@ -563,14 +564,32 @@ class DataFlow:
         """`a, b = helper(...)` with every `return x, y` of the helper: a ← x, b ← y."""
         if isinstance(call.func, cst.Name) and call.func.value in self._functions:
             function = self._functions[call.func.value]
-            refs: List[Ref] = []
-            for value, _order in function.returns:
-                if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count:
-                    refs.extend(self._refs(value.elements[position].value, ROWS, False))
-                else:
-                    return None
-            return refs if function.returns else None
+            if not function.returns or not all(
+                isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count
+                for value, _order in function.returns
+            ):
+                return None
+            return [Ref(self._result(function, (position, count)), ROWS, False)]
         return None
+
+    def _result(self, function: "_Function", part: Optional[Tuple[int, int]]) -> Binding:
+        """One node for what a helper returns (or for one element of the tuples it returns).
+        Made once and registered before its edges are computed, so that recursive helpers
+        (`return walk(node.left) + walk(node.right)`) close a cycle instead of recursing."""
+        key = part if part is not None else (-1, -1)
+        binding = function.results.get(key)
+        if binding is not None:
+            return binding
+        name = function.node.name.value
+        binding = Binding(name=f"<return {name}>", scope=function.node, node=function.node,
+                          order=self._order.get(function.node, 0), how="return")
+        function.results[key] = binding
+        self.all_bindings.append(binding)
+        for value, _order in function.returns:
+            if part is not None and isinstance(value, (cst.Tuple, cst.List)):
+                value = value.elements[part[0]].value
+            binding.parents.extend(self._refs(value, ROWS, False))
+        return binding
 
     def _link_call_site(self, function: _Function, call: cst.Call) -> None:
         positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
@@ -678,9 +697,8 @@ class DataFlow:
         func = call.func
         # A function defined in this file: its result is what it returns.
         if isinstance(func, cst.Name) and func.value in self._functions:
-            function = self._functions[func.value]
-            for value, order in function.returns:
-                yield from self._refs(value, kind, opaque)
+            result = self._result(self._functions[func.value], None)
+            yield Ref(result, kind, opaque)
             return
         state = self._call_state.get(call)
         if state is not None:  # scaler.fit_transform(X): rows of X, state of the fit
