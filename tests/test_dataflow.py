@@ -73,7 +73,7 @@ def test_split_outputs_get_their_roles_in_the_order_train_test_split_returns_the
         """
         from sklearn.model_selection import train_test_split
         a1, a2, b1, b2 = train_test_split(A, B, test_size=0.2)  # no roles in the names
-        X_tr, X_va = X[:800], X[800:]
+        X_tr, X_val = X[:800], X[800:]
         for tr_idx, va_idx in KFold(5).split(X):
             pass
         """
@@ -81,7 +81,7 @@ def test_split_outputs_get_their_roles_in_the_order_train_test_split_returns_the
     roles = {b.name: b.part_role for b in ctx.dataflow.all_bindings if b.part_role}
     assert roles["a1"] == roles["b1"] == "train"
     assert roles["a2"] == roles["b2"] == "eval"
-    assert roles["X_tr"] == "train" and roles["X_va"] == "validation"
+    assert roles["X_tr"] == "train" and roles["X_val"] == "validation"
     kinds = sorted(split.kind for split in ctx.splits.splits)
     assert kinds == ["index", "train_test_split"]  # KFold is not imported: not a splitter
 
