@@ -13,11 +13,11 @@ Built on the data-flow (`analysis/dataflow.py`) and the splits (`analysis/splits
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set
 
 import libcst as cst
 
-from trainlint.analysis.dataflow import ALL_BUT_PARAM, DATA_KINDS, INDEX, ROWS, STATE, STATE_METHODS, Binding
+from trainlint.analysis.dataflow import DATA_KINDS, ROWS, STATE, STATE_METHODS, Binding
 from trainlint.analysis.names import argument, bool_value, keyword_value, last_name, positional_args, string_value
 from trainlint.analysis.splits import Split
 
@@ -272,4 +272,4 @@ def _walk(node: cst.CSTNode):
         stack.extend(reversed(current.children))
 
 
-__all__ = ["LeakageFacts", "Fit", "Normalisation", "TRANSFORMERS", "ALL_BUT_PARAM", "INDEX", "FrozenSet"]
+__all__ = ["LeakageFacts", "Fit", "Normalisation", "TRANSFORMERS"]

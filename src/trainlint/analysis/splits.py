@@ -143,7 +143,6 @@ class SplitFacts:
     # -- recognition: calls -----------------------------------------------------------
 
     def _calls(self) -> None:
-        flow = self.flow
         for call in self.index.of_type(cst.Call):
             method = last_name(call)
             if self.imports.matches(call, TRAIN_TEST_SPLIT):

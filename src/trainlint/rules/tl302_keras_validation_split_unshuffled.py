@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Set, Tuple
+from typing import Iterator, Optional, Set
 
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
 from trainlint.analysis.dataflow import ALL_BUT_PARAM, Binding
-from trainlint.analysis.names import argument, bool_value, keyword_value, last_name, positional_args
+from trainlint.analysis.names import argument, keyword_value, last_name, positional_args
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -220,4 +220,4 @@ def _walk(node: cst.CSTNode):
         stack.extend(current.children)
 
 
-__all__ = ["KerasValidationSplitUnshuffled", "bool_value", "Tuple"]
+__all__ = ["KerasValidationSplitUnshuffled"]

@@ -7,7 +7,7 @@ from typing import Iterator, Set
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
-from trainlint.analysis.names import last_name, string_value
+from trainlint.analysis.names import last_name
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -165,8 +165,6 @@ train_df, test_df = train_test_split(df, test_size=0.2)
                 continue
             cover = facts.covered_rows(fit.data)
             reaches = {fit.state} if fit.state is not None else set()
-            if fit.state is not None:
-                reaches |= _dropped_columns_excluded(ctx, fit)
             split = facts.split_covering(cover, reaches) or facts.split_transformed_after(cover, fit.state)
             if split is not None:
                 reported.add(id(fit.call))
@@ -218,9 +216,4 @@ def _split_phrase(ctx: FileContext, split) -> str:
     return f"{names.get(split.kind, 'the split')} (line {line})"
 
 
-def _dropped_columns_excluded(ctx: FileContext, fit) -> Set:
-    """Nothing extra: present for symmetry; dropped columns are handled by the data-flow."""
-    return set()
-
-
-__all__ = ["PreprocessBeforeSplit", "string_value"]
+__all__ = ["PreprocessBeforeSplit"]

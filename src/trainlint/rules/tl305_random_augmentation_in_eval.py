@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional, Set
+from typing import Iterator, Optional
 
 import libcst as cst
 
@@ -410,4 +410,4 @@ def _walk(node: cst.CSTNode):
         stack.extend(reversed(current.children))
 
 
-__all__ = ["RandomAugmentationInEval", "Set"]
+__all__ = ["RandomAugmentationInEval"]

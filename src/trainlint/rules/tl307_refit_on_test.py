@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional, Set
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
-from trainlint.analysis.dataflow import ROWS, STATE, Binding
+from trainlint.analysis.dataflow import STATE, Binding
 from trainlint.analysis.names import last_name
 from trainlint.analysis.roles import TRAIN
 from trainlint.analysis.splits import is_eval
@@ -153,7 +153,6 @@ X_test = scaler.transform(X_test)
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         facts = ctx.leakage
-        flow = ctx.dataflow
         splits = ctx.splits
         for fit in facts.fits:
             if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
@@ -264,4 +263,4 @@ def _call_argument(call: cst.Call, position: int, name: str):
     return None
 
 
-__all__ = ["RefitOnTest", "ROWS"]
+__all__ = ["RefitOnTest"]
