@@ -395,3 +395,13 @@ def test_odd_json_never_raises(value, cells):
                  json.dumps({"cells": [{"cell_type": "code", "source": value}]})):
         for diagnostic in lint_source(text, "odd.ipynb"):
             assert diagnostic.code in ("TL001", "TL002"), diagnostic
+
+
+def test_fix_leaves_notebooks_untouched(tmp_path, run_trainlint):
+    path = tmp_path / "churn.ipynb"
+    original = notebook(code(IMPORTS), code(SPLIT + CLASSIFIER))
+    path.write_text(original, encoding="utf-8")
+    result = run_trainlint("--fix", "churn.ipynb", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("churn.ipynb:cell 2:1:36: TL301 classification")  # no [*]
+    assert path.read_text(encoding="utf-8") == original
