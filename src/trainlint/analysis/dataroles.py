@@ -11,7 +11,7 @@ two evaluations can be told apart as "the same held-out set" or "another one".
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -40,6 +40,10 @@ class DataRoles:
         self.index = index
         # plain name -> values written to it (assignments, `d[k] = v`, `lst.append(v)`)
         self._values: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
+        # (name, depth) -> roles: a name's roles depend only on its assigned values, and a
+        # long module assigns `x`, `y`, `net` hundreds of times, so following the values
+        # of values unmemoized grows as (assignments per name) ** depth.
+        self._name_roles: Dict[Tuple[str, int], Set[str]] = {}
         self._collect()
 
     def _collect(self) -> None:
@@ -72,14 +76,10 @@ class DataRoles:
         if node is None:
             return set()
         if isinstance(node, cst.Name):
-            from_values: Set[str] = set()
-            if depth < 3:
-                for value in self.values(node.value):
-                    from_values |= self._roles(value, depth + 1)
-            if len(from_values) == 1:
-                return from_values
-            named = name_role(node.value)
-            return {named} if named else set()
+            memo_key = (node.value, depth)
+            if memo_key not in self._name_roles:
+                self._name_roles[memo_key] = self._name_roles_uncached(node.value, depth)
+            return set(self._name_roles[memo_key])
         if isinstance(node, cst.Attribute):
             named = name_role(node.attr.value)
             return {named} if named else self._roles(node.value, depth)
@@ -106,6 +106,16 @@ class DataRoles:
         for child in node.children:
             found |= self._roles(child, depth)
         return found
+
+    def _name_roles_uncached(self, name: str, depth: int) -> Set[str]:
+        from_values: Set[str] = set()
+        if depth < 3:
+            for value in self.values(name):
+                from_values |= self._roles(value, depth + 1)
+        if len(from_values) == 1:
+            return from_values
+        named = name_role(name)
+        return {named} if named else set()
 
     def held_out_role(self, node: Optional[cst.CSTNode]) -> Optional[str]:
         role = self.role(node)
