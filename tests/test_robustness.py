@@ -42,6 +42,11 @@ CLEAN_SOURCES = {
     "except*": SPLIT_IMPORT + "try:\n    run()\nexcept* ValueError as group:\n    pass\n",
     "match": SPLIT_IMPORT + "match batch:\n    case {'x': x, 'y': y}:\n        pass\n"
              "    case [x, y, *_]:\n        pass\n    case _:\n        pass\n",
+    # starred and keyword-only arguments leave no positional argument to index
+    "starred and keyword-only calls": SPLIT_IMPORT + "import torch\nimport numpy as np\n"
+        "best_val_acc = max(*val_accs)\nlow = min(*sizes[:2])\nidx = np.argmax(*test_scores)\n"
+        "top = max(key=len)\nval_loss = criterion(*outputs)\nparts = train_test_split(*arrays)\n"
+        "loader = torch.utils.data.DataLoader(**val_kwargs)\nmodel.fit(*train_xy, **fit_kwargs)\n",
     "walrus and async": SPLIT_IMPORT + "async def f():\n    async for b in loader:\n"
                         "        if (n := len(b)) > 2:\n            await g(n)\n",
 }

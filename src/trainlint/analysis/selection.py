@@ -670,7 +670,7 @@ def _compared(call: cst.Call) -> Optional[cst.BaseExpression]:
                     and isinstance(first.func, cst.Attribute):
                 return first.func.value
             return first if isinstance(first, (cst.Name, cst.Attribute)) else None
-        if len(call.args) == 1 and isinstance(args[0].value, cst.Name) and _is_figure(args[0].value):
+        if len(call.args) == 1 and len(args) == 1 and isinstance(args[0].value, cst.Name) and _is_figure(args[0].value):
             return args[0].value
         return None
     if len(call.args) > 1 or any(arg.keyword is not None for arg in call.args):
