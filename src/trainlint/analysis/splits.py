@@ -56,6 +56,13 @@ class Split:
     splitter: Optional[cst.BaseExpression] = None  # the cv= / splitter expression
 
 
+# Calls whose row arguments show that slices of one array are training / evaluation parts.
+_SPLIT_CONSUMERS = {
+    "fit", "fit_transform", "partial_fit", "train_on_batch", "evaluate", "score", "predict",
+    "predict_proba", "test_on_batch", "DataLoader", "TensorDataset", "Dataset", "DMatrix",
+}
+
+
 def is_eval(role: Optional[str]) -> bool:
     return role in (EVAL, VALIDATION, TEST)
 
@@ -299,6 +306,8 @@ class SplitFacts:
             bounds = {self._bound_key(s) for s, _ in members}
             if len(bounds) < 2:
                 continue
+            if not any(self._used_as_split_part(s) for s, _ in members):
+                continue  # `a[n:] - a[:-n]`, `buf[-k:]`: slicing arithmetic, not a data split
             split = Split(members[0][0], "index", [_row_base(members[0][0])])
             for subscript, piece in members:
                 role = self._assigned_role(subscript) or (TRAIN if piece.lower is None else EVAL)
@@ -314,7 +323,7 @@ class SplitFacts:
 
     def _role_indexes(self) -> None:
         """`X[train_idx]`, `df.iloc[val_idx]`, `X[idx[n:]]`: rows picked by a role index."""
-        groups: Dict[Tuple, Split] = {}
+        groups: Dict[Tuple, List[Tuple[cst.Subscript, str]]] = {}
         for subscript in self._row_subscripts():
             if subscript in self.subscript_parts:
                 continue
@@ -328,13 +337,35 @@ class SplitFacts:
                 continue
             base = _row_base(subscript)
             key = tuple(sorted(id(b) for b in self.flow.bindings(base, DATA_KINDS)))
-            if not key:
+            if key:
+                groups.setdefault(key, []).append((subscript, self._assigned_role(subscript) or role))
+        for members in groups.values():
+            # Rows of one role alone (`x[test_index] = x[sorted_test_index]` reorders them) are
+            # a split only when a part is kept under a role name (`X_test = X[test_idx]`).
+            if len({role for _, role in members}) < 2 and not any(
+                self._assigned_role(subscript) for subscript, _ in members
+            ):
                 continue
-            split = groups.get(key)
-            if split is None:
-                split = groups[key] = Split(subscript, "index", [base])
-                self.splits.append(split)
-            self._subscript_part(split, subscript, self._assigned_role(subscript) or role)
+            split = Split(members[0][0], "index", [_row_base(members[0][0])])
+            self.splits.append(split)
+            for subscript, role in members:
+                self._subscript_part(split, subscript, role)
+
+    def _used_as_split_part(self, subscript: cst.Subscript) -> bool:
+        """A slice kept under a role name (`X_train = X[:n]`) or handed to training or
+        evaluation (`model.fit(X[:n], y[:n])`, `validation_data=(X[n:], y[n:])`)."""
+        if self._assigned_role(subscript) is not None:
+            return True
+        node: cst.CSTNode = subscript
+        parent = self.index.parent(node)
+        while isinstance(parent, (cst.Element, cst.Tuple, cst.List)):
+            node, parent = parent, self.index.parent(parent)
+        if not isinstance(parent, cst.Arg):
+            return False
+        if parent.keyword is not None and parent.keyword.value in ("validation_data", "eval_set"):
+            return True
+        call = self.index.parent(parent)
+        return isinstance(call, cst.Call) and last_name(call) in _SPLIT_CONSUMERS
 
     def _assigned_role(self, subscript: cst.Subscript) -> Optional[str]:
         binding = self._assigned_binding(subscript)
