@@ -9,6 +9,7 @@ commit. PRE_COMMIT_HOME is a temporary folder: nothing is shared with the user's
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,15 @@ FLAGGED = textwrap.dedent(
     """
 )
 FIXED = FLAGGED.replace("train_test_split(X, y)", "train_test_split(X, y, stratify=y)")
+
+
+def notebook(code: str) -> str:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Exploration"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": code.splitlines(keepends=True)},
+    ]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
 def clean_env(tmp_path: Path) -> dict:
@@ -91,6 +101,7 @@ def test_pre_commit_run_fails_on_a_finding_then_passes_after_the_fix(tmp_path):
     (project / "generated").mkdir(parents=True)
     (project / "train.py").write_text(FLAGGED, encoding="utf-8")
     (project / "clean.py").write_text(FIXED, encoding="utf-8")
+    (project / "explore.ipynb").write_text(notebook(FLAGGED), encoding="utf-8")  # types_or: jupyter
     # Excluded in the config: pre-commit passes the name, --force-exclude keeps it out.
     (project / "generated" / "old.py").write_text(FLAGGED, encoding="utf-8")
     (project / "pyproject.toml").write_text('[tool.trainlint]\nextend-exclude = ["generated"]\n',
@@ -112,10 +123,12 @@ def test_pre_commit_run_fails_on_a_finding_then_passes_after_the_fix(tmp_path):
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "trainlint" in failing.stdout and "Failed" in failing.stdout
     assert "train.py:4:36: TL301 [*] classification target split without stratification" in failing.stdout
+    assert "explore.ipynb:cell 2:4:36: TL301" in failing.stdout
     assert "clean.py" not in failing.stdout
     assert "generated/old.py" not in failing.stdout
 
     (project / "train.py").write_text(FIXED, encoding="utf-8")
+    (project / "explore.ipynb").write_text(notebook(FIXED), encoding="utf-8")
     passing = pre_commit_run()
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout and "TL301" not in passing.stdout

@@ -119,10 +119,14 @@ def test_code_frame_keeps_tabs_so_carets_line_up():
     assert frame.splitlines()[2] == "  | \t ^^^"
 
 
-def test_text_show_source_skips_notebook_cells_and_missing_sources():
-    text = render("text", [diagnostic(cell=2), diagnostic(path="other.py")], {"train.py": FLAGGED},
+def test_text_show_source_frames_notebook_cells_with_cell_lines():
+    cell_finding = diagnostic(path="nb.ipynb", cell=2, line=1, col=5, end_line=1, end_col=8)
+    sources = {"train.py": FLAGGED, ("nb.ipynb", 2): "a = f(x)\n"}
+    text = render("text", [cell_finding, diagnostic(path="other.py")], sources,
                   options=ReportOptions(show_source=True))
-    assert "|" not in text  # neither has a frame: cell-relative lines, and no source
+    assert text.splitlines()[1:4] == ["  |", "1 | a = f(x)", "  |     ^^^"]
+    assert text.splitlines()[4].startswith("other.py:4:36: TL301")  # no source: no frame
+    assert len(text.splitlines()) == 5
 
 
 # -- end to end, through the installed command ----------------------------------------------
@@ -191,6 +195,17 @@ def test_show_source_and_statistics(tmp_path, run_trainlint):
         "  |                                    ^^^^^^^^^^^^^^^^^^^^^^",
     ]
     assert out[-1] == "4  TL301  unstratified-split"
+
+
+def test_show_source_in_a_notebook(tmp_path, run_trainlint):
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Churn"]},
+             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": FLAGGED.splitlines(keepends=True)}]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    write(tmp_path, "churn.ipynb", json.dumps(notebook))
+    out = run_trainlint("churn.ipynb", "--show-source", "--select", "TL301", cwd=tmp_path).stdout.splitlines()
+    assert out[0].startswith("churn.ipynb:cell 2:4:36: TL301")
+    assert out[2] == "4 | X_train, X_test, y_train, y_test = train_test_split(X, y)"
 
 
 def test_statistics_keep_machine_output_parseable(tmp_path, run_trainlint):

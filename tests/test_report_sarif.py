@@ -144,3 +144,22 @@ def test_notebook_cells_and_odd_paths_stay_valid(validator):
     assert cell["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "notebooks/explore%20data.ipynb"
     assert absolute["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "file:///abs/dir%2Cx/a%23b.py"
     assert artifact_uri("a:b.py") == "a%3Ab.py"  # a colon would make it look like a scheme
+
+
+def notebook(*sources: str) -> str:
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": source.splitlines(keepends=True)} for source in sources]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_notebook_fingerprints_survive_a_cell_inserted_above(validator, tmp_path, run_trainlint):
+    path = tmp_path / "churn.ipynb"
+    path.write_text(notebook("import numpy as np\n", FLAGGED), encoding="utf-8")
+    before = run_sarif(run_trainlint, "churn.ipynb", cwd=tmp_path)
+    assert_valid(validator, before)
+    path.write_text(notebook("%matplotlib inline\n", "import numpy as np\n", FLAGGED), encoding="utf-8")
+    after = run_sarif(run_trainlint, "churn.ipynb", cwd=tmp_path)
+    [old], [new] = before["runs"][0]["results"], after["runs"][0]["results"]
+    assert old["message"]["text"].startswith("cell 2, line 4, col 36: ")
+    assert new["message"]["text"].startswith("cell 3, line 4, col 36: ")
+    assert old["partialFingerprints"] == new["partialFingerprints"]

@@ -20,7 +20,7 @@ from trainlint.docs import rule_documentation
 from trainlint.report import FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
 from trainlint.report.text import format_location, summary
-from trainlint.source import SourceError, read_source
+from trainlint.report.sources import read_sources
 from trainlint.rules import all_rules
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -183,13 +183,7 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
     """Render in the chosen format to stdout or --output-file. Statistics follow a text
     report; with a machine format they go to stderr, so the report stays parseable."""
     options = ReportOptions(unsafe_fixes=args.unsafe_fixes, show_source=args.show_source)
-    sources = {}
-    if needs_sources(config.output_format, options):
-        for path in {d.path for d in diagnostics if d.cell is None}:
-            try:
-                sources[path] = read_source(Path(path))
-            except SourceError:
-                pass  # no code frame for a file that cannot be read (it has its TL002)
+    sources = read_sources(diagnostics) if needs_sources(config.output_format, options) else {}
     report = render(config.output_format, diagnostics, sources, options)
     statistics = format_statistics(diagnostics) if args.statistics else ""
     if config.output_format == "text":

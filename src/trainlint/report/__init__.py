@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Sequence
 
 from trainlint.diagnostics import Diagnostic
+from trainlint.report.frame import SourceKey
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -59,7 +60,7 @@ def needs_sources(output_format: str, options: ReportOptions) -> bool:
 def render(
     output_format: str,
     diagnostics: Sequence[Diagnostic],
-    sources: Mapping[str, str] = {},
+    sources: Mapping[SourceKey, str] = {},
     options: ReportOptions = ReportOptions(),
 ) -> str:
     if output_format not in _RENDERERS:

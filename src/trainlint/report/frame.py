@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import List, Mapping, Optional
+from typing import List, Mapping, Optional, Tuple, Union
 
 from trainlint.diagnostics import Diagnostic
+
+# What reporters that show code are given: the text of each file by path, and of each
+# notebook cell by (path, cell number), since the positions of a cell finding are cell lines.
+SourceKey = Union[str, Tuple[str, int]]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 MAX_FRAME_LINES = 4
@@ -15,12 +19,17 @@ def source_lines(text: str) -> List[str]:
     return _LINE_BREAK.split(text)
 
 
-def lines_of(diagnostic: Diagnostic, sources: Optional[Mapping[str, str]]) -> Optional[List[str]]:
-    """The lines the diagnostic's positions refer to; None for notebook cells (positions are
-    cell-relative, not file lines) or when the source is not at hand."""
-    if not sources or diagnostic.cell is not None or diagnostic.path not in sources:
+def source_key(diagnostic: Diagnostic) -> SourceKey:
+    return diagnostic.path if diagnostic.cell is None else (diagnostic.path, diagnostic.cell)
+
+
+def lines_of(diagnostic: Diagnostic, sources: Optional[Mapping[SourceKey, str]]) -> Optional[List[str]]:
+    """The lines the diagnostic's positions refer to (a notebook finding's: its cell's);
+    None when the source is not at hand."""
+    key = source_key(diagnostic)
+    if not sources or key not in sources:
         return None
-    lines = source_lines(sources[diagnostic.path])
+    lines = source_lines(sources[key])
     return lines if 1 <= diagnostic.line <= len(lines) else None
 
 

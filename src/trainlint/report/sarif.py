@@ -19,7 +19,7 @@ from urllib.parse import quote
 from trainlint import __version__
 from trainlint.diagnostics import Diagnostic, Severity
 from trainlint.docs import rule_markdown
-from trainlint.report.frame import lines_of
+from trainlint.report.frame import SourceKey, lines_of
 from trainlint.rules import Rule, all_rules
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -49,7 +49,7 @@ def artifact_uri(path: str) -> str:
     return quote(pure.as_posix(), safe="/")
 
 
-def _fingerprint_text(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
+def _fingerprint_text(diagnostic: Diagnostic, sources: Mapping[SourceKey, str]) -> str:
     lines = lines_of(diagnostic, sources)
     if lines is not None:
         return " ".join(lines[diagnostic.line - 1].split())  # whitespace changes keep identity
@@ -68,13 +68,14 @@ def _location(diagnostic: Diagnostic) -> Dict[str, Any]:
     return {"physicalLocation": physical}
 
 
-def sarif_log(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] = {}) -> Dict[str, Any]:
+def sarif_log(diagnostics: Iterable[Diagnostic], sources: Mapping[SourceKey, str] = {}) -> Dict[str, Any]:
     rules = all_rules()
     index = {rule.code: position for position, rule in enumerate(rules)}
     seen: Counter = Counter()
     results: List[Dict[str, Any]] = []
     for diagnostic in diagnostics:
-        basis = f"{diagnostic.path}\0{diagnostic.cell or 0}\0{diagnostic.code}\0{_fingerprint_text(diagnostic, sources)}"
+        # No line or cell number: a finding keeps its identity when code is added above it.
+        basis = f"{diagnostic.path}\0{diagnostic.code}\0{_fingerprint_text(diagnostic, sources)}"
         seen[basis] += 1
         digest = hashlib.sha256(f"{basis}\0{seen[basis]}".encode("utf-8")).hexdigest()[:32]
         message = diagnostic.message
@@ -112,5 +113,5 @@ def sarif_log(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] = {}
     }
 
 
-def format_sarif(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] = {}) -> str:
+def format_sarif(diagnostics: Iterable[Diagnostic], sources: Mapping[SourceKey, str] = {}) -> str:
     return json.dumps(sarif_log(diagnostics, sources), indent=2, ensure_ascii=False) + "\n"

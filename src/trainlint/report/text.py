@@ -6,7 +6,7 @@ from typing import Iterable, List, Mapping, Optional
 
 from trainlint.diagnostics import Diagnostic
 from trainlint.fix import applicable
-from trainlint.report.frame import code_frame, lines_of
+from trainlint.report.frame import SourceKey, code_frame, lines_of
 
 
 def format_location(diagnostic: Diagnostic) -> str:
@@ -17,10 +17,10 @@ def format_location(diagnostic: Diagnostic) -> str:
 
 def format_text(
     diagnostics: Iterable[Diagnostic], unsafe: bool = False,
-    sources: Optional[Mapping[str, str]] = None,
+    sources: Optional[Mapping[SourceKey, str]] = None,
 ) -> str:
     """One line per finding; `[*]` marks those `--fix` (or `--unsafe-fixes`) can repair.
-    With `sources` (path -> text), a code frame follows each finding (`--show-source`)."""
+    With `sources` (see report.frame), a code frame follows each finding (`--show-source`)."""
     out: List[str] = []
     for d in diagnostics:
         out.append(f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}\n")
