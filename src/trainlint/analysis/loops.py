@@ -111,6 +111,7 @@ class LoopTable:
         self._order = {node: i for i, node in enumerate(index.of_type(cst.SimpleStatementLine))}
         self.loops: List[LoopFact] = []
         self._by_node: Dict[cst.CSTNode, LoopFact] = {}
+        self._function_of: Dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
         self._build()
 
     # -- public queries -----------------------------------------------------------------
@@ -128,6 +129,12 @@ class LoopTable:
             if ancestor in self._by_node:
                 return self._by_node[ancestor]
         return None
+
+    def function_of(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        """The enclosing function of `node` (memoized; None at module level)."""
+        if node not in self._function_of:
+            self._function_of[node] = self.index.enclosing_function(node)
+        return self._function_of[node]
 
     def in_functions(self, function: Optional[cst.CSTNode]) -> List[LoopFact]:
         return [loop for loop in self.loops if loop.function is function]
@@ -151,9 +158,7 @@ class LoopTable:
         self.loops = sorted(self._by_node.values(), key=lambda f: self._first_line_order(f.node))
 
     def _first_line_order(self, node: cst.CSTNode) -> int:
-        if not hasattr(self, "_preorder"):
-            self._preorder = {n: i for i, n in enumerate(_walk(self.module))}
-        return self._preorder.get(node, 0)
+        return self.index.order(node)
 
     def _event_kind(self, call: cst.Call) -> Optional[str]:
         if self.models.forward_of(call) is not None:
@@ -214,7 +219,7 @@ class LoopTable:
         for ancestor in self.index.ancestors(call):
             if ancestor is loop:
                 return False
-            if isinstance(ancestor, cst.If) and _mentions(ancestor.test, variable):
+            if isinstance(ancestor, cst.If) and _mentions(self.index, ancestor.test, variable):
                 return True
         return False
 
@@ -226,7 +231,7 @@ class LoopTable:
             if found and not _is_range(found[0]):
                 return found
         # `while True: x, y = next(it)` / `for step in range(n): batch = next(it)`
-        for call in _calls_within(node):
+        for call in _calls_within(self.index, node):
             if last_name(call.func) == "next" and dotted_name(call.func) == "next":
                 args = positional_args(call)
                 if args:
@@ -270,7 +275,7 @@ class LoopTable:
     # -- accumulators and reports -------------------------------------------------------
 
     def _accumulators(self, node: LoopNode) -> Iterator[Accumulator]:
-        for statement in _simple_statements_within(node):
+        for statement in _simple_statements_within(self.index, node):
             if isinstance(statement, cst.AugAssign):
                 name = _target_key(self.module, statement.target)
                 if name and type(statement.operator).__name__ in ("AddAssign", "SubtractAssign", "MultiplyAssign"):
@@ -303,10 +308,10 @@ class LoopTable:
         last_inside = max((self._order[s] for s in self.index.of_type(cst.SimpleStatementLine)
                            if self.index.is_inside(s, node)), default=-1)
         for line in self.index.of_type(cst.SimpleStatementLine):
-            if self._order[line] <= last_inside or self.index.enclosing_function(line) is not function:
+            if self._order[line] <= last_inside or self.function_of(line) is not function:
                 continue
             for statement in line.body:
-                reads = _reads(self.module, statement) & live
+                reads = _reads(self.index, self.module, statement) & live
                 written = list(_written(self.module, statement))
                 if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                     value = statement.value
@@ -497,8 +502,8 @@ def _constant(expr: cst.BaseExpression, env: Dict[str, str]) -> Optional[str]:
     return None
 
 
-def _mentions(expr: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in _walk(expr))
+def _mentions(index: ModuleIndex, expr: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in index.descendants(expr))
 
 
 def _is_range(expr: cst.BaseExpression) -> bool:
@@ -527,7 +532,7 @@ def _target_key(module: cst.Module, node: cst.CSTNode) -> Optional[str]:
     return None
 
 
-def _reads(module: cst.Module, statement: cst.CSTNode) -> set:
+def _reads(index: ModuleIndex, module: cst.Module, statement: cst.CSTNode) -> set:
     """Dotted names and `x['key']` subscripts read by a small statement (targets excluded)."""
     if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
         roots = [statement.value] if statement.value is not None else []
@@ -537,7 +542,7 @@ def _reads(module: cst.Module, statement: cst.CSTNode) -> set:
         roots = [statement]
     found = set()
     for root in roots:
-        for node in _walk(root):
+        for node in index.descendants(root):
             if isinstance(node, (cst.Name, cst.Attribute)):
                 name = dotted_name(node)
                 if name:
@@ -562,21 +567,13 @@ def _written(module: cst.Module, statement: cst.CSTNode) -> Iterator[str]:
             yield key
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _calls_within(node: cst.CSTNode) -> Iterator[cst.Call]:
-    for child in _walk(node.body if isinstance(node, (cst.For, cst.While)) else node):
+def _calls_within(index: ModuleIndex, node: cst.CSTNode) -> Iterator[cst.Call]:
+    for child in index.descendants(node.body if isinstance(node, (cst.For, cst.While)) else node):
         if isinstance(child, cst.Call):
             yield child
 
 
-def _simple_statements_within(node: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
-    for child in _walk(node.body if isinstance(node, (cst.For, cst.While)) else node):
+def _simple_statements_within(index: ModuleIndex, node: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
+    for child in index.descendants(node.body if isinstance(node, (cst.For, cst.While)) else node):
         if isinstance(child, cst.SimpleStatementLine):
             yield from child.body

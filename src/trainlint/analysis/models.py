@@ -96,6 +96,8 @@ class ModelTable:
         self._aliases: Dict[Tuple[Scope, str], str] = {}
         self._known: Set[Tuple[Scope, str]] = set()
         self._class_attrs: Dict[Tuple[cst.ClassDef, str], List[cst.BaseExpression]] = {}
+        self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
+        self._function_of: Dict[cst.CSTNode, Scope] = {}
         self._find_classes()
         self._find_models()
         self.forward_calls: List[ForwardCall] = self._find_forward_calls()
@@ -142,7 +144,7 @@ class ModelTable:
                 if dependent:
                     return True
                 unknown |= dependent is None
-        for node in _walk(cls.node.body):
+        for node in self.index.descendants(cls.node.body):
             if isinstance(node, cst.Attribute) and node.attr.value == "training" and dotted_name(node.value) == "self":
                 return True
             if not isinstance(node, cst.Call):
@@ -173,15 +175,34 @@ class ModelTable:
             )
         return False
 
+    def _unwrap_producer(self, call: cst.Call) -> cst.BaseExpression:
+        """`DataParallel(Net()).cuda()` -> `Net()`."""
+        for _ in range(6):
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING and isinstance(func.value, cst.Call):
+                call = func.value
+            elif (self.imports.matches(func, _WRAPPERS) or last_name(func) in (
+                    "DataParallel", "DistributedDataParallel", "DDP")) and positional_args(call) and \
+                    isinstance(positional_args(call)[0].value, cst.Call):
+                call = positional_args(call)[0].value  # type: ignore[assignment]
+            else:
+                break
+        return call
+
     def constructor_mode_dependent(self, call: cst.Call) -> Optional[bool]:
         """True/False for a call that builds a known layer or model, None otherwise."""
+        call = self._unwrap_producer(call)  # type: ignore[assignment]
+        if not isinstance(call, cst.Call):
+            return None
         name = dotted_name(call.func)
         if name in self.classes:
             return self.classes[name].mode_dependent
         for qualified in self.imports.candidates(call.func):
             last = qualified.rsplit(".", 1)[-1]
             if qualified.startswith(_LIBRARY_MODEL_PREFIXES):
-                return True
+                if _is_library_model(qualified):
+                    return True
+                continue
             if qualified.startswith("torch.nn.functional."):
                 return True if _DEPENDENT_FUNCTIONS.match(last) else False
             if qualified.startswith("torch.nn.") and last[:1].isupper():
@@ -206,7 +227,9 @@ class ModelTable:
     # -- model variables ----------------------------------------------------------------
 
     def _scope_of(self, node: cst.CSTNode) -> Scope:
-        return self.index.enclosing_function(node)
+        if node not in self._function_of:
+            self._function_of[node] = self.index.enclosing_function(node)
+        return self._function_of[node]
 
     def _class_of(self, node: cst.CSTNode) -> Optional[cst.ClassDef]:
         return self.index.enclosing(node, cst.ClassDef)  # type: ignore[return-value]
@@ -217,6 +240,10 @@ class ModelTable:
             inner_key = self._wrapped_key(value, scope)
             if inner_key is not None:
                 return True, inner_key
+            func = value.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING and \
+                    isinstance(func.value, cst.Call):
+                return self.is_model_producer(func.value, scope)  # `Net().to(device)`
             name = dotted_name(value.func)
             if name in self.classes:
                 return True, None
@@ -272,7 +299,7 @@ class ModelTable:
         for function in self.index.of_type(cst.FunctionDef):
             for param in _params(function):
                 if looks_like_model_name(param) and any(
-                    isinstance(c.func, cst.Name) and c.func.value == param for c in _calls_in(function)
+                    isinstance(c.func, cst.Name) and c.func.value == param for c in self._calls_in(function)
                 ):
                     self._known.add((function, param))
 
@@ -350,7 +377,7 @@ class ModelTable:
         if (scope, name) in self._known:
             return name
         if scope is not None and (None, name) in self._known and name not in _params(scope) \
-                and not _assigned_in(scope, name):
+                and name not in self._assigned_names(scope):
             return name  # a module-level model read inside a function (notebook style)
         if name.startswith("self.") and scope is not None:
             cls = self.index.enclosing(scope, cst.ClassDef)
@@ -359,6 +386,20 @@ class ModelTable:
             if cls is not None and name.count(".") == 1 and cls.name.value in self.classes:
                 return None
         return None
+
+    def _calls_in(self, function: cst.CSTNode) -> List[cst.Call]:
+        return [n for n in self.index.descendants(function) if isinstance(n, cst.Call)]
+
+    def _assigned_names(self, function: cst.CSTNode) -> Set[str]:
+        cached = self._assigned_cache.get(function)
+        if cached is None:
+            cached = set()
+            for node in self.index.descendants(function):
+                if isinstance(node, cst.Assign):
+                    for target in node.targets:
+                        cached.update(n for n in map(dotted_name, assigned_targets(target.target)) if n)
+            self._assigned_cache[function] = cached
+        return cached
 
     def is_lightning_method(self, function: Optional[cst.CSTNode]) -> bool:
         cls = self.index.enclosing(function, cst.ClassDef) if function is not None else None
@@ -450,22 +491,15 @@ def _params(function: cst.CSTNode) -> List[str]:
     return [p.name.value for p in every]
 
 
-def _assigned_in(function: cst.CSTNode, name: str) -> bool:
-    for node in _walk(function):
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                if any(dotted_name(t) == name for t in assigned_targets(target.target)):
-                    return True
-    return False
-
-
-def _calls_in(function: cst.CSTNode):
-    return (n for n in _walk(function) if isinstance(n, cst.Call))
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
+def _is_library_model(qualified: str) -> bool:
+    """`transformers.AutoModelForSequenceClassification.from_pretrained` yes, a tokenizer,
+    config or `get_linear_schedule_with_warmup` no; `timm.create_model` yes, `timm.data...` no."""
+    if qualified.startswith("transformers."):
+        return ("Model" in qualified or "For" in qualified) and not any(
+            word in qualified for word in ("Tokenizer", "Config", "Processor", "FeatureExtractor", "Collator"))
+    if qualified.startswith("timm."):
+        return qualified.endswith("create_model")
+    if qualified.startswith("torchvision.models."):
+        rest = qualified[len("torchvision.models."):]
+        return not rest.startswith(("get_weight", "list_models", "get_model_weights")) and "Weights" not in rest
+    return True

@@ -9,6 +9,7 @@ the producing call or from use (a loop with `backward()`) are added by the analy
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, List, Optional, Tuple
 
 TRAIN = "train"
@@ -58,6 +59,11 @@ def name_role(
     """The single role a name states, or None (no role, or more than one)."""
     if not name:
         return None
+    return _cached_name_role(name, tuple(train), tuple(validation), tuple(test))
+
+
+@lru_cache(maxsize=8192)
+def _cached_name_role(name: str, train: Tuple[str, ...], validation: Tuple[str, ...], test: Tuple[str, ...]) -> Optional[str]:
     tokens = name_tokens(name.rsplit(".", 1)[-1])
     found = set()
     for role, patterns in ((TRAIN, train), (VALIDATION, validation), (TEST, test)):
@@ -105,6 +111,7 @@ class DataRoles:
         self._dotted = dotted_name
         self.index = index
         self.train, self.validation, self.test = configured_patterns(config)
+        self._name_cache = {}
         # (scope, name) -> produced values; (scope, name) -> role from a splitter's output order
         self._bindings = {}
         self._split_roles = {}
@@ -143,7 +150,9 @@ class DataRoles:
                 self._split_roles[(scope, name)] = role
 
     def name_role(self, name: Optional[str]) -> Optional[str]:
-        return name_role(name, self.train, self.validation, self.test)
+        if name not in self._name_cache:
+            self._name_cache[name] = name_role(name, self.train, self.validation, self.test)
+        return self._name_cache[name]
 
     def role_of(self, expr, scope=None, env=None, _depth: int = 0) -> Optional[str]:
         cst = self._cst
