@@ -102,6 +102,8 @@ def _function_statements(ctx, function) -> List[cst.BaseSmallStatement]:
 
 
 def _pytorch(ctx) -> List[SideBySide]:
+    if not ctx.models.is_torch_file:
+        return []
     seeds = _seeds(ctx)
     if not seeds:
         return []

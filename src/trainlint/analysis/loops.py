@@ -188,7 +188,7 @@ class LoopTable:
         epoch_loop = next((a for a in enclosing if a is not phase_loop), None)
         loaders = self._loaders(node, function)
         loader = loaders[0] if loaders else None
-        kind = self._kind(node, events, phase_var)
+        kind = self._kind(node, events, self._phase_names(phase_loop, phase_var))
         role = self.roles.role_of(loader, function) if loader is not None else None
         if role is None and kind == TRAIN_KIND:
             role = TRAIN
@@ -205,10 +205,22 @@ class LoopTable:
             enclosing_loops=enclosing,
         )
 
-    def _kind(self, node: LoopNode, events, phase_var: Optional[str]) -> str:
+    def _phase_names(self, phase_loop, phase_var: Optional[str]) -> Tuple[str, ...]:
+        """The phase variable and names derived from it (`is_train = phase == "train"`)."""
+        if phase_loop is None or phase_var is None:
+            return ()
+        names = [phase_var]
+        for statement in _simple_statements_within(self.index, phase_loop):
+            if isinstance(statement, cst.Assign) and _mentions(self.index, statement.value, phase_var):
+                for target in statement.targets:
+                    if isinstance(target.target, cst.Name):
+                        names.append(target.target.value)
+        return tuple(names)
+
+    def _kind(self, node: LoopNode, events, phase_names: Tuple[str, ...]) -> str:
         training = events["backward"] + events["step"]
         if training:
-            if phase_var and all(self._guarded_by(c, node, phase_var) for c in training):
+            if phase_names and all(any(self._guarded_by(c, node, name) for name in phase_names) for c in training):
                 return MIXED_KIND
             return TRAIN_KIND
         if events["forward"]:
@@ -460,6 +472,8 @@ def _grad_state(imports: ImportTable, expr: cst.BaseExpression, env) -> Union[bo
 def evaluate_condition(test: cst.BaseExpression, env: Dict[str, str]) -> Optional[bool]:
     """Decide `phase == "train"`, `phase != 'val'`, `phase in ("val", "test")`, `not ...`,
     `is_train` when bound in env... for constant bindings in `env`; None when undecidable."""
+    if isinstance(test, cst.Name) and isinstance(env.get(test.value), bool):
+        return env[test.value]  # `is_train = phase == "train"` ... `if is_train:`
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = evaluate_condition(test.expression, env)
         return None if inner is None else not inner
@@ -497,7 +511,7 @@ def evaluate_condition(test: cst.BaseExpression, env: Dict[str, str]) -> Optiona
 def _constant(expr: cst.BaseExpression, env: Dict[str, str]) -> Optional[str]:
     if isinstance(expr, cst.SimpleString) and isinstance(expr.evaluated_value, str):
         return expr.evaluated_value
-    if isinstance(expr, cst.Name) and expr.value in env:
+    if isinstance(expr, cst.Name) and isinstance(env.get(expr.value), str):
         return env[expr.value]
     return None
 

@@ -303,6 +303,11 @@ class ModelTable:
                 ):
                     self._known.add((function, param))
 
+    @property
+    def is_torch_file(self) -> bool:
+        """Whether the file imports PyTorch (or Lightning / torchvision) at all."""
+        return self._torch_file()
+
     def _torch_file(self) -> bool:
         return any(v == "torch" or v.startswith(("torch.", "pytorch_lightning", "lightning", "torchvision"))
                    for v in self.imports.aliases.values())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from trainlint.analysis.context import FileContext
 from trainlint.analysis.modes import TRAIN
 from trainlint.diagnostics import Severity
@@ -20,7 +22,7 @@ class EvalInTrainMode(Rule):
         "BatchNorm using and updating batch statistics); call model.eval() before the "
         "evaluation loop"
     )
-    triggers = ("torch",)
+    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
 
     what_it_does = (
         "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "
@@ -173,8 +175,12 @@ def fit(model, train_loader, val_loader):
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
+        if not ctx.models.is_torch_file:
+            return
         modes = ctx.modes
         for forward in ctx.models.forward_calls:
+            if _deliberate_train_mode(ctx, forward):
+                continue
             for env, states, role in modes.evaluation_states(forward.call):
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
                     what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
@@ -184,3 +190,19 @@ def fit(model, train_loader, val_loader):
                         f"{forward.key}.eval() before evaluating"
                     ))
                     break
+
+
+def _deliberate_train_mode(ctx: FileContext, forward) -> bool:
+    """`model.train()` called on purpose in a function that does not train (Monte Carlo
+    dropout, BatchNorm re-estimation): the evaluation in train mode is intended."""
+    function = forward.scope
+    if function is None:
+        return False
+    explicit = False
+    for node in ctx.index.descendants(function):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in ("backward", "manual_backward", "step"):
+                return False
+            if node.func.attr.value == "train" and ctx.models.key(node.func.value, function) == forward.key:
+                explicit = True
+    return explicit

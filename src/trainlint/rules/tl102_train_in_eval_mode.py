@@ -23,7 +23,7 @@ class TrainInEvalMode(Rule):
         "and nothing calls .train() again): from the second epoch on dropout is off and BatchNorm "
         "frozen; call model.train() at the top of the epoch loop"
     )
-    triggers = ("torch",)
+    triggers = ("backward",)
 
     what_it_does = (
         "Flags the `backward()` of a training step (a loop that also steps an optimizer) when the "
@@ -164,6 +164,8 @@ for images, labels in val_loader:
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
+        if not ctx.models.is_torch_file:
+            return
         modes = ctx.modes
         frozen = _frozen_keys(ctx)
         for loop in ctx.loops.of_kind("train", "mixed"):

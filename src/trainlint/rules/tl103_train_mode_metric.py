@@ -21,7 +21,7 @@ class TrainModeMetric(Rule):
         "above training is expected here; to compare them, evaluate the training set in eval mode "
         "with the validation code"
     )
-    triggers = ("torch", "history", "val_")
+    triggers = ("backward", "history")
 
     what_it_does = (
         "PyTorch: flags the print / log / tracker call, dict, return or plot that puts a training "

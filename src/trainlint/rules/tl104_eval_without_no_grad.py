@@ -22,7 +22,7 @@ class EvalWithoutNoGrad(Rule):
         "that never comes; wrap the evaluation loop in `with torch.no_grad():` (or "
         "`torch.inference_mode()`)"
     )
-    triggers = ("torch",)
+    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
 
     what_it_does = (
         "Flags forward passes over validation or test data (or in an evaluation loop of a "
@@ -123,6 +123,8 @@ for images, labels in test_loader:
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
+        if not ctx.models.is_torch_file:
+            return
         modes = ctx.modes
         for forward in ctx.models.forward_calls:
             for env, _states, _role in modes.evaluation_states(forward.call):
