@@ -57,6 +57,10 @@ class Config:
     # Analysis of one file is interrupted after this many seconds (TL004); 0 disables.
     per_file_timeout: float = 60.0
     output_format: str = "text"  # text, json, sarif, github (see trainlint.report)
+    # Name patterns that give data its role (see analysis/roles.py); empty = the defaults.
+    train_names: Tuple[str, ...] = ()
+    validation_names: Tuple[str, ...] = ()
+    test_names: Tuple[str, ...] = ()
     # Where relative globs (per-file-ignores, exclude) are anchored: the config file's folder.
     root: str = "."
     config_path: Optional[str] = None
@@ -116,7 +120,8 @@ def path_matches(path: str, pattern: str, root: str = ".") -> bool:
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "output-format"} | set(_NUMBER_KEYS)
+_ROLE_NAME_KEYS = {"train-names", "validation-names", "test-names"}
+_KNOWN_KEYS = _LIST_KEYS | _ROLE_NAME_KEYS | {"per-file-ignores", "output-format"} | set(_NUMBER_KEYS)
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -176,6 +181,15 @@ def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> D
             items = _string_list(value, where)
             if key in ("select", "extend-select", "ignore"):
                 check_selectors(items, where)
+            values[key.replace("-", "_")] = tuple(items)
+        elif key in _ROLE_NAME_KEYS:
+            items = _string_list(value, where)
+            bad = [item for item in items if not item.isidentifier() or not item.islower()]
+            if not items or bad:
+                raise ConfigError(
+                    f"{where}: expected a non-empty list of lower-case name parts"
+                    f" such as ['val', 'valid'], got {value!r}"
+                )
             values[key.replace("-", "_")] = tuple(items)
         elif key in _NUMBER_KEYS:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

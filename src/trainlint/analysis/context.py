@@ -14,6 +14,10 @@ from trainlint.analysis.imbalance import ImbalanceFacts
 from trainlint.analysis.imports import ImportTable
 from trainlint.analysis.index import ModuleIndex
 from trainlint.analysis.selection import SelectionFacts
+from trainlint.analysis.loops import LoopTable
+from trainlint.analysis.models import ModelTable
+from trainlint.analysis.modes import ModeAnalysis
+from trainlint.analysis.roles import DataRoles
 from trainlint.analysis.targets import TargetEvidence
 from trainlint.config import Config
 from trainlint.diagnostics import Edit
@@ -79,6 +83,22 @@ class FileContext:
     @cached_property
     def loaders(self) -> LoaderTable:
         return LoaderTable(self.index, self.imports)
+
+    @cached_property
+    def models(self) -> ModelTable:
+        return ModelTable(self.index, self.imports)
+
+    @cached_property
+    def roles(self) -> DataRoles:
+        return DataRoles(self.module, self.index, self.config)
+
+    @cached_property
+    def loops(self) -> LoopTable:
+        return LoopTable(self.module, self.index, self.imports, self.models, self.roles)
+
+    @cached_property
+    def modes(self) -> ModeAnalysis:
+        return ModeAnalysis(self)
 
     # -- positions, computed only when something is reported ------------------------------
 

@@ -64,6 +64,7 @@ class ModuleIndex:
         module._codegen(recorder)
         self.positions = PositionIndex(self._marks, recorder.tokens)
         self._order: Optional[Dict[cst.CSTNode, int]] = None
+        self._children: Optional[Dict[cst.CSTNode, List[cst.CSTNode]]] = None
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -131,3 +132,20 @@ class ModuleIndex:
 
     def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         return node is container or any(a is container for a in self.ancestors(node))
+
+    def children(self, node: cst.CSTNode) -> List[cst.CSTNode]:
+        """The node's children in source order (from the recorded parents; no libcst
+        `children` property, which rebuilds them at every access)."""
+        if self._children is None:
+            self._children = defaultdict(list)
+            for child, parent in self._parents.items():
+                self._children[parent].append(child)
+        return self._children.get(node, [])
+
+    def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """`node` and everything below it, in source order."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(self.children(current)))

@@ -1,0 +1,208 @@
+"""TL101 eval-in-train-mode."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.modes import TRAIN
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+
+class EvalInTrainMode(Rule):
+    code = "TL101"
+    name = "eval-in-train-mode"
+    severity = Severity.WARNING
+    summary = "A validation or test forward pass runs while the model is in train mode."
+    message = (
+        "evaluation forward pass while the model may still be in train mode (dropout active, "
+        "BatchNorm using and updating batch statistics); call model.eval() before the "
+        "evaluation loop"
+    )
+    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+
+    what_it_does = (
+        "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "
+        "`.train(False)`, helper functions of the same file, branches and loops) and flags a "
+        "forward pass over validation or test data that some path reaches in train mode: after "
+        "a training loop, or on a freshly built model, with no `.eval()` in between."
+    )
+    why_it_matters = (
+        "In train mode dropout drops activations at random and BatchNorm normalises each batch "
+        "with its own statistics and folds the validation batches into its running statistics. "
+        "The validation figure becomes noisy and biased, and the model itself is changed by "
+        "evaluating it."
+    )
+    example = """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y).item()
+"""
+    use_instead = """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+for epoch in range(epochs):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y).item()
+"""
+    fix_safety = "This rule has no automatic fix: where `.eval()` belongs depends on the loop structure."
+    references = (
+        "https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.eval",
+        "https://discuss.pytorch.org/t/model-eval-vs-with-torch-no-grad/19615",
+    )
+
+    INVALID = (
+        """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for images, labels in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    correct = 0
+    with torch.no_grad():
+        for images, labels in val_loader:
+            correct += (model(images).argmax(1) == labels).sum().item()
+""",
+        """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(20, 64), nn.Dropout(0.3), nn.Linear(64, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+def evaluate(net, loader):
+    total = 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            total += loss_fn(net(x), y).item()
+    return total
+
+net = Net()
+print(evaluate(net, test_loader))
+""",
+    )
+    VALID = (
+        """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+for epoch in range(10):
+    model.train()
+    for images, labels in train_loader:
+        optimizer.zero_grad()
+        criterion(model(images), labels).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for images, labels in val_loader:
+            outputs = model(images)
+""",
+        """\
+import torch
+import torch.nn as nn
+
+class Linear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(20, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+model = Linear()
+for x, y in train_loader:
+    opt.zero_grad()
+    loss_fn(model(x), y).backward()
+    opt.step()
+with torch.no_grad():
+    for x, y in val_loader:
+        out = model(x)
+""",
+        """\
+import torch
+
+def run_validation(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return [model(x) for x, _ in loader]
+
+def fit(model, train_loader, val_loader):
+    for epoch in range(5):
+        model.train()
+        for x, y in train_loader:
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            opt.step()
+        preds = run_validation(model, val_loader)
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        if not ctx.models.is_torch_file:
+            return
+        modes = ctx.modes
+        for forward in ctx.models.forward_calls:
+            if _deliberate_train_mode(ctx, forward):
+                continue
+            for env, states, role in modes.evaluation_states(forward.call):
+                if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
+                    what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
+                    yield self.report(forward.call, message=(
+                        f"forward pass over {what} while `{forward.key}` may still be in train mode "
+                        "(dropout active, BatchNorm using and updating batch statistics); call "
+                        f"{forward.key}.eval() before evaluating"
+                    ))
+                    break
+
+
+def _deliberate_train_mode(ctx: FileContext, forward) -> bool:
+    """`model.train()` called on purpose in a function that does not train (Monte Carlo
+    dropout, BatchNorm re-estimation): the evaluation in train mode is intended."""
+    function = forward.scope
+    if function is None:
+        return False
+    explicit = False
+    for node in ctx.index.descendants(function):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in ("backward", "manual_backward", "step"):
+                return False
+            if node.func.attr.value == "train" and ctx.models.key(node.func.value, function) == forward.key:
+                explicit = True
+    return explicit

@@ -1,0 +1,159 @@
+"""TL104 eval-without-no-grad."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.names import dotted_name, last_name
+from trainlint.diagnostics import Severity
+from trainlint.rules.base import Finding, Rule
+
+
+class EvalWithoutNoGrad(Rule):
+    code = "TL104"
+    name = "eval-without-no-grad"
+    severity = Severity.INFO
+    summary = "Evaluation forward passes run with autograd on."
+    message = (
+        "evaluation forward pass with autograd on: every activation is kept for a backward pass "
+        "that never comes; wrap the evaluation loop in `with torch.no_grad():` (or "
+        "`torch.inference_mode()`)"
+    )
+    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+
+    what_it_does = (
+        "Flags forward passes over validation or test data (or in an evaluation loop of a "
+        "function named like one) that run outside `torch.no_grad()` / `torch.inference_mode()` "
+        "/ `torch.set_grad_enabled(False)` — as a `with` block, as a decorator, or around every "
+        "call of the evaluation helper in the same file."
+    )
+    why_it_matters = (
+        "With autograd on, PyTorch records the graph of every evaluation batch and keeps its "
+        "activations alive until the outputs are dropped: evaluation uses several times the "
+        "memory and runs slower, and accumulating a tensor (not `.item()`) keeps the graphs of "
+        "all batches alive."
+    )
+    example = """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+model.eval()
+for x, y in val_loader:
+    outputs = model(x)
+    correct += (outputs.argmax(1) == y).sum().item()
+"""
+    use_instead = """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+model.eval()
+with torch.no_grad():
+    for x, y in val_loader:
+        outputs = model(x)
+        correct += (outputs.argmax(1) == y).sum().item()
+"""
+    fix_safety = "This rule has no automatic fix."
+    references = (
+        "https://pytorch.org/docs/stable/generated/torch.no_grad.html",
+        "https://pytorch.org/docs/stable/generated/torch.inference_mode.html",
+    )
+
+    INVALID = (
+        """\
+import torch
+
+def validate(model, loader):
+    model.eval()
+    correct = 0
+    for images, labels in loader:
+        outputs = model(images)
+        correct += (outputs.argmax(1) == labels).sum().item()
+    return correct / len(loader.dataset)
+
+model = torch.hub.load("pytorch/vision", "resnet18")
+print(validate(model, val_loader))
+""",
+        """\
+import torch
+import torchvision
+
+model = torchvision.models.mobilenet_v2(num_classes=3)
+model.eval()
+test_loss = 0.0
+for batch in test_loader:
+    logits = model(batch["pixel_values"])
+    test_loss += criterion(logits, batch["labels"]).item()
+""",
+    )
+    VALID = (
+        """\
+import torch
+
+@torch.no_grad()
+def validate(model, loader):
+    model.eval()
+    return [model(images).argmax(1) for images, _ in loader]
+
+def evaluate(model, loader):
+    model.eval()
+    hits = 0
+    for images, labels in loader:
+        hits += (model(images).argmax(1) == labels).sum().item()
+    return hits
+
+with torch.inference_mode():
+    acc = evaluate(model, val_loader)
+""",
+        """\
+import torch
+
+model.eval()
+for images, labels in test_loader:
+    images = images.clone().requires_grad_(True)
+    loss = criterion(model(images), labels)
+    loss.backward()
+    adversarial = images + 0.03 * images.grad.sign()
+    adv_logits = model(adversarial)
+""",
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Finding]:
+        if not ctx.models.is_torch_file:
+            return
+        modes = ctx.modes
+        for forward in ctx.models.forward_calls:
+            for env, _states, _role in modes.evaluation_states(forward.call):
+                if modes.runs_without_grad(forward.call, env) is not False:
+                    continue
+                if _needs_gradients(ctx, forward.call):
+                    continue
+                yield self.report(forward.call)
+                break
+
+
+def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
+    """Gradients wanted on purpose: the loop (or function) asks for input gradients."""
+    loop = ctx.loops.loop_of(call)
+    region = loop.node if loop is not None else ctx.index.enclosing_function(call)
+    if region is None:
+        return False
+    if loop is not None and loop.backward_calls:
+        return True
+    for node in ctx.index.of_type(cst.Call):
+        if not ctx.index.is_inside(node, region):
+            continue
+        name = last_name(node.func)
+        if name in ("backward", "requires_grad_", "grad", "enable_grad") or \
+                dotted_name(node.func) in ("torch.autograd.grad", "autograd.grad"):
+            return True
+    for node in ctx.index.of_type(cst.Attribute):
+        if node.attr.value == "requires_grad" and ctx.index.is_inside(node, region):
+            parent = ctx.index.parent(node)
+            if isinstance(parent, cst.AssignTarget):
+                return True
+    return False
