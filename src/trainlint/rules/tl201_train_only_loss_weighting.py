@@ -15,7 +15,6 @@ from trainlint.analysis.criteria import (
     LossUse,
 )
 from trainlint.analysis.names import dotted_name, is_none, keyword_value, last_name, positional_args
-from trainlint.analysis.roles import name_role
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -145,7 +144,7 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
         yield from self._keras(ctx)
         yield from self._lightning(ctx)
         reported = set()
-        for finding in self._shared_helpers(ctx):
+        for finding in [*self._torch_loops(ctx), *self._shared_helpers(ctx)]:
             if finding.node not in reported:
                 reported.add(finding.node)
                 yield finding
@@ -274,7 +273,7 @@ def _call_site_role(ctx: FileContext, call: cst.Call) -> Optional[str]:
         if last.startswith("optim") or last in ("opt", "sgd", "adam") or last.endswith(("optimizer", "_opt")):
             roles.add("train")
             continue
-        role = name_role(name)
+        role = ctx.roles.role_of(arg.value, scope)
         if role is not None:
             roles.add(role)
     return roles.pop() if len(roles) == 1 else None

@@ -125,7 +125,9 @@ print(accuracy_score(y_test, clf.predict(X_test)))
 def _training_figure(ctx: FileContext, statement) -> bool:
     """A `correct / total` whose counts come from training loops only: a training-progress
     figure, not the evaluation metric."""
-    return False  # needs the loop facts (analysis/loops.py); until then every site counts
+    loops = [division.numerator.loop for division in ctx.epoch_figures.divisions
+             if ctx.index.statement_of(division.node) is statement]
+    return bool(loops) and all(loop.kind == "train" for loop in loops)
 
 
 __all__ = ["AccuracyOnImbalanced"]

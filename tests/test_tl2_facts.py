@@ -1,0 +1,184 @@
+"""Unit tests of the facts behind TL201–TL205: criteria, loaders, epoch figures, imbalance."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+
+from trainlint.analysis.context import FileContext
+from trainlint.analysis.criteria import LABEL_SMOOTHING, POS_WEIGHT, SAMPLE_WEIGHT, SUM, WEIGHT
+from trainlint.analysis.epoch_figures import BATCH_MEAN, BATCHES, COUNT, LEN_BATCH, SAMPLE_COUNT, SAMPLE_SUM, SAMPLES
+from trainlint.config import Config
+
+
+def context(source: str) -> FileContext:
+    source = textwrap.dedent(source)
+    return FileContext(source, "t.py", cst.parse_module(source), Config())
+
+
+def loss_uses(ctx: FileContext):
+    return [use for call in ctx.index.of_type(cst.Call)
+            for use in [ctx.criteria.loss_use(call)] if use is not None]
+
+
+def test_criterion_followed_through_names_attributes_and_device_moves():
+    ctx = context("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+        from functools import partial
+
+        crit = nn.CrossEntropyLoss(weight=w).to(device)
+        smooth = partial(F.cross_entropy, label_smoothing=0.1)
+
+        class Net(nn.Module):
+            def __init__(self):
+                self.loss_fn = nn.BCEWithLogitsLoss(pos_weight=p)
+
+            def step(self, x, y):
+                return self.loss_fn(self(x), y)
+
+        a = crit(out, y)
+        b = smooth(out, y)
+        c = F.nll_loss(out, y, reduction="sum")
+    """)
+    found = {use.spec.family: use for use in loss_uses(ctx)}
+    assert found["cross_entropy"].weighting in ({WEIGHT}, {LABEL_SMOOTHING})
+    assert found["binary_cross_entropy_with_logits"].weighting == {POS_WEIGHT}
+    assert found["nll_loss"].spec.reduction == SUM
+    weightings = sorted(sorted(use.weighting) for use in loss_uses(ctx))
+    assert [LABEL_SMOOTHING] in weightings and [WEIGHT] in weightings
+
+
+def test_helper_parameter_resolved_when_call_sites_agree():
+    ctx = context("""
+        import torch.nn as nn
+        def evaluate(model, loader, criterion):
+            for x, y in loader:
+                loss = criterion(model(x), y)
+        evaluate(m, val_loader, nn.CrossEntropyLoss())
+        evaluate(m, test_loader, nn.CrossEntropyLoss())
+    """)
+    uses = loss_uses(ctx)
+    assert len(uses) == 1 and uses[0].weighting == frozenset()
+
+
+def test_helper_parameter_unknown_when_call_sites_disagree():
+    ctx = context("""
+        import torch.nn as nn
+        def run(loader, criterion):
+            for x, y in loader:
+                loss = criterion(model(x), y)
+        run(train_loader, nn.CrossEntropyLoss(weight=w))
+        run(val_loader, nn.CrossEntropyLoss())
+    """)
+    assert loss_uses(ctx) == []
+
+
+def test_unreduced_loss_multiplied_by_weights_or_mask():
+    ctx = context("""
+        import torch.nn as nn
+        per = nn.CrossEntropyLoss(reduction="none")
+        weighted = (per(out, y) * w).mean()
+        tokens = per(out, y)
+        masked = (tokens * pad_mask).sum() / pad_mask.sum()
+    """)
+    uses = loss_uses(ctx)
+    assert [SAMPLE_WEIGHT in use.weighting for use in uses] == [True, False]
+    assert uses[1].multiplier_is_mask
+
+
+def test_loader_facts():
+    ctx = context("""
+        from torch.utils.data import DataLoader, SubsetRandomSampler
+        a = DataLoader(ds, batch_size=32, drop_last=True)
+        b = DataLoader(ds, batch_size=32)
+        c = DataLoader(ds, batch_size=32, sampler=SubsetRandomSampler(idx))
+        d = DataLoader(ds)
+    """)
+    assert not ctx.loaders.named("a").uneven_last_batch
+    assert ctx.loaders.named("b").uneven_last_batch
+    assert ctx.loaders.named("c").subset_sampler == "SubsetRandomSampler"
+    assert ctx.loaders.named("d").single_samples and not ctx.loaders.named("d").uneven_last_batch
+
+
+def test_accumulated_kinds_and_denominators():
+    ctx = context("""
+        import torch.nn as nn
+        import torchvision
+        model = torchvision.models.resnet18()
+        model.eval()
+        crit = nn.CrossEntropyLoss()
+        total = hits = seen = batches = weighted = 0
+        for step, (x, y) in enumerate(val_loader):
+            out = model(x)
+            loss = crit(out, y)
+            total += loss.item()
+            weighted += loss.item() * x.size(0)
+            hits += (out.argmax(1) == y).sum().item()
+            seen += y.size(0)
+            batches += 1
+        print(total / (step + 1), weighted / seen, hits / len(val_loader.dataset), total / batches)
+    """)
+    kinds = {acc.name: acc.kind for acc in ctx.epoch_figures.accumulated}
+    assert kinds == {"total": BATCH_MEAN, "weighted": SAMPLE_SUM, "hits": COUNT,
+                     "seen": SAMPLE_COUNT, "batches": "batch_count"}
+    denominators = [(d.numerator.name, d.denominator) for d in ctx.epoch_figures.divisions]
+    assert denominators == [("total", BATCHES), ("weighted", SAMPLES), ("hits", SAMPLES),
+                            ("total", BATCHES)]
+
+
+def test_len_of_dict_batch_is_not_a_sample_count():
+    ctx = context("""
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained("bert-base-cased")
+        n = 0
+        for batch in loader:
+            out = model(**batch)
+            n += len(batch)
+    """)
+    assert [acc.kind for acc in ctx.epoch_figures.accumulated] == [LEN_BATCH]
+
+
+def test_last_batch_figure_stops_at_reassignment():
+    ctx = context("""
+        import torchvision
+        model = torchvision.models.resnet18()
+        model.eval()
+        for x, y in val_loader:
+            acc = (model(x).argmax(1) == y).float().mean()
+        acc = 0.0
+        print(acc)
+    """)
+    assert ctx.epoch_figures.last_batch == []
+
+
+def test_imbalance_evidence_and_other_metrics():
+    ctx = context("""
+        from sklearn.metrics import accuracy_score
+        weights = 1.0 / df["label"].value_counts()
+        print(accuracy_score(y_test, pred))
+    """)
+    assert [site.what for site in ctx.imbalance.evidence] == ["weights from class counts"]
+    assert not ctx.imbalance.other_metric and len(ctx.imbalance.accuracy) == 1
+    other = context("""
+        from sklearn.utils.class_weight import compute_class_weight
+        cw = compute_class_weight("balanced", classes=c, y=y)
+        print(f"macro recall {r:.3f}")
+    """)
+    assert other.imbalance.other_metric
+
+
+def test_running_average_inside_the_loop_is_not_a_last_batch_figure():
+    ctx = context("""
+        import torchvision
+        model = torchvision.models.resnet18()
+        model.eval()
+        running = 0.0
+        for i, (x, y) in enumerate(val_loader):
+            running += crit(model(x), y).item()
+            avg_loss = running / (i + 1)
+            last_loss = crit(model(x), y).item()
+        print(avg_loss, last_loss)
+    """)
+    assert ctx.epoch_figures.last_batch == []
