@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from trainlint.analysis.criteria import CriteriaTable
+from trainlint.analysis.epoch_figures import EpochFigures
 from trainlint.analysis.batching import LoaderTable
 from trainlint.analysis.imbalance import ImbalanceFacts
 from trainlint.analysis.imports import ImportTable
@@ -99,6 +100,10 @@ class FileContext:
     @cached_property
     def modes(self) -> ModeAnalysis:
         return ModeAnalysis(self)
+
+    @cached_property
+    def epoch_figures(self) -> EpochFigures:
+        return EpochFigures(self.module, self.index, self.loops, self.criteria, self.loaders)
 
     # -- positions, computed only when something is reported ------------------------------
 
