@@ -39,6 +39,7 @@ BATCHES, SAMPLES = "batches", "samples"
 
 _PASS_THROUGH = {"item", "detach", "cpu", "data", "double", "float", "numpy", "tolist", "clone"}
 _NUMBER_CASTS = {"float", "int"}
+_UPDATE_METHODS = {"add", "update", "append", "extend", "accumulate", "add_batch"}
 _METRIC_WORDS = {"loss", "acc", "accuracy", "f1", "auc", "score", "metric", "error", "err",
                  "mae", "mse", "rmse", "iou", "dice", "precision", "recall", "correct", "psnr"}
 _METRIC_FUNCTIONS = {"accuracy_score", "f1_score", "precision_score", "recall_score",
@@ -332,7 +333,7 @@ class EpochFigures:
     def _last_batch_figures(self, loop) -> Iterator[LastBatchFigure]:
         if _ends_with_break(loop.node):
             return
-        accumulated = set(loop.accumulator_names)
+        accumulated = set(loop.accumulator_names) | self._updated_objects(loop)
         seen: Set[str] = set()
         for assign in self._in_loop(loop, cst.Assign):
             if self._loops.loop_of(assign) is not loop:
@@ -350,6 +351,17 @@ class EpochFigures:
             if read is not None:
                 seen.add(name)
                 yield LastBatchFigure(self._small_statement(assign), name, loop, read)
+
+    def _updated_objects(self, loop) -> Set[str]:
+        """Running-total objects the loop feeds: `metric.add(...)`, `meter.update(...)`
+        (d2l's Accumulator, AverageMeter); a ratio of their fields is an epoch figure."""
+        names = set()
+        for call in self._in_loop(loop, cst.Call):
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                    and func.attr.value in _UPDATE_METHODS:
+                names.add(func.value.value)
+        return names
 
     def _is_metric_value(self, name: str, value: cst.BaseExpression, loop, at) -> bool:
         core = _strip(value)

@@ -68,6 +68,11 @@ class ImportTable:
 
     # -- queries --------------------------------------------------------------------------
 
+    @property
+    def imports_test_framework(self) -> bool:
+        """The module imports pytest or unittest: it holds unit tests, not a training run."""
+        return any(full.split(".")[0] in ("pytest", "unittest") for full in self.aliases.values())
+
     def qualified_name(self, node: Optional[cst.CSTNode]) -> Optional[str]:
         """The qualified name of a Name/Attribute chain (or a call's callee) if its head was
         imported; None otherwise."""

@@ -136,6 +136,16 @@ class LoopTable:
             self._function_of[node] = self.index.enclosing_function(node)
         return self._function_of[node]
 
+    def is_unit_test(self, function: Optional[cst.FunctionDef]) -> bool:
+        """A pytest/unittest test function: its loops and forward passes exercise the code
+        (a few steps on toy data, asserts) rather than train or evaluate a model."""
+        if function is None or not function.name.value.startswith("test"):
+            return False
+        if self.imports.imports_test_framework:
+            return True
+        owner = self.index.enclosing(function, cst.ClassDef)
+        return owner is not None and (owner.name.value.startswith("Test") or owner.name.value.endswith("TestCase"))
+
     def in_functions(self, function: Optional[cst.CSTNode]) -> List[LoopFact]:
         return [loop for loop in self.loops if loop.function is function]
 
@@ -152,7 +162,7 @@ class LoopTable:
                 continue
             events.setdefault(loop, {"forward": [], "backward": [], "step": []})[kind].append(call)
         for node in self.index.of_type(cst.For) + self.index.of_type(cst.While):
-            if node in events:
+            if node in events and not self.is_unit_test(self.function_of(node)):
                 fact = self._make_fact(node, events[node])
                 self._by_node[node] = fact
         self.loops = sorted(self._by_node.values(), key=lambda f: self._first_line_order(f.node))

@@ -139,6 +139,8 @@ class ModeAnalysis:
         function = forward.scope
         if function is not None and (function.name.value in _FRAMEWORK_HOOKS or self.models.is_lightning_method(function)):
             return []
+        if self.ctx.loops.is_unit_test(function):
+            return []
         loop = self.ctx.loops.loop_of(call)
         roles = self.ctx.roles
         args = positional_args(call)
@@ -282,6 +284,10 @@ class ModeAnalysis:
     def _run_if(self, statement: cst.If, state: State, env) -> Optional[State]:
         self._events_in(statement.test, state, env)
         decided = evaluate_condition(statement.test, env)
+        if decided is None and statement.orelse is None and _is_module_check(statement.test):
+            # `if isinstance(net, nn.Module): net.eval()`: when the test fails, `net` is no
+            # module and has no mode, so the body's mode change is the only one that matters
+            decided = True
         if decided is True:
             return self._run_block(self._body(statement.body), state, env)
         orelse = statement.orelse
@@ -575,6 +581,18 @@ class ModeAnalysis:
             before = state.get(caller_key, self._default)
             new = (modes - {ENTRY}) | (before if ENTRY in modes else frozenset())
             state[caller_key] = new
+
+
+def _is_module_check(test: cst.BaseExpression) -> bool:
+    """`isinstance(net, nn.Module)` / `isinstance(net, torch.nn.Module)`."""
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
+        return False
+    if len(test.args) != 2:
+        return False
+    kind = test.args[1].value
+    return isinstance(kind, (cst.Name, cst.Attribute)) and (
+        kind.value if isinstance(kind, cst.Name) else kind.attr.value
+    ) == "Module"
 
 
 def _param_names(function: cst.FunctionDef) -> List[str]:

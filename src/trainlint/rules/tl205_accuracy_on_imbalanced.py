@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+
 from typing import Iterator
+
+import libcst as cst
 
 from trainlint.analysis.context import FileContext
 from trainlint.diagnostics import Severity
@@ -115,6 +118,8 @@ print(accuracy_score(y_test, clf.predict(X_test)))
         for site in facts.accuracy:
             if site.what == "correct / total" and _training_figure(ctx, site.node):
                 continue
+            if _stored_on_self(ctx, site.node):
+                continue
             yield self.report(site.node, message=(
                 f"classes are imbalanced here ({evidence}), but plain accuracy is the only "
                 "evaluation metric: it hides a model that ignores the minority class; report "
@@ -128,6 +133,20 @@ def _training_figure(ctx: FileContext, statement) -> bool:
     loops = [division.numerator.loop for division in ctx.epoch_figures.divisions
              if ctx.index.statement_of(division.node) is statement]
     return bool(loops) and all(loop.kind == "train" for loop in loops)
+
+
+def _stored_on_self(ctx: FileContext, node) -> bool:
+    """`self.oob_score_ = accuracy_score(...)`: an estimator's own attribute, computed the way
+    scikit-learn defines it (imbalanced-learn's forests), not an evaluation someone reports."""
+    statement = ctx.index.statement_of(node)
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and statement.body else statement
+    if not isinstance(small, cst.Assign):
+        return False
+    return all(
+        isinstance(target.target, cst.Attribute) and isinstance(target.target.value, cst.Name)
+        and target.target.value.value == "self"
+        for target in small.targets
+    )
 
 
 __all__ = ["AccuracyOnImbalanced"]
