@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
 from trainlint.analysis.names import dotted_name, last_name
-from trainlint.diagnostics import Severity
+from trainlint.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 
@@ -57,7 +57,14 @@ with torch.no_grad():
         outputs = model(x)
         correct += (outputs.argmax(1) == y).sum().item()
 """
-    fix_safety = "This rule has no automatic fix."
+    fix_safety = (
+        "Safe: when the forward pass sits in an evaluation `for` loop and `torch` is imported "
+        "by name, the fix wraps that loop in `with torch.no_grad():` (one more indentation "
+        "level, comments and layout kept). Nothing in such a loop asks for gradients (loops "
+        "with `backward()`, `requires_grad` or `autograd.grad` are not reported), so only "
+        "memory and time change. No fix for a forward pass outside a loop, or for a loop "
+        "holding a multi-line string (re-indenting would change the string)."
+    )
     references = (
         "https://pytorch.org/docs/stable/generated/torch.no_grad.html",
         "https://pytorch.org/docs/stable/generated/torch.inference_mode.html",
@@ -122,6 +129,75 @@ for images, labels in test_loader:
 """,
     )
 
+    FIX_EXAMPLES = (
+        (
+            """\
+import torch
+
+def evaluate(net, loader, device):
+    net.eval()
+    hits = 0
+    for epoch_batch in loader:
+        # one batch of the held-out set
+        images, labels = epoch_batch
+        logits = net(images.to(device))
+
+        hits += (logits.argmax(1).cpu() == labels).sum().item()
+    return hits / len(loader.dataset)
+
+net = torch.hub.load("pytorch/vision", "resnet18")
+print(evaluate(net, val_loader, "cuda"))
+""",
+            """\
+import torch
+
+def evaluate(net, loader, device):
+    net.eval()
+    hits = 0
+    with torch.no_grad():
+        for epoch_batch in loader:
+            # one batch of the held-out set
+            images, labels = epoch_batch
+            logits = net(images.to(device))
+
+            hits += (logits.argmax(1).cpu() == labels).sum().item()
+    return hits / len(loader.dataset)
+
+net = torch.hub.load("pytorch/vision", "resnet18")
+print(evaluate(net, val_loader, "cuda"))
+""",
+        ),
+        (
+            """\
+import torch as T
+import torchvision
+
+model = torchvision.models.mobilenet_v2(num_classes=3)
+model.eval()
+test_loss = 0.0
+for batch in test_loader:
+    logits = model(batch["pixel_values"])
+    test_loss += criterion(logits,
+                           batch["labels"]).item()
+print(test_loss / len(test_loader))
+""",
+            """\
+import torch as T
+import torchvision
+
+model = torchvision.models.mobilenet_v2(num_classes=3)
+model.eval()
+test_loss = 0.0
+with T.no_grad():
+    for batch in test_loader:
+        logits = model(batch["pixel_values"])
+        test_loss += criterion(logits,
+                               batch["labels"]).item()
+print(test_loss / len(test_loader))
+""",
+        ),
+    )
+
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         if not ctx.models.is_torch_file:
             return
@@ -132,8 +208,36 @@ for images, labels in test_loader:
                     continue
                 if _needs_gradients(ctx, forward.call):
                     continue
-                yield self.report(forward.call)
+                yield self.report(forward.call, fix=_wrap_in_no_grad(ctx, forward.call))
                 break
+
+
+def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
+    loop = ctx.loops.loop_of(call)
+    torch_name = next((local for local, full in ctx.imports.aliases.items() if full == "torch"), None)
+    if loop is None or torch_name is None:
+        return None
+    node = loop.node
+    if not isinstance(node, cst.For) or node.asynchronous is not None:
+        return None
+    span = ctx.position(node)
+    lines = ctx.text.splitlines(keepends=True)
+    first, last = span.start.line - 1, span.end.line - 1
+    if last >= len(lines):
+        return None
+    if first == last:
+        original = lines[first][span.start.column:span.end.column]
+    else:
+        original = lines[first][span.start.column:] + "".join(lines[first + 1:last]) + lines[last][:span.end.column]
+    if '"""' in original or "'''" in original:
+        return None
+    newline = "\r\n" if "\r\n" in ctx.text else "\n"
+    unit = ctx.module.default_indent
+    body = original.splitlines(keepends=True)
+    indented = body[0] + "".join(unit + line if line.strip() else line for line in body[1:])
+    text = f"with {torch_name}.no_grad():{newline}{ctx.indentation_of(node)}{unit}{indented}"
+    return Fix(edits=(ctx.replace_edit(node, text),), safe=True,
+               description="wrap the evaluation loop in `with torch.no_grad():`")
 
 
 def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
