@@ -134,3 +134,26 @@ def test_fix_through_a_symlink_keeps_the_link(tmp_path, run_trainlint):
     run_trainlint("--fix", "link.py", cwd=tmp_path)
     assert (tmp_path / "link.py").is_symlink()
     assert target.read_text() == FIXED
+
+
+EVAL_LOOP_AT_END = (
+    "import torch\n"
+    "import torch.nn as nn\n"
+    "net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))\n"
+    "with torch.no_grad():\n"
+    "    for x, y in val_loader:\n"
+    "        print(net(x).argmax(1))"
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_statement_insertions_at_end_of_file_keep_line_endings(newline):
+    """TL101's fix inserts lines before and after a loop that ends the file without a newline."""
+    text = EVAL_LOOP_AT_END.replace("\n", newline)
+    result, remaining = fix_text(text, lint)
+    assert [d.code for d in result.applied] == ["TL101"]
+    assert "TL101" not in [d.code for d in remaining]
+    lines = result.text.split(newline)
+    assert lines[4:] == ["    net.eval()", "    for x, y in val_loader:", "        print(net(x).argmax(1))",
+                         "    net.train()"]
+    assert "\n" not in result.text.replace(newline, "") and parses(result.text)

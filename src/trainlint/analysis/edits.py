@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -46,3 +47,36 @@ def _after_open_paren(ctx: "FileContext", call: cst.Call):
     line = ctx.text.splitlines()[func_end.line - 1]
     column = line.index("(", func_end.column) + 2
     return func_end.line, column
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
+
+
+def mode_call_in_scope(ctx: "FileContext", statement: cst.CSTNode, model_key: str, method: str) -> Optional[str]:
+    """`model.eval()` / `self.net.train()` as code, when the model's key is a plain dotted name
+    that the statement itself uses (so the name is bound there); else None."""
+    if not _DOTTED.match(model_key) or not re.search(rf"(?<![\w.]){re.escape(model_key)}\b", ctx.code(statement)):
+        return None
+    return f"{model_key}.{method}()"
+
+
+def insert_line_before(ctx: "FileContext", statement: cst.CSTNode, code: str) -> Edit:
+    """A new statement on its own line before `statement`, at its indentation."""
+    return ctx.insert_before_edit(statement, f"{code}{_newline(ctx)}{ctx.indentation_of(statement)}")
+
+
+def insert_line_after(ctx: "FileContext", statement: cst.CSTNode, code: str) -> Edit:
+    """A new statement on its own line after `statement` (after a compound statement's
+    whole body), at the statement's indentation; comments on its last line stay there."""
+    end = ctx.position(statement).end
+    lines = ctx.text.splitlines(keepends=True)
+    indentation = ctx.indentation_of(statement)
+    if end.line < len(lines):
+        return Edit(end.line + 1, 1, end.line + 1, 1, f"{indentation}{code}{_newline(ctx)}")
+    last = lines[end.line - 1] if lines else ""
+    column = len(last.rstrip("\r\n")) + 1
+    return Edit(end.line, column, end.line, column, f"{_newline(ctx)}{indentation}{code}")
+
+
+def _newline(ctx: "FileContext") -> str:
+    return "\r\n" if "\r\n" in ctx.text else "\n"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
+from trainlint.analysis.edits import insert_line_after, insert_line_before, mode_call_in_scope
 from trainlint.analysis.modes import TRAIN
-from trainlint.diagnostics import Severity
+from trainlint.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 
@@ -69,7 +70,14 @@ for epoch in range(epochs):
         for x, y in val_loader:
             val_loss += criterion(model(x), y).item()
 """
-    fix_safety = "This rule has no automatic fix: where `.eval()` belongs depends on the loop structure."
+    fix_safety = (
+        "Safe, where offered: when the model is certainly in train mode at an evaluation loop "
+        "(no path reaches it in eval mode), the fix inserts `model.eval()` on its own line "
+        "before the loop and `model.train()` after it. The evaluation then runs in eval mode "
+        "and everything after the loop runs in the mode it ran in before. Not offered when the "
+        "loop can return or yield (the mode would not be restored), when the forward pass is "
+        "outside a loop, or when the model is only possibly in train mode."
+    )
     references = (
         "https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.eval",
         "https://discuss.pytorch.org/t/model-eval-vs-with-torch-no-grad/19615",
@@ -174,6 +182,53 @@ def fit(model, train_loader, val_loader):
 """,
     )
 
+    FIX_EXAMPLES = (
+        (INVALID[0], """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for images, labels in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    correct = 0
+    with torch.no_grad():
+        model.eval()
+        for images, labels in val_loader:
+            correct += (model(images).argmax(1) == labels).sum().item()
+        model.train()
+"""),
+        (INVALID[1], """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(20, 64), nn.Dropout(0.3), nn.Linear(64, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+def evaluate(net, loader):
+    total = 0.0
+    with torch.no_grad():
+        net.eval()
+        for x, y in loader:
+            total += loss_fn(net(x), y).item()
+        net.train()
+    return total
+
+net = Net()
+print(evaluate(net, test_loader))
+"""),
+    )
+
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         if not ctx.models.is_torch_file:
             return
@@ -184,12 +239,34 @@ def fit(model, train_loader, val_loader):
             for env, states, role in modes.evaluation_states(forward.call):
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
                     what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
-                    yield self.report(forward.call, message=(
+                    yield self.report(forward.call, fix=_eval_around_loop(ctx, forward), message=(
                         f"forward pass over {what} while `{forward.key}` may still be in train mode "
                         "(dropout active, BatchNorm using and updating batch statistics); call "
                         f"{forward.key}.eval() before evaluating"
                     ))
                     break
+
+
+def _eval_around_loop(ctx: FileContext, forward) -> Optional[Fix]:
+    """`model.eval()` before the evaluation loop and `model.train()` after it, offered only when
+    the model is certainly in train mode there: the code after the loop then runs in the same
+    mode as before, and only the evaluation changes."""
+    loop = ctx.loops.loop_of(forward.call)
+    if loop is None or loop.kind != "eval" or loop.backward_calls:
+        return None
+    if any(states != frozenset({TRAIN}) for _env, states, _role in ctx.modes.evaluation_states(forward.call)):
+        return None
+    if any(isinstance(node, (cst.Return, cst.Yield)) for node in ctx.index.descendants(loop.node)):
+        return None  # the loop may leave the function before the mode is restored
+    to_eval = mode_call_in_scope(ctx, loop.node, forward.key, "eval")
+    if to_eval is None:
+        return None
+    return Fix(
+        edits=(insert_line_before(ctx, loop.node, to_eval),
+               insert_line_after(ctx, loop.node, f"{forward.key}.train()")),
+        safe=True,
+        description=f"call {to_eval} before the evaluation loop and {forward.key}.train() after it",
+    )
 
 
 def _deliberate_train_mode(ctx: FileContext, forward) -> bool:

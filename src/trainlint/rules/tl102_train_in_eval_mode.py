@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Set
+from typing import Iterator, Optional, Set
 
 import libcst as cst
 
 from trainlint.analysis.context import FileContext
+from trainlint.analysis.edits import insert_line_before, mode_call_in_scope
 from trainlint.analysis.modes import EVAL
 from trainlint.analysis.names import dotted_name
-from trainlint.diagnostics import Severity
+from trainlint.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 
@@ -68,7 +69,12 @@ for epoch in range(epochs):
     with torch.no_grad():
         val_loss = sum(criterion(model(x), y).item() for x, y in val_loader)
 """
-    fix_safety = "This rule has no automatic fix."
+    fix_safety = (
+        "Safe: the fix inserts `model.train()` on its own line right before the training batch "
+        "loop (the model named in the message, when that name is used in the loop), so each "
+        "pass over the training data starts in train mode, which is what the training step "
+        "intends. Evaluation code that sets `.eval()` itself is unaffected."
+    )
     references = (
         "https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.train",
     )
@@ -163,6 +169,50 @@ for images, labels in val_loader:
 """,
     )
 
+    FIX_EXAMPLES = (
+        (INVALID[0], """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet50(num_classes=5)
+model.train()
+for epoch in range(20):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_out = model(x)
+"""),
+        (INVALID[1], """\
+import torch
+import torch.nn as nn
+
+def evaluate(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+def train_one_epoch(net, loader, opt):
+    net.train()
+    for x, y in loader:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+
+net = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 3))
+opt = torch.optim.Adam(net.parameters())
+for epoch in range(10):
+    train_one_epoch(net, train_loader, opt)
+    print(evaluate(net, val_loader))
+"""),
+    )
+
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         if not ctx.models.is_torch_file:
             return
@@ -184,12 +234,22 @@ for images, labels in val_loader:
                     if flagged:
                         break
                 if flagged:
-                    yield self.report(call, message=(
+                    yield self.report(call, fix=_train_before_loop(ctx, loop, flagged), message=(
                         f"training step while `{flagged}` may be in eval mode (an evaluation "
                         "earlier in the loop called .eval() and nothing calls .train() on the way "
                         "back): dropout is off and BatchNorm frozen from the second epoch on; call "
                         f"{flagged}.train() at the top of the epoch loop"
                     ))
+
+
+def _train_before_loop(ctx: FileContext, loop, model_key: str) -> Optional[Fix]:
+    """`model.train()` right before the training batch loop: every pass over the training data
+    then starts in train mode, whatever the evaluation before it left."""
+    code = mode_call_in_scope(ctx, loop.node, model_key, "train")
+    if code is None:
+        return None
+    return Fix(edits=(insert_line_before(ctx, loop.node, code),), safe=True,
+               description=f"call {code} before the training loop")
 
 
 def _frozen_keys(ctx: FileContext) -> Set[str]:
