@@ -535,3 +535,33 @@ async def test_a_crashing_rule_is_logged_and_the_others_still_report(workspace):
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+REFIT = TRAIN + textwrap.dedent(
+    """\
+    from sklearn.preprocessing import StandardScaler
+    scaler = StandardScaler()
+    X_train = scaler.fit_transform(X_train)
+    X_test = scaler.fit_transform(X_test)
+    """
+)
+
+
+async def test_fix_all_applies_safe_fixes_only(client, workspace):
+    uri = open_document(client, workspace / "train.py", REFIT)
+    diagnostics = await published(client, uri, version=1)
+    assert sorted(d.code for d in diagnostics) == ["TL301", "TL307"]
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    actions = await client.text_document_code_action_async(
+        code_action_params(uri, whole, only=["source.fixAll"]))
+    (fix_all,) = actions
+    assert fix_all.kind == "source.fixAll.trainlint"
+    (edit,) = fix_all.edit.changes[uri]
+    assert edit.range.start == types.Position(line=0, character=0)
+    assert edit.new_text == REFIT.replace("test_size=0.2)", "test_size=0.2, stratify=y)")  # TL307's is unsafe
+    # the unsafe fix is still offered on its own, as a quick fix that is not preferred
+    refit = next(d for d in diagnostics if d.code == "TL307")
+    actions = await client.text_document_code_action_async(code_action_params(uri, refit.range))
+    (unsafe,) = [a for a in actions if not a.title.startswith("Disable ")]
+    assert unsafe.kind == types.CodeActionKind.QuickFix and not unsafe.is_preferred
+    assert apply_edits(REFIT, unsafe.edit.changes[uri]).endswith("X_test = scaler.transform(X_test)\n")

@@ -235,9 +235,17 @@ def test_file_level_exemption_in_any_cell():
     assert [d[3] for d in found(text)] == ["TL301"]
 
 
-def test_fixes_are_not_offered_for_notebooks():
+def test_fixes_come_in_cell_coordinates():
     text = notebook(code(IMPORTS), code(SPLIT + CLASSIFIER))
-    assert [d.fix for d in lint_source(text, "x.ipynb")] == [None]
+    (diagnostic,) = lint_source(text, "x.ipynb")
+    (edit,) = diagnostic.fix.edits
+    assert (diagnostic.cell, edit.start_line) == (2, 1)
+
+
+def test_no_fix_on_a_line_with_ipython_syntax():
+    text = notebook(code(IMPORTS), code("%time " + SPLIT + CLASSIFIER))
+    (diagnostic,) = lint_source(text, "x.ipynb")
+    assert diagnostic.code == "TL301" and diagnostic.fix is None
 
 
 # -- discovery and size ------------------------------------------------------------------
@@ -397,11 +405,49 @@ def test_odd_json_never_raises(value, cells):
             assert diagnostic.code in ("TL001", "TL002"), diagnostic
 
 
-def test_fix_leaves_notebooks_untouched(tmp_path, run_trainlint):
+def test_fix_changes_only_the_cell_sources_involved(tmp_path, run_trainlint):
     path = tmp_path / "churn.ipynb"
-    original = notebook(code(IMPORTS), code(SPLIT + CLASSIFIER))
+    outputs = [{"output_type": "stream", "name": "stdout", "text": ["accuracy 0.93\n"]},
+               {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=" * 500}, "metadata": {}}]
+    original = json.dumps({
+        "cells": [markdown("# Churn — prédiction\n"), code(IMPORTS), code(SPLIT + CLASSIFIER, outputs)],
+        "metadata": {"kernelspec": {"name": "python3", "language": "python"}, "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    path.write_text(original, encoding="utf-8")
+
+    diff = run_trainlint("--diff", "churn.ipynb", cwd=tmp_path)
+    assert diff.returncode == 1 and "--- a/churn.ipynb (cell 3)" in diff.stdout
+    assert "+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y)" in diff.stdout
+    assert path.read_text(encoding="utf-8") == original  # --diff writes nothing
+
+    result = run_trainlint("--fix", "churn.ipynb", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = path.read_text(encoding="utf-8")
+    before, after = json.loads(original), json.loads(fixed)
+    assert after["cells"][2]["source"][0].endswith("test_size=0.2, stratify=y)\n")
+    after["cells"][2]["source"] = before["cells"][2]["source"]
+    assert after == before  # outputs, metadata and the other cells unchanged
+    # and the layout too: only the one source line differs, byte for byte
+    changed = [(a, b) for a, b in zip(original.splitlines(), fixed.splitlines()) if a != b]
+    assert len(changed) == 1 and len(original.splitlines()) == len(fixed.splitlines())
+    again = run_trainlint("--fix", "churn.ipynb", cwd=tmp_path)
+    assert again.returncode == 0 and path.read_text(encoding="utf-8") == fixed  # idempotent
+
+
+def test_fix_leaves_a_notebook_with_a_broken_cell_alone(tmp_path, run_trainlint):
+    path = tmp_path / "churn.ipynb"
+    original = notebook(code(IMPORTS), code(SPLIT + CLASSIFIER), code("def broken(:\n"))
     path.write_text(original, encoding="utf-8")
     result = run_trainlint("--fix", "churn.ipynb", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    assert result.stdout.startswith("churn.ipynb:cell 2:1:36: TL301 classification")  # no [*]
+    assert result.returncode == 1
+    assert path.read_text(encoding="utf-8") == original
+
+
+def test_fix_leaves_an_unrecognised_json_layout_alone(tmp_path, run_trainlint):
+    path = tmp_path / "churn.ipynb"
+    original = notebook(code(IMPORTS), code(SPLIT + CLASSIFIER)).replace('\n "nbformat"', '\n    "nbformat"')
+    path.write_text(original, encoding="utf-8")
+    result = run_trainlint("--fix", "churn.ipynb", cwd=tmp_path)
+    assert result.returncode == 1 and "JSON layout" in result.stderr + result.stdout
     assert path.read_text(encoding="utf-8") == original

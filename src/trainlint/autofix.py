@@ -1,7 +1,8 @@
 """`--fix` and `--diff`: fix the files that have applicable fixes, write or show the result.
 
 Only files with at least one applicable fix are read again; each is fixed round after round
-(`fix.fix_text`) and then written atomically (`--fix`) or shown as a unified diff (`--diff`).
+(`fix.fix_text`; notebooks: `notebook_fix.fix_notebook_text`, cell sources only) and then
+written atomically (`--fix`) or shown as a unified diff (`--diff`, per cell for notebooks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic
 from trainlint.engine import lint_source
 from trainlint.fix import applicable, encode_like, fix_text, write_atomically
+from trainlint.notebook import is_notebook
+from trainlint.notebook_fix import cell_diff, fix_notebook_text
 from trainlint.source import SourceError, decode_source
 
 
@@ -35,7 +38,7 @@ def fix_files(
         by_path[diagnostic.path].append(diagnostic)
     outcome = FixOutcome(diagnostics=[])
     for path, found in by_path.items():
-        if not any(applicable(d.fix, unsafe) for d in found) or path.endswith(".ipynb"):
+        if not any(applicable(d.fix, unsafe) for d in found):
             outcome.diagnostics.extend(found)
             continue
         try:
@@ -45,7 +48,8 @@ def fix_files(
             outcome.messages.append(f"{path}: not fixed: {error}")
             outcome.diagnostics.extend(found)
             continue
-        result, remaining = fix_text(text, lambda source: lint_source(source, path, config), unsafe)
+        fixer = fix_notebook_text if is_notebook(path) else fix_text
+        result, remaining = fixer(text, lambda source: lint_source(source, path, config), unsafe)
         outcome.messages.extend(result.dropped)
         if not result.changed:
             outcome.diagnostics.extend(found)
@@ -53,7 +57,8 @@ def fix_files(
         outcome.fixed.extend(result.applied)
         if write:
             try:
-                write_atomically(Path(path), encode_like(raw, result.text))
+                data = result.text.encode("utf-8") if is_notebook(path) else encode_like(raw, result.text)
+                write_atomically(Path(path), data)
             except (OSError, UnicodeEncodeError) as error:
                 outcome.messages.append(f"{path}: not written: {error}")
                 outcome.diagnostics.extend(found)
@@ -61,6 +66,9 @@ def fix_files(
             outcome.diagnostics.extend(remaining)
         else:
             outcome.diagnostics.extend(found)
+            if is_notebook(path):
+                outcome.diff += cell_diff(text, result.text, path)
+                continue
             outcome.diff += "".join(
                 difflib.unified_diff(
                     text.splitlines(keepends=True), result.text.splitlines(keepends=True),

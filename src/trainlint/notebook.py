@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from trainlint.config import Config
-from trainlint.diagnostics import Diagnostic
+from trainlint.diagnostics import Diagnostic, Fix
 from trainlint.ipython_syntax import blank_ipython
 from trainlint.limits import deeper_recursion
 
@@ -258,8 +258,31 @@ def _to_cell(diagnostic: Diagnostic, joined: JoinedCells) -> Diagnostic:
         end_col = diagnostic.end_col + joined.column_shifts.get(diagnostic.end_line, 0)
     else:  # a range running into the next cell (only the module itself): stop at the start
         end_line, end_col = line, col
-    # Fixes are edits to the joined module, not to the notebook's JSON: not offered here.
     return replace(
         diagnostic, cell=joined.cells[index].number, line=line, col=col,
-        end_line=end_line, end_col=end_col, fix=None,
+        end_line=end_line, end_col=end_col, fix=_fix_in_cell(diagnostic.fix, joined, index),
     )
+
+
+def _fix_in_cell(fix: Optional[Fix], joined: JoinedCells, index: int) -> Optional[Fix]:
+    """The fix in the coordinates of the cell's own source, when every edit stays inside that
+    cell and away from blanked IPython lines (whose columns moved); else no fix."""
+    if fix is None:
+        return None
+    first = joined.first_lines[index]
+    line_count = joined.cell_texts[index].count("\n")
+    blanked_lines = joined.cell_texts[index].split("\n")
+    source_lines = joined.cells[index].source.split("\n")
+    edits = []
+    for edit in fix.edits:
+        start, end = edit.start_line - first + 1, edit.end_line - first + 1
+        # an edit may end at column 1 of the line after the cell: the end of the cell's text
+        if not (1 <= start <= line_count and 1 <= end <= line_count + 1):
+            return None
+        if end == line_count + 1 and edit.end_col != 1:
+            return None
+        for line in range(start, min(end, line_count) + 1):
+            if line > len(source_lines) or source_lines[line - 1] != blanked_lines[line - 1]:
+                return None  # IPython syntax blanked on this line: the cell's text differs
+        edits.append(replace(edit, start_line=start, end_line=end))
+    return replace(fix, edits=tuple(edits))

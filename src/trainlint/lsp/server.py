@@ -28,12 +28,16 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from trainlint import __version__
+from trainlint.diagnostics import Edit
 from trainlint.engine import INTERNAL_ERROR, lint_text
+from trainlint.fix import fix_text
 from trainlint.lsp.actions import LineLayout, noqa_edit
 from trainlint.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
 from trainlint.lsp.settings import ConfigResolver
 from trainlint.lsp.units import Pair, Placed, Unit, notebook_unit, text_unit
 from trainlint.rules import get_rule
+
+FIX_ALL = "source.fixAll.trainlint"
 
 DEBOUNCE_SECONDS = 0.1
 CONFIG_FILES = ("pyproject.toml",)
@@ -254,6 +258,9 @@ class TrainlintServer(LanguageServer):
         if document is None or result is None:
             return []
         wanted = params.context.only
+        if wanted and any(FIX_ALL.startswith(kind) for kind in wanted):
+            fix_all = self.fix_all_action(uri, document, unit)
+            return [fix_all] if fix_all is not None else []
         if wanted and not any(types.CodeActionKind.QuickFix.value.startswith(kind) for kind in wanted):
             return []
         lines = split_lines(document.source)
@@ -269,7 +276,8 @@ class TrainlintServer(LanguageServer):
             key = (lsp_diagnostic.code, lsp_diagnostic.range.start.line)
             if not overlaps(lsp_diagnostic.range, params.range) and key not in in_context:
                 continue
-            if diagnostic.fix is not None:
+            # a notebook shown as its JSON text: fixes are in cell coordinates, not the JSON's
+            if diagnostic.fix is not None and unit.editable:
                 edits = [to_text_edit(edit, lines, encoding) for edit in diagnostic.fix.edits]
                 fixes.append(self._action(
                     diagnostic.fix.description or f"Fix {diagnostic.code} ({diagnostic.name})",
@@ -289,6 +297,24 @@ class TrainlintServer(LanguageServer):
                     [to_text_edit(edit, lines, encoding)], lsp_diagnostic, preferred=False,
                 ))
         return fixes + silencers
+
+    def fix_all_action(self, uri: str, document: TextDocument, unit: Unit) -> Optional[types.CodeAction]:
+        """`source.fixAll.trainlint`: every safe fix of a Python document, applied round after
+        round as `trainlint --fix` does, as one edit of the whole document. Unsafe fixes stay
+        individual quick fixes. Notebooks are fixed from the command line."""
+        if unit.uri != uri or not unit.editable or unit.path.endswith(".ipynb"):
+            return None
+        config = self.configs.for_folder(unit.folder)
+        result, _ = fix_text(document.source, lambda text: lint_text(text, unit.path, config), unsafe=False)
+        if not result.changed:
+            return None
+        lines = split_lines(document.source)
+        whole = Edit(1, 1, len(lines), len(lines[-1]) + 1, result.text)
+        return types.CodeAction(
+            title=f"trainlint: apply {len(result.applied)} safe fix(es)",
+            kind=FIX_ALL,
+            edit=types.WorkspaceEdit(changes={uri: [to_text_edit(whole, lines, self.encoding)]}),
+        )
 
     @staticmethod
     def _action(title: str, uri: str, edits: Sequence[types.TextEdit],
@@ -397,7 +423,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
     )
     def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
         return ls.code_actions(params)
