@@ -11,11 +11,13 @@ from trainlint.analysis.criteria import (
     LABEL_SMOOTHING,
     POS_WEIGHT,
     SAMPLE_WEIGHT,
+    LOSS_CLASSES,
     WEIGHT,
     LossUse,
 )
-from trainlint.analysis.names import dotted_name, is_none, keyword_value, last_name, positional_args
-from trainlint.diagnostics import Severity
+from trainlint.analysis.edits import add_keyword_argument
+from trainlint.analysis.names import argument, dotted_name, is_none, keyword_value, last_name, positional_args
+from trainlint.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 _SPELLING = {
@@ -81,6 +83,16 @@ class Classifier(pl.LightningModule):
         x, y = batch
         self.log("val_loss", F.cross_entropy(self(x), y, weight=self.class_weights))
 """
+    fix_safety = (
+        "Unsafe (offered with `--unsafe-fixes`): for a PyTorch validation loss built without the "
+        "training criterion's `weight=` / `pos_weight=` / `label_smoothing=`, the fix passes the "
+        "same argument to the validation criterion, copied as written. The validation loss then "
+        "changes value (that is the point: it becomes comparable with the training loss), so "
+        "review it; keep an unweighted copy if you also want the plain figure. Offered only when "
+        "there is one training criterion of that loss, its argument is a plain name or number "
+        "and that name is visible where the validation criterion is built. No fix for Keras "
+        "`class_weight`, Lightning modules or per-sample weighting."
+    )
     references = (
         "https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
         "https://keras.io/api/models/model_training_apis/#fit-method",
@@ -140,6 +152,47 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
 """,
     )
 
+    FIX_EXAMPLES = (
+        (
+            """\
+import torch
+import torch.nn as nn
+
+weights = torch.tensor([0.2, 1.0, 4.5])
+criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.1)
+val_criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+for epoch in range(5):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(val_criterion(model(x), y).item() for x, y in val_loader)
+""",
+            """\
+import torch
+import torch.nn as nn
+
+weights = torch.tensor([0.2, 1.0, 4.5])
+criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.1)
+val_criterion = nn.CrossEntropyLoss(label_smoothing=0.1, weight=weights)
+for epoch in range(5):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(val_criterion(model(x), y).item() for x, y in val_loader)
+""",
+        ),
+    )
+
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         yield from self._keras(ctx)
         yield from self._lightning(ctx)
@@ -166,7 +219,8 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
             for use in _uses_with_helpers(ctx, loop.node):
                 missing = missing_weighting(train_uses, use)
                 if missing:
-                    yield self.report(use.call, message=self._torch_message(missing))
+                    yield self.report(use.call, message=self._torch_message(missing),
+                                      fix=_copy_weighting(ctx, train_uses, use, missing))
 
     def _shared_helpers(self, ctx: FileContext) -> Iterator[Finding]:
         """One epoch helper run for training and for validation with different criteria:
@@ -247,6 +301,33 @@ model.fit(x_train, y_train, class_weight=None, validation_split=0.1)
             "are on different scales; compute validation loss with the same weighted criterion "
             "(or compare an unweighted metric)"
         )
+
+
+def _copy_weighting(ctx: FileContext, train_uses: List[LossUse], use: LossUse,
+                    missing: FrozenSet[str]) -> Optional[Fix]:
+    """Give the validation criterion the training criterion's weighting keywords, copied as
+    written (`weight=class_weights`). Offered only when one training criterion of the family
+    exists, the weights are a plain name or attribute visible at the validation criterion,
+    and the weighting is an argument (not a per-sample multiplication)."""
+    if SAMPLE_WEIGHT in missing:
+        return None
+    sources = {id(t.spec.source): t.spec.source for t in train_uses if t.spec.family == use.spec.family}
+    train_source, target = next(iter(sources.values())), use.spec.source
+    if len(sources) != 1 or not isinstance(train_source, cst.Call) or not isinstance(target, cst.Call):
+        return None
+    train_scope = ctx.index.enclosing_function(train_source)
+    if train_scope is not None and train_scope is not ctx.index.enclosing_function(target):
+        return None  # the weights' name may not be bound where the validation criterion is built
+    position = LOSS_CLASSES.get(last_name(train_source) or "", (None, None))[1]
+    edits = []
+    for keyword in sorted(missing):
+        value = argument(train_source, position, keyword) if keyword == WEIGHT and position is not None \
+            else keyword_value(train_source, keyword)
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Float, cst.Integer)):
+            return None
+        edits.append(add_keyword_argument(ctx, target, keyword, ctx.code(value)))
+    return Fix(edits=tuple(edits), safe=False,
+               description=f"pass {', '.join(sorted(missing))} to the validation criterion too")
 
 
 def missing_weighting(train_uses: Iterable[LossUse], use: LossUse, shared: bool = False) -> FrozenSet[str]:
