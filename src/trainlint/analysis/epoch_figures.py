@@ -85,10 +85,12 @@ class EpochFigures:
         # (function, name) -> [(start token, is_write, Name node)] in source order
         self._mentions: Dict[Tuple[Optional[cst.CSTNode], str], List[Tuple[int, bool, cst.Name]]] = {}
         self._assigns_by_name: Dict[Tuple[Optional[cst.CSTNode], str], List[cst.BaseExpression]] = {}
-        self._index_statements()
         self.accumulated: List[Accumulated] = []
         self.divisions: List[EpochDivision] = []
         self.last_batch: List[LastBatchFigure] = []
+        if not loops.loops:
+            return  # every figure comes from a batch loop
+        self._index_statements()
         for loop in loops.loops:
             for accumulator in loop.accumulators:
                 if accumulator.op in ("+=", "assign"):
@@ -273,6 +275,8 @@ class EpochFigures:
         by_name: Dict[Tuple[object, str], List[Accumulated]] = {}
         for acc in self.accumulated:
             by_name.setdefault((acc.loop.function, acc.name), []).append(acc)
+        if not by_name:
+            return
         for division in self._index.of_type(cst.BinaryOperation):
             if not isinstance(division.operator, cst.Divide):
                 continue

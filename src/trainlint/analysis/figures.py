@@ -114,8 +114,8 @@ def _pytorch(ctx) -> List[SideBySide]:
         for function in functions:
             for item in _walk_function(ctx, function, seeds, returns):
                 found.setdefault(item.node, item)
-    return sorted(found.values(), key=lambda s: ctx.index.of_type(cst.SimpleStatementLine).index(
-        ctx.index.statement_of(s.node)) if ctx.index.statement_of(s.node) in ctx.index.of_type(cst.SimpleStatementLine) else 0)
+    line_number = {line: i for i, line in enumerate(ctx.index.of_type(cst.SimpleStatementLine))}
+    return sorted(found.values(), key=lambda s: line_number.get(ctx.index.statement_of(s.node), 0))
 
 
 def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:

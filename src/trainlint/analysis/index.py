@@ -65,6 +65,9 @@ class ModuleIndex:
         self.positions = PositionIndex(self._marks, recorder.tokens)
         self._order: Optional[Dict[cst.CSTNode, int]] = None
         self._children: Optional[Dict[cst.CSTNode, List[cst.CSTNode]]] = None
+        # types -> {node: its innermost ancestor of those types}; facts ask the same
+        # question of neighbouring nodes over and over, so answers are shared along the path.
+        self._enclosing: Dict[Tuple[type, ...], Dict[cst.CSTNode, Optional[cst.CSTNode]]] = {}
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -82,10 +85,27 @@ class ModuleIndex:
             current = self._parents.get(current)
 
     def enclosing(self, node: cst.CSTNode, *types: type) -> Optional[cst.CSTNode]:
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, types):
-                return ancestor
-        return None
+        """The innermost strict ancestor of `node` of one of `types` (memoized)."""
+        known = self._enclosing.get(types)
+        if known is None:
+            known = self._enclosing[types] = {}
+        if node in known:
+            return known[node]
+        path = [node]
+        found: Optional[cst.CSTNode] = None
+        current = self._parents.get(node)
+        while current is not None:
+            if isinstance(current, types):
+                found = current
+                break
+            if current in known:
+                found = known[current]
+                break
+            path.append(current)
+            current = self._parents.get(current)
+        for walked in path:
+            known[walked] = found
+        return found
 
     def enclosing_scope(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The function, class or lambda around `node`; None at module level."""

@@ -98,6 +98,7 @@ class ModelTable:
         self._class_attrs: Dict[Tuple[cst.ClassDef, str], List[cst.BaseExpression]] = {}
         self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
         self._function_of: Dict[cst.CSTNode, Scope] = {}
+        self._class_bodies: Dict[str, Tuple[bool, List[cst.Call]]] = {}
         self._find_classes()
         self._find_models()
         self.forward_calls: List[ForwardCall] = self._find_forward_calls()
@@ -130,10 +131,16 @@ class ModelTable:
         for name, (node, bases, is_module, lightning) in pending.items():
             if is_module:
                 self.classes[name] = ModuleClass(name, node, lightning, None)
-        # Mode dependence, resolving classes that use other classes of the file.
+        # Mode dependence, resolving classes that use other classes of the file, to a fixed
+        # point (a pass that changes nothing would change nothing again).
         for _ in range(len(self.classes) + 1):
+            changed = False
             for cls in self.classes.values():
-                cls.mode_dependent = self._class_mode_dependent(cls)
+                dependent = self._class_mode_dependent(cls)
+                changed |= dependent != cls.mode_dependent
+                cls.mode_dependent = dependent
+            if not changed:
+                break
 
     def _class_mode_dependent(self, cls: ModuleClass) -> Optional[bool]:
         unknown = False
@@ -144,17 +151,33 @@ class ModelTable:
                 if dependent:
                     return True
                 unknown |= dependent is None
-        for node in self.index.descendants(cls.node.body):
-            if isinstance(node, cst.Attribute) and node.attr.value == "training" and dotted_name(node.value) == "self":
-                return True
-            if not isinstance(node, cst.Call):
-                continue
+        reads_training, calls = self._class_body(cls)
+        if reads_training:
+            return True
+        for node in calls:
             dependent = self.constructor_mode_dependent(node)
             if dependent:
                 return True
             if dependent is None and self._is_submodule_construction(node):
                 unknown = True
         return None if unknown else False
+
+    def _class_body(self, cls: ModuleClass) -> Tuple[bool, List[cst.Call]]:
+        """Whether the class body reads `self.training`, and its calls in source order (walked
+        once per class, not once per fixed-point pass)."""
+        cached = self._class_bodies.get(cls.name)
+        if cached is None:
+            reads_training = False
+            calls: List[cst.Call] = []
+            for node in self.index.descendants(cls.node.body):
+                if isinstance(node, cst.Call):
+                    calls.append(node)
+                elif isinstance(node, cst.Attribute) and node.attr.value == "training" and \
+                        dotted_name(node.value) == "self":
+                    reads_training = True
+                    break
+            cached = self._class_bodies[cls.name] = (reads_training, calls)
+        return cached
 
     def _is_submodule_construction(self, call: cst.Call) -> bool:
         """A call whose result is stored on `self` (or in a container of layers) and that

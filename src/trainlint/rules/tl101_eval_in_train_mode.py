@@ -230,8 +230,8 @@ print(evaluate(net, test_loader))
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
-        if not ctx.models.is_torch_file:
-            return
+        if not ctx.models.is_torch_file or not ctx.models.forward_calls:
+            return  # no forward pass: the mode analysis is not needed
         modes = ctx.modes
         for forward in ctx.models.forward_calls:
             if _deliberate_train_mode(ctx, forward):

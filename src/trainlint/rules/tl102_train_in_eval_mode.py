@@ -216,11 +216,13 @@ for epoch in range(10):
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         if not ctx.models.is_torch_file:
             return
+        # backward() without an optimizer step computes input gradients, not a training step
+        training = [loop for loop in ctx.loops.of_kind("train", "mixed") if loop.step_calls]
+        if not training:
+            return  # nothing to check: the mode analysis is not needed
         modes = ctx.modes
         frozen = _frozen_keys(ctx)
-        for loop in ctx.loops.of_kind("train", "mixed"):
-            if not loop.step_calls:
-                continue  # backward() for input gradients, not a training step
+        for loop in training:
             trained = {ctx.models.forward_of(c).key for c in loop.forward_calls}  # type: ignore[union-attr]
             trained -= frozen
             for call in loop.backward_calls:

@@ -199,8 +199,8 @@ print(test_loss / len(test_loader))
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
-        if not ctx.models.is_torch_file:
-            return
+        if not ctx.models.is_torch_file or not ctx.models.forward_calls:
+            return  # no forward pass: the mode analysis is not needed
         modes = ctx.modes
         for forward in ctx.models.forward_calls:
             for env, _states, _role in modes.evaluation_states(forward.call):
