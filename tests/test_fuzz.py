@@ -19,7 +19,9 @@ from trainlint.rules import all_rules
 
 # Prepending every rule's triggers makes sure generated programs reach every rule's check
 # instead of being skipped by the prefilter.
-TRIGGERS = "".join(f"# {token}\n" for rule in all_rules() for token in rule.triggers)
+TRIGGERS = "".join(
+    f"# {word}\n" for rule in all_rules() for group in (rule.triggers, *rule.requires) for word in group
+)
 FIXTURE_SOURCES = sorted(FIXTURES.rglob("*.py"))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
+from trainlint import prefilter
 from trainlint.config import Config
 from trainlint.engine import lint_source
 from trainlint.rules import Rule, all_rules, get_rule
@@ -77,12 +78,17 @@ def _all_sources():
     return sources
 
 
+def switch_prefilter_off(monkeypatch):
+    monkeypatch.setattr(Rule, "is_triggered_by", classmethod(lambda cls, text, words=None: True))
+    monkeypatch.setattr(prefilter, "triggered_rules", lambda rules, text: list(rules))
+
+
 def test_prefilter_changes_no_result(monkeypatch):
     """Linting every fixture and example with the prefilter switched off finds exactly
     what the normal run finds: no rule reports anything in a file without its triggers."""
     sources = _all_sources()
     with_prefilter = {name: lint_source(text, name) for name, text in sources}
-    monkeypatch.setattr(Rule, "is_triggered_by", classmethod(lambda cls, text: True))
+    switch_prefilter_off(monkeypatch)
     without = {name: lint_source(text, name) for name, text in sources}
     assert with_prefilter == without
 
@@ -97,34 +103,50 @@ def test_file_without_triggers_is_not_parsed(monkeypatch):
     assert calls == []
 
 
-def test_select_of_no_checked_rule_parses_nothing(monkeypatch):
+def every_word() -> str:
+    """A text holding every trigger and required word of every rule, as comments."""
+    words = {w for rule in checked_rules() for group in (rule.triggers, *rule.requires) for w in group}
+    return "".join(f"# {word}\n" for word in sorted(words))
+
+
+def count_parses(monkeypatch):
     import libcst
 
     calls = []
     real_parse = libcst.parse_module
     monkeypatch.setattr(libcst, "parse_module", lambda text: calls.append(1) or real_parse(text))
-    every_trigger = "\n".join(f"# {t}" for rule in checked_rules() for t in rule.triggers) + "\n"
-    assert lint_source(every_trigger, "a.py", Config(select=("TL001",))) == []
+    return calls
+
+
+def test_select_of_no_checked_rule_parses_nothing(monkeypatch):
+    calls = count_parses(monkeypatch)
+    assert lint_source(every_word(), "a.py", Config(select=("TL001",))) == []
     assert calls == []
-    lint_source(every_trigger, "a.py", Config())
+    lint_source(every_word(), "a.py", Config())
     assert calls == [1]
 
 
 def test_select_narrows_the_triggers(monkeypatch):
-    import libcst
-
-    triggered = [rule for rule in checked_rules() if rule.triggers]
-    if len(triggered) < 2:
-        pytest.skip("needs two rules with triggers")
-    first, second = triggered[0], triggered[1]
-    only_second = next((t for t in second.triggers if not first.is_triggered_by(t)), None)
-    if only_second is None:
-        pytest.skip("the two rules share their triggers")
-    calls = []
-    real_parse = libcst.parse_module
-    monkeypatch.setattr(libcst, "parse_module", lambda text: calls.append(1) or real_parse(text))
-    text = f"x = {only_second!r}\n# {only_second}\n"
-    lint_source(text, "a.py", Config(select=(first.code,)))
-    assert calls == [], "a file holding only another rule's trigger was parsed"
-    lint_source(text, "a.py", Config(select=(second.code,)))
+    """A file that only another rule's words reach is not parsed when that rule is not selected."""
+    pairs = [
+        (first, second, snippet)
+        for second in checked_rules() for snippet in second.INVALID
+        for first in checked_rules() if first is not second and not first.is_triggered_by(snippet)
+    ]
+    assert pairs, "every rule triggers on every other rule's examples"
+    first, second, snippet = pairs[0]
+    calls = count_parses(monkeypatch)
+    lint_source(snippet, "a.py", Config(select=(first.code,)))
+    assert calls == [], "a file holding only another rule's words was parsed"
+    lint_source(snippet, "a.py", Config(select=(second.code,)))
     assert calls == [1]
+
+
+def test_required_words_are_checked(monkeypatch):
+    """A trigger alone does not run a rule that also requires other words."""
+    rule = next(rule for rule in checked_rules() if rule.requires)
+    text = f"# {rule.triggers[0]}\n"
+    if all(any(word in text for word in group) for group in rule.requires):
+        pytest.skip("the trigger already holds the required words")
+    assert not rule.is_triggered_by(text)
+    assert rule.is_triggered_by(every_word())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, 
 
 import libcst as cst
 
+from trainlint import prefilter
 from trainlint.analysis.context import FileContext
 from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic, Severity
@@ -54,7 +55,7 @@ def lint_python_source(
     """Lint Python text, whatever the path says (notebooks pass their joined code cells and
     a `line_label` naming cells in messages)."""
     exemption = file_exemption(text)
-    triggered = [rule for rule in rules_for(config, path) if rule.triggers and rule.is_triggered_by(text)]
+    triggered = prefilter.triggered_rules(rules_for(config, path), text)
     if not triggered:
         return []  # prefilter: nothing here can match, so the file is not even parsed
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be

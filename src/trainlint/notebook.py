@@ -194,7 +194,7 @@ def lint_notebook_source(text: str, path: str, config: Optional[Config] = None) 
             f"file skipped: its code cells are larger than max-file-size ({config.max_file_size_mb:g} MB)"
         )
         return diagnostics + [engine._engine_diagnostic(engine.FILE_SKIPPED, path, message, 1, 1)]
-    if not any(rule.triggers and rule.is_triggered_by(code) for rule in engine.rules_for(config, path)):
+    if not any(rule.is_triggered_by(code) for rule in engine.rules_for(config, path)):
         return diagnostics  # the prefilter of scripts: nothing here can match
     # Jupyter compiles each cell on its own: a cell that does not parse alone is reported
     # and left out, even when the joined text would parse (an `else:` continuing the cell

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from trainlint import engine
+from trainlint import engine, prefilter
 from trainlint.analysis.context import FileContext
 from trainlint.cache import ResultCache
 from trainlint.config import Config
@@ -181,7 +181,7 @@ def _profiled_file(path: Path, config: Config, cache: Optional[ResultCache], pro
 def _profiled_source(text: str, path: str, config: Config, profile: Profile) -> List[Diagnostic]:
     """engine.lint_source, stage by stage."""
     exemption = file_exemption(text)
-    triggered = [rule for rule in engine.rules_for(config, path) if rule.triggers and rule.is_triggered_by(text)]
+    triggered = prefilter.triggered_rules(engine.rules_for(config, path), text)
     rules = [rule for rule in triggered if not file_exempts(exemption, rule.code)]
     profile.lap("prefilter")
     if not triggered:

@@ -17,6 +17,7 @@ from trainlint.diagnostics import Fix, Severity
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.analysis.context import FileContext
+    from trainlint.prefilter import _Words
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,13 @@ class Rule:
     # fixed code parses and no longer reports the rule.
     FIX_EXAMPLES: ClassVar[Tuple[Tuple[str, str], ...]] = ()
 
-    # A file whose text contains none of these substrings is not parsed for this rule.
+    # The prefilter (trainlint/prefilter.py): the rule runs on a text only if it contains
+    # one of `triggers` and one word of every group of `requires` (substrings; `caseless`
+    # groups ignore case), and, when `anchors` are declared, one of those structural facts
+    # holds (trainlint/anchors.py). Each must be a necessary condition of `check`.
     triggers: ClassVar[Tuple[str, ...]] = ()
+    requires: ClassVar[Tuple[Tuple[str, ...], ...]] = ()
+    anchors: ClassVar[Tuple[str, ...]] = ()
 
     suppressible: ClassVar[bool] = True
     # Engine diagnostics (TL0xx) are produced while reading/parsing, not by `check`.
@@ -68,5 +74,17 @@ class Rule:
         return Finding(node=node, message=message, fix=fix)
 
     @classmethod
-    def is_triggered_by(cls, text: str) -> bool:
-        return any(token in text for token in cls.triggers)
+    def is_triggered_by(cls, text: str, words: Optional["_Words"] = None) -> bool:
+        """Whether the text holds this rule's trigger words (the first look of the
+        prefilter; `words` shares look-ups between rules)."""
+        from trainlint.prefilter import _Words, words_allow
+
+        return words_allow(cls, words if words is not None else _Words(text))
+
+
+class Caseless(tuple):
+    """A `requires` group whose words match in any case (`Loss`, `loss`, `LOSS`)."""
+
+
+def caseless(*words: str) -> Caseless:
+    return Caseless(words)

@@ -24,6 +24,7 @@ class EvalInTrainMode(Rule):
         "evaluation loop"
     )
     triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+    anchors = ("forward_call",)
 
     what_it_does = (
         "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "

@@ -25,6 +25,7 @@ class TrainInEvalMode(Rule):
         "frozen; call model.train() at the top of the epoch loop"
     )
     triggers = ("backward",)
+    anchors = ("batch_loop",)
 
     what_it_does = (
         "Flags the `backward()` of a training step (a loop that also steps an optimizer) when the "

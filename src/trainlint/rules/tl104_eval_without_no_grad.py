@@ -23,6 +23,7 @@ class EvalWithoutNoGrad(Rule):
         "`torch.inference_mode()`)"
     )
     triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+    anchors = ("forward_call",)
 
     what_it_does = (
         "Flags forward passes over validation or test data (or in an evaluation loop of a "

@@ -39,7 +39,16 @@ class TrainOnlyLossWeighting(Rule):
         "different scales; use the same weighted criterion for validation (or compare an "
         "unweighted metric)"
     )
-    triggers = ("weight", "label_smoothing")
+    # A weighting: weight= / pos_weight= / class_weight= / sample_weight=, label smoothing,
+    # reduction="none" or reduce=False for per-sample weights, or a weight passed by
+    # position to a loss class that takes one (criteria._weighting).
+    triggers = ("weight", "label_smoothing", "reduc", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+                "BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "cross_entropy",
+                "nll_loss", "multilabel_soft_margin_loss", "multi_margin_loss")
+    requires = (
+        ("fit", "torch"),  # a Keras fit, or a torch loss (its qualified name comes from an import)
+        ("_weight", "Loss", "loss", "cross_entropy", "kl_div"),  # a Keras weight or a loss family
+    )
 
     what_it_does = (
         "Compares the loss used for training with the loss used for validation. PyTorch and "

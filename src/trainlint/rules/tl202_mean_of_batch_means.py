@@ -20,7 +20,9 @@ class MeanOfBatchMeans(Rule):
         "smaller and gets the weight of a full one; accumulate `loss.item() * batch_size` and "
         "divide by the number of samples"
     )
-    triggers = ("len(", "+ 1", "+=")
+    triggers = ("DataLoader",)  # the loader must be built in the file (batching.LoaderTable)
+    requires = (("torch",), ("/",), ("+", "-=", "*="))  # a division of an accumulated figure
+    anchors = ("batch_loop",)
 
     what_it_does = (
         "Flags the division that turns a sum of per-batch means (`running_loss += loss.item()` "

@@ -25,7 +25,9 @@ class WrongMetricDenominator(Rule):
     severity = Severity.ERROR
     summary = "A metric is divided by the wrong count (batches for samples, another split's size, ...)."
     message = "this metric is divided by the wrong count; divide a per-sample sum by the number of samples it covers"
-    triggers = ("len(", "+ 1")
+    triggers = ("+", "-=", "*=")  # every finding starts from an accumulator of a batch loop
+    requires = (("len", "/"),)  # `len(batch)`, or a division
+    anchors = ("batch_loop",)
 
     what_it_does = (
         "Flags epoch figures divided by the wrong count: a number of correct predictions or a "

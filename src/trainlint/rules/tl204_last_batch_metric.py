@@ -6,7 +6,7 @@ from typing import Iterator
 
 from trainlint.analysis.context import FileContext
 from trainlint.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Rule, caseless
 
 
 class LastBatchMetric(Rule):
@@ -19,7 +19,11 @@ class LastBatchMetric(Rule):
         "the last batch counts; accumulate it over the batches (sum weighted by batch size, then "
         "divide by the number of samples)"
     )
-    triggers = ("for ",)
+    triggers = ("for", "while")
+    # the assigned figure is a loss (criteria) or named like a metric (epoch_figures._METRIC_WORDS)
+    requires = (caseless("loss", "acc", "f1", "auc", "score", "metric", "err", "mae", "mse", "iou",
+                         "dice", "precision", "recall", "correct", "psnr", "cross_entropy", "kl_div"),)
+    anchors = ("batch_loop",)
 
     what_it_does = (
         "Flags an assignment inside a batch loop (`val_loss = criterion(out, y).item()`, "

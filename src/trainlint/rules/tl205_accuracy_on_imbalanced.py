@@ -9,7 +9,7 @@ import libcst as cst
 
 from trainlint.analysis.context import FileContext
 from trainlint.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Rule, caseless
 
 
 class AccuracyOnImbalanced(Rule):
@@ -26,6 +26,18 @@ class AccuracyOnImbalanced(Rule):
         "class_weight", "pos_weight", "WeightedRandomSampler", "compute_sample_weight",
         "fit_resample", "fit_sample", "resample", "SMOTE", "Sampler", "value_counts", "bincount",
         "weight=", "scale_pos_weight", "is_unbalance",
+    )
+    # Evidence of imbalance (imbalance._read_call / _read_assignment): a weight of some kind, a
+    # sampler, or a class weight passed by position to a loss that takes one.
+    requires = (
+        caseless("weight", "is_unbalance", "smote", "adasyn", "randomoversampler", "randomundersampler",
+                 "nearmiss", "tomeklinks", "clustercentroids", "editednearestneighbours",
+                 "onesidedselection", "fit_sample", "resample", "crossentropyloss", "nllloss",
+                 "multimarginloss", "cross_entropy", "nll_loss", "multi_margin_loss", "value_counts",
+                 "bincount", "sampler"),
+        # an accuracy: named so, or a hits counter (`+=` of a `sum()` of an equality)
+        caseless("acc", "correct", "+="),
+        caseless("acc", "correct", "sum"),
     )
 
     what_it_does = (

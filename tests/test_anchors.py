@@ -1,0 +1,105 @@
+"""The structural anchors over-approximate the facts they stand in for.
+
+Wherever libcst's ModelTable finds a forward call, the ast scan must say `forward_call`;
+wherever LoopTable finds a batch loop, `batch_loop`. Otherwise the prefilter would skip a
+file a rule could report on. Checked on every fixture, every rule example and generated
+programs; tests/test_prefilter.py checks the end-to-end result on the same sources.
+"""
+
+from __future__ import annotations
+
+import hypothesmith
+import libcst as cst
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from conftest import FIXTURES
+from trainlint import anchors
+from trainlint.analysis.context import FileContext
+from trainlint.config import Config
+from trainlint.notebook import join_cells, read_notebook
+from trainlint.rules import all_rules
+
+
+def _sources():
+    for path in sorted(FIXTURES.rglob("*.py")):
+        yield str(path.relative_to(FIXTURES)), path.read_text(encoding="utf-8")
+    for path in sorted(FIXTURES.rglob("*.ipynb")):
+        notebook = read_notebook(path.read_text(encoding="utf-8"))
+        yield str(path.relative_to(FIXTURES)), join_cells(notebook.code_cells).text
+    for rule in all_rules():
+        examples = rule.VALID + rule.INVALID + (getattr(rule, "example", ""),)
+        examples += tuple(text for pair in rule.FIX_EXAMPLES for text in pair)
+        for number, text in enumerate(examples):
+            if isinstance(text, str):  # engine examples may be bytes (an unreadable file)
+                yield f"{rule.code}-{number}", text
+
+
+SOURCES = list(_sources())
+
+
+def assert_over_approximates(text: str) -> None:
+    found = anchors.scan(text)
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return
+    if found is None:
+        return  # no scan: nothing is skipped
+    ctx = FileContext(text, "t.py", module, Config())
+    if ctx.models.forward_calls:
+        assert found.forward_call, [ctx.code(f.call) for f in ctx.models.forward_calls]
+    if ctx.loops.loops:
+        assert found.batch_loop, [ctx.code(loop.node).splitlines()[0] for loop in ctx.loops.loops]
+
+
+@pytest.mark.parametrize("name, text", SOURCES, ids=[name for name, _ in SOURCES])
+def test_anchors_cover_the_facts(name, text):
+    assert_over_approximates(text)
+
+
+def test_sources_exercise_both_anchors():
+    scans = [anchors.scan(text) for _, text in SOURCES]
+    assert any(s and s.forward_call for s in scans) and any(s and s.batch_loop for s in scans)
+    assert any(s and not s.forward_call for s in scans)
+
+
+MODEL_SNIPPETS = [
+    # each holds a forward call ModelTable finds; variants of how the model is named
+    "import torch.nn as nn\nnet = nn.Linear(2, 2)\nfor x in data:\n    net(x)\n",
+    "from torch.nn import DataParallel as DP\nm = DP(Net())\nfor x in d:\n    m.module(x)\n",
+    "def evaluate(model, loader):\n    for x in loader:\n        model(x)\n",
+    "class Net(Base):\n    def forward(self, x):\n        return x\n\nmodel = Net()\nout = model.forward(1)\n",
+    "import torch\nm = load()\nm.eval()\nfor b in val:\n    m(b)\n",
+    "import torch\nencoder = torch.load('e.pt')\nalias = encoder\nalias2 = alias\nalias2(x)\n",
+    "import lightning as L\nclass M(L.LightningModule):\n    def training_step(self, b, i):\n"
+    "        return self.net(b)\n    def __init__(self):\n        self.net = make()\n",
+    "from torchvision.models import *\nnet = resnet18()\nfor x in xs:\n    net(x)\n",
+    "import torch\nmodel = Net().to('cuda')\nfor x, y in loader:\n    loss = crit(model(x), y)\n"
+    "    loss.backward()\n    opt.step()\n",
+]
+
+
+@pytest.mark.parametrize("text", MODEL_SNIPPETS)
+def test_named_model_evidence(text):
+    assert_over_approximates(text)
+
+
+def test_model_definitions_have_no_anchor():
+    text = (
+        "import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.conv = nn.Conv2d(3, 3, 3)\n        self.blocks = nn.ModuleList()\n\n"
+        "    def forward(self, x):\n        for block in self.blocks:\n            x = block(x)\n"
+        "        return self.conv(x)\n"
+    )
+    assert anchors.scan(text) == anchors.Anchors(forward_call=False, batch_loop=False)
+
+
+def test_unparsable_text_has_no_scan():
+    assert anchors.scan("def f(:\n") is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_node())
+def test_generated_programs(source):
+    assert_over_approximates(source)
