@@ -223,7 +223,10 @@ def _key(ctx, node) -> Optional[str]:
     if name:
         return name
     if isinstance(node, cst.Subscript):
-        return expression_key(ctx.module, node)
+        keys = ctx.__dict__.setdefault("_tl103_subscript_keys", {})  # code generation is slow: once a node
+        if node not in keys:
+            keys[node] = expression_key(ctx.module, node)
+        return keys[node]
     return None
 
 
@@ -245,6 +248,8 @@ def _targets(ctx, statement) -> List[str]:
 
 
 def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
+    if not tags and not returns:
+        return frozenset()  # nothing tagged yet: there is nothing to read
     roots = [statement.value] if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)) else [statement]
     if isinstance(statement, cst.AugAssign):
         roots.append(statement.target)

@@ -112,6 +112,7 @@ class LoopTable:
         self.loops: List[LoopFact] = []
         self._by_node: Dict[cst.CSTNode, LoopFact] = {}
         self._function_of: Dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
+        self._statement_names: Dict[cst.CSTNode, Tuple[set, List[str]]] = {}
         self._build()
 
     # -- public queries -----------------------------------------------------------------
@@ -327,14 +328,17 @@ class LoopTable:
         reports: List[Report] = []
         if not live:
             return reports, figures
-        last_inside = max((self._order[s] for s in self.index.of_type(cst.SimpleStatementLine)
-                           if self.index.is_inside(s, node)), default=-1)
+        start, end = self.index.span(node)
+        last_inside = max((self._order[s] for s in self.index.within(node, cst.SimpleStatementLine)),
+                          default=-1) if (start, end) != (0, 0) else max(
+            (self._order[s] for s in self.index.of_type(cst.SimpleStatementLine) if self.index.is_inside(s, node)),
+            default=-1)
         for line in self.index.of_type(cst.SimpleStatementLine):
             if self._order[line] <= last_inside or self.function_of(line) is not function:
                 continue
             for statement in line.body:
-                reads = _reads(self.index, self.module, statement) & live
-                written = list(_written(self.module, statement))
+                reads, written = self._reads_and_writes(statement)
+                reads = reads & live
                 if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
                     value = statement.value
                     if reads:
@@ -362,6 +366,14 @@ class LoopTable:
                             live.add(target)
                             figures[target] = statement
         return reports, figures
+
+    def _reads_and_writes(self, statement: cst.CSTNode) -> Tuple[set, List[str]]:
+        """What a statement after a loop reads and writes: asked once per loop, so kept."""
+        known = self._statement_names.get(statement)
+        if known is None:
+            known = self._statement_names[statement] = (
+                _reads(self.index, self.module, statement), list(_written(self.module, statement)))
+        return known
 
     def _store_kind(self, statement) -> Optional[str]:
         targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
