@@ -177,8 +177,10 @@ def _tree_rss(pid: int) -> int:
 
 
 class Measurement:
-    def __init__(self, wall: float, cpu: float, max_rss: int, tree_rss: int, returncode: int, stdout: str, stderr: str):
+    def __init__(self, wall: float, cpu: float, max_rss: int, tree_rss: int, returncode: int, stdout: str, stderr: str,
+                 lines: int = 0):
         self.wall, self.cpu, self.max_rss, self.tree_rss = wall, cpu, max_rss, tree_rss
+        self.lines = lines  # lines of output: findings, for trainlint with -q
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
@@ -189,7 +191,7 @@ _MEASURE = textwrap.dedent(
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stdout.write(json.dumps({
         "cpu": usage.ru_utime + usage.ru_stime, "max_rss": usage.ru_maxrss * 1024,
-        "returncode": completed.returncode,
+        "returncode": completed.returncode, "lines": completed.stdout.count(b"\n"),
         "stdout": completed.stdout.decode("utf-8", "replace")[-4000:],
         "stderr": completed.stderr.decode("utf-8", "replace")[-6000:],
     }))
@@ -222,7 +224,7 @@ def measure(command: Sequence[str], cwd: Path, env: Optional[Dict[str, str]] = N
         raise RuntimeError(f"measuring {command[0]} failed: {err}")
     data = json.loads(out)
     return Measurement(wall, data["cpu"], data["max_rss"], max(peak[0], data["max_rss"]), data["returncode"],
-                       data["stdout"], data["stderr"])
+                       data["stdout"], data["stderr"], data["lines"])
 
 
 _WRAPPER_RSS = 0
@@ -316,6 +318,10 @@ def print_targets(results: Dict[str, List[Measurement]]) -> None:
                        cold <= 3 * walls["ruff --select ALL"]))
     if "trainlint warm" in walls:
         checks.append(("warm < 5% of cold", walls["trainlint warm"] / cold, walls["trainlint warm"] < 0.05 * cold))
+    if "trainlint prefilter off" in results:
+        with_prefilter = results["trainlint cold"][0].lines
+        without = results["trainlint prefilter off"][0].lines
+        checks.append(("findings with the prefilter = without it", with_prefilter, with_prefilter == without))
     peak = max(m.tree_rss for m in results["trainlint cold"])
     checks.append(("peak memory < 400 MB (process tree)", peak / 1024 / 1024, peak < 400 * 1024 * 1024))
     print("\n## Targets\n")

@@ -51,6 +51,8 @@ def assert_over_approximates(text: str) -> None:
         assert found.forward_call, [ctx.code(f.call) for f in ctx.models.forward_calls]
     if ctx.loops.loops:
         assert found.batch_loop, [ctx.code(loop.node).splitlines()[0] for loop in ctx.loops.loops]
+    if any(v.startswith(("keras", "tensorflow", "tf")) for v in ctx.imports.aliases.values()):
+        assert found.keras_import
 
 
 @pytest.mark.parametrize("name, text", SOURCES, ids=[name for name, _ in SOURCES])
@@ -92,7 +94,7 @@ def test_model_definitions_have_no_anchor():
         "    def forward(self, x):\n        for block in self.blocks:\n            x = block(x)\n"
         "        return self.conv(x)\n"
     )
-    assert anchors.scan(text) == anchors.Anchors(forward_call=False, batch_loop=False)
+    assert anchors.scan(text) == anchors.Anchors(forward_call=False, batch_loop=False, keras_import=False)
 
 
 def test_unparsable_text_has_no_scan():

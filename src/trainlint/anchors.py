@@ -29,7 +29,8 @@ from trainlint.analysis.models import looks_like_model_name
 
 FORWARD_CALL = "forward_call"
 BATCH_LOOP = "batch_loop"
-ANCHORS = (FORWARD_CALL, BATCH_LOOP)
+KERAS_IMPORT = "keras_import"
+ANCHORS = (FORWARD_CALL, BATCH_LOOP, KERAS_IMPORT)
 
 # Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
 _MODEL_LIBRARIES = ("torch", "torchvision", "timm", "transformers", "segmentation_models_pytorch",
@@ -52,6 +53,7 @@ Scope = Optional[ast.AST]  # the innermost function, None at module level
 class Anchors:
     forward_call: bool
     batch_loop: bool
+    keras_import: bool = False  # an import from keras / tensorflow (ImportTable's aliases)
 
     def holds(self, names: Iterable[str]) -> bool:
         return any(getattr(self, name) for name in names)
@@ -114,6 +116,7 @@ class _Scan:
         self.aliasable: Set[str] = set()
         self.library_roots: Set[str] = set()  # local names imported from a model library
         self.star_import = False
+        self.keras_import = False
         self.classes: Set[str] = set()
         self.redefined: Set[str] = set()
         self._walk(tree)
@@ -151,6 +154,8 @@ class _Scan:
                 stack.append((child, scope, in_loop, cls))
 
     def _import(self, node: ast.AST) -> None:
+        modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        self.keras_import |= any(module.startswith(("keras", "tensorflow", "tf")) for module in modules)
         if isinstance(node, ast.ImportFrom):
             if node.level or node.module is None:
                 return
@@ -268,7 +273,7 @@ class _Scan:
             batch_loop |= in_loop
             if batch_loop:
                 break
-        return Anchors(forward_call=forward_call, batch_loop=batch_loop)
+        return Anchors(forward_call=forward_call, batch_loop=batch_loop, keras_import=self.keras_import)
 
     def _own_layer(self, name: str, cls: Optional[ast.ClassDef]) -> bool:
         """`self.conv(x)` inside a module class's own methods: ModelTable skips those (a

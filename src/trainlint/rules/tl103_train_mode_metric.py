@@ -22,6 +22,7 @@ class TrainModeMetric(Rule):
         "with the validation code"
     )
     triggers = ("backward", "history")
+    anchors = ("batch_loop", "keras_import")  # PyTorch figures come from batch loops; Keras needs its import
 
     what_it_does = (
         "PyTorch: flags the print / log / tracker call, dict, return or plot that puts a training "
