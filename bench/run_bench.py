@@ -191,7 +191,7 @@ _MEASURE = textwrap.dedent(
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stdout.write(json.dumps({
         "cpu": usage.ru_utime + usage.ru_stime, "max_rss": usage.ru_maxrss * 1024,
-        "returncode": completed.returncode, "lines": completed.stdout.count(b"\n"),
+        "returncode": completed.returncode, "lines": completed.stdout.count(b"\\n"),
         "stdout": completed.stdout.decode("utf-8", "replace")[-4000:],
         "stderr": completed.stderr.decode("utf-8", "replace")[-6000:],
     }))

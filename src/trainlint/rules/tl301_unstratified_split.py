@@ -21,6 +21,7 @@ from trainlint.analysis.names import (
 )
 from trainlint.analysis.targets import CATEGORICAL
 from trainlint.diagnostics import Fix, Severity
+from trainlint.rules.words import CATEGORICAL_WORDS
 from trainlint.rules.base import Finding, Rule
 
 TRAIN_TEST_SPLIT = {"sklearn.model_selection.train_test_split"}
@@ -36,6 +37,11 @@ class UnstratifiedSplit(Rule):
         "between the splits, so their accuracies are not comparable; pass stratify=<target>"
     )
     triggers = ("train_test_split", "KFold", "ShuffleSplit", "random_split")
+    requires = (
+        CATEGORICAL_WORDS + ("Weight",),  # evidence that the target is categorical, or class weights
+        ("train_test_split", "KFold", "ShuffleSplit", "weight", "Weight"),
+        ("random_split",) + CATEGORICAL_WORDS,
+    )
 
     what_it_does = (
         "Flags `train_test_split` calls on a classification target that pass no `stratify=`. "

@@ -46,6 +46,12 @@ class KerasValidationSplitUnshuffled(Rule):
         "data is in file or class order; shuffle it first (or pass validation_data)"
     )
     triggers = ("validation_split",)
+    requires = (
+        ("fit",),
+        # the arrays were read from files or stacked per class (`_order_evidence`)
+        ("read_", "load", "genfromtxt", "fromfile", "glob", "listdir", "walk", "imread", "open",
+         "File", "sorted", "concat", "stack", "append", "sort_values"),
+    )
 
     what_it_does = (
         "Flags Keras `fit(x, y, validation_split=...)` when the arrays were read from files "

@@ -9,6 +9,7 @@ import libcst as cst
 from trainlint.analysis.context import FileContext
 from trainlint.analysis.names import last_name
 from trainlint.diagnostics import Severity
+from trainlint.rules.words import TRANSFORMER_WORDS
 from trainlint.rules.base import Finding, Rule
 
 LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}
@@ -29,7 +30,8 @@ class PreprocessBeforeSplit(Rule):
         "fitted on data that is split later, so the evaluation rows shape the training inputs; "
         "split first and fit on the training part only (or use a Pipeline under cross-validation)"
     )
-    triggers = ("fit", "adapt", ".mean(", ".std(", ".max(", ".min(", "fillna", "scale(")
+    triggers = TRANSFORMER_WORDS + ("scale", "quantile_transform", "power_transform") + (
+        "mean", "std", "var", "min", "max", "median", "quantile", "percentile", "ptp", "mode")
 
     what_it_does = (
         "Flags a scaler, imputer, encoder, feature selector, PCA, vectorizer, Keras `Tokenizer."

@@ -27,7 +27,11 @@ class ResampleBeforeSplit(Rule):
         "resampled before the split: copies of the same rows end up in training and evaluation, "
         "or the evaluation set gets an artificial class mix; split first and resample the training part only"
     )
-    triggers = ("fit_resample", "fit_sample", "resample", "concat", "vstack", "append", "sample(", "torch.cat")
+    triggers = ("sample", "concat", "vstack", "append", "row_stack", "cat",)
+    requires = (
+        ("sample", "concat", "vstack", "append", "row_stack", "torch"),
+        ("imblearn", "sklearn", "replace", "numpy", "pandas", "torch", "tensorflow"),
+    )
 
     what_it_does = (
         "Flags SMOTE, ADASYN, `RandomOverSampler`, `RandomUnderSampler` and the other "

@@ -51,7 +51,25 @@ class RandomAugmentationInEval(Rule):
         "evaluation data goes through random augmentation, so its figures are random and "
         "pessimistic; use a deterministic transform (resize, center crop, normalise) for it"
     )
-    triggers = ("Random", "ImageDataGenerator", "Jitter", "Augment", "albumentations", "Flip", "augment")
+    triggers = (
+        "Random", "random_", "ImageDataGenerator", "albumentations", "ColorJitter", "RandAugment",
+        "AutoAugment", "TrivialAugmentWide", "AugMix", "GaussianBlur", "ElasticTransform",
+        "ScaleJitter", "MixUp", "CutMix",
+    )
+    requires = (
+        (
+            "Random", "random_", "ImageDataGenerator", "ColorJitter", "RandAugment", "AutoAugment",
+            "TrivialAugmentWide", "AugMix", "GaussianBlur", "ElasticTransform", "ScaleJitter",
+            "MixUp", "CutMix", "Flip", "Transpose", "Rotate", "Affine", "ColorJitter",
+            "HueSaturationValue", "RGBShift", "GaussNoise", "Blur", "CoarseDropout", "Cutout",
+            "GridDropout", "Perspective", "ElasticTransform", "Distortion", "CLAHE",
+            "ChannelShuffle", "OneOf", "SomeOf", "ISONoise", "ImageCompression", "Sharpen",
+            "Emboss", "Downscale", "Posterize", "Solarize", "InvertImg", "ToGray",
+            "ChannelDropout",
+        ),
+        ("torchvision", "albumentations", "keras", "tensorflow", "ImageDataGenerator"),
+        ("flow", "map", "transform", "ImageFolder", "DatasetFolder"),
+    )
 
     what_it_does = (
         "Flags validation or test data built with random augmentation: a torchvision or "

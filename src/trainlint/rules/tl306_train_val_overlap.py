@@ -31,8 +31,8 @@ class TrainValOverlap(Rule):
         "the evaluation data is the training data (or overlaps it), so the figure measures "
         "memorisation; evaluate on a held-out split"
     )
-    triggers = ("validation_data", "DataLoader", "eval_dataset", "val_dataloaders", "evaluate",
-                "score", "fit", "_score", "report", "train_test_split")
+    triggers = ("fit", "Trainer", "DataLoader", "metrics", "evaluate", "score",)
+    requires = (("fit", "eval_dataset", "DataLoader", "sklearn", "evaluate", "score"),)
 
     what_it_does = (
         "Flags evaluation data that is the training data or derived from it without a split: "

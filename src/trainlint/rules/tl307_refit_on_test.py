@@ -12,6 +12,7 @@ from trainlint.analysis.names import last_name
 from trainlint.analysis.roles import TRAIN
 from trainlint.analysis.splits import is_eval
 from trainlint.diagnostics import Severity
+from trainlint.rules.words import TRANSFORMER_LIBRARY_WORDS, TRANSFORMER_WORDS
 from trainlint.rules.base import Finding, Rule
 
 REFITTING = {"fit", "fit_transform", "fit_on_texts", "adapt"}
@@ -32,6 +33,7 @@ class RefitOnTest(Rule):
         "which is then scaled with its own statistics; call transform only"
     )
     triggers = ("fit", "adapt")
+    requires = (TRANSFORMER_WORDS + ("LabelEncoder", "LabelBinarizer"), TRANSFORMER_LIBRARY_WORDS)
 
     what_it_does = (
         "Flags a second `fit`, `fit_transform`, `fit_on_texts` or `adapt` of a scaler, encoder, "
