@@ -23,7 +23,7 @@ class EvalInTrainMode(Rule):
         "BatchNorm using and updating batch statistics); call model.eval() before the "
         "evaluation loop"
     )
-    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+    triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
     anchors = ("forward_call",)
 
     what_it_does = (

@@ -21,7 +21,8 @@ class TrainModeMetric(Rule):
         "above training is expected here; to compare them, evaluate the training set in eval mode "
         "with the validation code"
     )
-    triggers = ("backward", "history")
+    # a PyTorch import (figures._pytorch) or a Keras one (figures._keras); the anchors do the rest
+    triggers = ("torch", "lightning", "keras", "tensorflow", "tf")
     anchors = ("batch_loop", "keras_import")  # PyTorch figures come from batch loops; Keras needs its import
 
     what_it_does = (

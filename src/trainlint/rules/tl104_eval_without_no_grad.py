@@ -22,7 +22,7 @@ class EvalWithoutNoGrad(Rule):
         "that never comes; wrap the evaluation loop in `with torch.no_grad():` (or "
         "`torch.inference_mode()`)"
     )
-    triggers = ("val", "test", "eval", "dev", "holdout", "tst", "_te", "_vl", "predict", "infer", "score")
+    triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
     anchors = ("forward_call",)
 
     what_it_does = (
