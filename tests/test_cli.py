@@ -164,7 +164,7 @@ def test_syntax_error_is_reported_and_other_files_still_linted(tmp_path, run_tra
 
 
 def test_syntax_error_is_not_suppressible(tmp_path, run_trainlint):
-    write(tmp_path, "broken.py", "# trainlint: noqa\nimport train_test_split\nx = (  # noqa\n")
+    write(tmp_path, "broken.py", "# trainlint: noqa\nfrom sklearn import train_test_split, LogisticRegression\nx = (  # noqa\n")
     assert "TL001" in run_trainlint("broken.py", cwd=tmp_path).stdout
 
 
