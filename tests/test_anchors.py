@@ -97,6 +97,11 @@ def test_model_definitions_have_no_anchor():
     assert anchors.scan(text) == anchors.Anchors(forward_call=False, batch_loop=False, keras_import=False)
 
 
+def test_rules_name_known_anchors():
+    for rule in all_rules():
+        assert set(rule.anchors) <= set(anchors.ANCHORS), rule.code
+
+
 def test_unparsable_text_has_no_scan():
     assert anchors.scan("def f(:\n") is None
 

@@ -25,12 +25,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from trainlint.analysis.models import looks_like_model_name
+from trainlint.analysis.models import looks_like_model_name, strip_module
 
-FORWARD_CALL = "forward_call"
-BATCH_LOOP = "batch_loop"
-KERAS_IMPORT = "keras_import"
-ANCHORS = (FORWARD_CALL, BATCH_LOOP, KERAS_IMPORT)
+ANCHORS = ("forward_call", "batch_loop", "keras_import")  # what a rule may name in `anchors`
 
 # Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
 _MODEL_LIBRARIES = ("torch", "torchvision", "timm", "transformers", "segmentation_models_pytorch",
@@ -79,12 +76,6 @@ def dotted(node: ast.AST) -> Optional[str]:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
-
-
-def _strip_module(name: str) -> str:
-    while name.endswith(".module"):
-        name = name[: -len(".module")]
-    return name.replace("._orig_mod", "")
 
 
 def _targets(target: ast.AST) -> Iterable[ast.AST]:
@@ -175,7 +166,7 @@ class _Scan:
     def _name(self, scope: Scope, name: Optional[str]) -> None:
         if name is None:
             return
-        for variant in (name, _strip_module(name)):
+        for variant in (name, strip_module(name)):
             if variant.startswith("self."):
                 self.self_names.add(variant)
             self.model_names.setdefault(scope, set()).add(variant)
@@ -231,13 +222,13 @@ class _Scan:
         names = [dotted(element) for element in _targets(target)]
         source = dotted(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
         if source is not None:
-            if not (self._known(scope, _strip_module(source)) or looks_like_model_name(source)):
+            if not (self._known(scope, strip_module(source)) or looks_like_model_name(source)):
                 return False
             self._name(scope, source)
             for name in names:
                 self._name(scope, name)
                 if name is not None:
-                    self.aliasable.add(_strip_module(name))
+                    self.aliasable.add(strip_module(name))
             return True
         if not isinstance(value, ast.Call):
             return True  # nothing to learn, now or later
@@ -246,7 +237,7 @@ class _Scan:
             for name in names:
                 self._name(scope, name)
                 if name is not None and (last in _SELF_RETURNING or last in _WRAPPER_NAMES):
-                    self.aliasable.add(_strip_module(name))
+                    self.aliasable.add(strip_module(name))
             return True
         for name in names:  # `model = torch.load(...)`, `net = build_model(cfg)`
             if name is not None and looks_like_model_name(name):
@@ -265,9 +256,9 @@ class _Scan:
             if isinstance(func, ast.Attribute) and func.attr == "forward":
                 func = func.value
             name = dotted(func)
-            if name is None or not self._known(scope, _strip_module(name)):
+            if name is None or not self._known(scope, strip_module(name)):
                 continue
-            if self._own_layer(_strip_module(name), cls):
+            if self._own_layer(strip_module(name), cls):
                 continue
             forward_call = True
             batch_loop |= in_loop

@@ -316,7 +316,7 @@ class ModelTable:
                     and not receiver.endswith(("trainer", "Trainer")))
             )
             if used_as_model:
-                base = _strip_module(receiver)
+                base = strip_module(receiver)
                 self._mark(scope, base, call)
         # Parameters named like models that are called in their function.
         for function in self.index.of_type(cst.FunctionDef):
@@ -357,8 +357,8 @@ class ModelTable:
                 if name.startswith("self."):
                     is_model = True
                 else:
-                    self._aliases[(scope, name)] = _strip_module(self.key(value, scope) or source)
-                    self._known.add((scope, _strip_module(self.key(value, scope) or source)))
+                    self._aliases[(scope, name)] = strip_module(self.key(value, scope) or source)
+                    self._known.add((scope, strip_module(self.key(value, scope) or source)))
                     return
         if not is_model:
             # `model = torch.load(...)`, `model = build_model(cfg)`: a model of unknown make
@@ -397,7 +397,7 @@ class ModelTable:
         name = dotted_name(expr)
         if name is None:
             return None
-        name = _strip_module(name)
+        name = strip_module(name)
         seen = set()
         while (scope, name) in self._aliases and name not in seen:
             seen.add(name)
@@ -504,7 +504,7 @@ def _keyword_number(call: cst.Call, name: str) -> Optional[float]:
     return None
 
 
-def _strip_module(name: str) -> str:
+def strip_module(name: str) -> str:
     while name.endswith(".module"):
         name = name[: -len(".module")]
     name = name.replace("._orig_mod", "")
