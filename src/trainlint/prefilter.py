@@ -8,7 +8,7 @@ Two looks, cheapest first:
    and strings included, and necessary conditions of the rule's own check: a text that lacks
    them cannot be reported on. A group made with `caseless(...)` ignores case. Each word is
    looked up at most once per text, however many rules name it.
-2. **Structure.** A rule may declare `anchors` (see trainlint.anchors): structural facts one
+2. **Structure.** A rule may declare `anchors` (see trainlint/anchors/): structural facts one
    of which must hold. When every rule still left declares anchors, the stdlib `ast` scan
    decides; otherwise the file is parsed anyway and the rules' own facts decide.
 

@@ -56,7 +56,7 @@ class Rule:
     # The prefilter (trainlint/prefilter.py): the rule runs on a text only if it contains
     # one of `triggers` and one word of every group of `requires` (substrings; `caseless`
     # groups ignore case), and, when `anchors` are declared, one of those structural facts
-    # holds (trainlint/anchors.py). Each must be a necessary condition of `check`.
+    # holds (trainlint/anchors/). Each must be a necessary condition of `check`.
     triggers: ClassVar[Tuple[str, ...]] = ()
     requires: ClassVar[Tuple[Tuple[str, ...], ...]] = ()
     anchors: ClassVar[Tuple[str, ...]] = ()

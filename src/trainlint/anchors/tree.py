@@ -1,0 +1,113 @@
+"""The one walk over a stdlib `ast` tree that every anchor reads.
+
+The walk notes, for every node, its parent and its type, and for every call, assignment and
+loop the context the model anchors need (innermost function, whether a loop of that
+function encloses it, innermost class). Anchors then look at the lists they care about
+(`tree.of_type(ast.Call)`, …) instead of walking again.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Type, TypeVar
+
+N = TypeVar("N", bound=ast.AST)
+Scope = Optional[ast.AST]  # the innermost function, None at module level
+
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+class SyntaxTree:
+    def __init__(self, module: ast.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self.parents: Dict[ast.AST, ast.AST] = {}
+        self._by_type: Dict[type, List[ast.AST]] = defaultdict(list)
+        # (call, its function scope, inside a loop of that scope, its class)
+        self.calls: List[Tuple[ast.Call, Scope, bool, Optional[ast.ClassDef]]] = []
+        self.assignments: List[Tuple[Scope, ast.AST, ast.AST]] = []  # (scope, target, value)
+        self.parameters: List[Tuple[Scope, str]] = []  # (function, parameter name)
+        self.class_names: Set[str] = set()
+        self.redefined_classes: Set[str] = set()
+        self._walk()
+
+    def of_type(self, node_type: Type[N]) -> List[N]:
+        """Every node of exactly this type, in no particular order."""
+        return self._by_type.get(node_type, [])  # type: ignore[return-value]
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterable[ast.AST]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def _walk(self) -> None:
+        parents, by_type = self.parents, self._by_type
+        stack: List[Tuple[ast.AST, Scope, bool, Optional[ast.ClassDef]]] = [(self.module, None, False, None)]
+        while stack:
+            node, scope, in_loop, cls = stack.pop()
+            node_type = type(node)
+            by_type[node_type].append(node)
+            if node_type is ast.Call:
+                self.calls.append((node, scope, in_loop, cls))  # type: ignore[arg-type]
+            elif node_type is ast.Assign:
+                self.assignments.extend((scope, target, node.value) for target in node.targets)  # type: ignore[attr-defined]
+            elif node_type is ast.AnnAssign and node.value is not None:  # type: ignore[attr-defined]
+                self.assignments.append((scope, node.target, node.value))  # type: ignore[attr-defined]
+            elif node_type in FUNCTIONS:
+                scope, in_loop = node, False
+                arguments = node.args  # type: ignore[attr-defined]
+                for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+                    self.parameters.append((scope, arg.arg))
+            elif node_type is ast.Lambda:
+                in_loop = False
+            elif node_type is ast.ClassDef:
+                cls, in_loop = node, False  # type: ignore[assignment]
+                if node.name in self.class_names:  # type: ignore[attr-defined]
+                    self.redefined_classes.add(node.name)  # type: ignore[attr-defined]
+                self.class_names.add(node.name)  # type: ignore[attr-defined]
+            elif node_type in LOOPS:
+                in_loop = True
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+                stack.append((child, scope, in_loop, cls))
+
+
+# -- small helpers shared by the anchors ------------------------------------------------------
+
+
+def dotted(node: ast.AST) -> Optional[str]:
+    """`a.b.c` for a chain of attributes on a name; None for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def last_name(node: ast.AST) -> Optional[str]:
+    """The last name of a callee or reference: `fit` for `model.fit`, `f` for `f`."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def targets(target: ast.AST) -> Iterable[ast.AST]:
+    """The single targets of an assignment target, tuples and starred unpacking opened."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from targets(element.value if isinstance(element, ast.Starred) else element)
+    else:
+        yield target
