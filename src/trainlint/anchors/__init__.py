@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Callable, Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional
 
-from trainlint.anchors import models
-from trainlint.anchors.tree import SyntaxTree
+from trainlint.anchors import data, losses, models, selection, splits
+from trainlint.anchors.tree import Fact, Predicate, SyntaxTree
 
-Predicate = Callable[[SyntaxTree], bool]
-
-# name -> predicate; a rule may name any of these in `anchors`.
-_PREDICATES: Dict[str, Predicate] = {
-    "forward_call": lambda tree: models.model_anchors(tree).forward_call,
-    "batch_loop": lambda tree: models.model_anchors(tree).batch_loop,
-    "keras_import": models.keras_import,
-}
-# forward_call and batch_loop come from one scan of the model names: share it.
-_SHARED = {"forward_call": "models", "batch_loop": "models"}
-
-ANCHORS = tuple(_PREDICATES)
+# Each module of this package declares PREDICATES (anchor name -> predicate over the ast
+# tree) and FACTS (the same name -> the libcst fact it over-approximates, for the tests and
+# bench/anchor_soundness.py). A rule may name any anchor in `anchors`.
+_MODULES = (models, splits, selection, losses, data)
+PREDICATES: Dict[str, Predicate] = {name: p for module in _MODULES for name, p in module.PREDICATES.items()}
+FACTS: Dict[str, Fact] = {name: f for module in _MODULES for name, f in module.FACTS.items()}
+ANCHORS = tuple(PREDICATES)
 
 
 class Anchors:
@@ -40,25 +35,19 @@ class Anchors:
     def __init__(self, tree: SyntaxTree) -> None:
         self.tree = tree
         self._known: Dict[str, bool] = {}
-        self._models: Optional[models.ModelAnchors] = None
 
     def __getattr__(self, name: str) -> bool:
-        if name.startswith("_") or name not in _PREDICATES:
+        if name.startswith("_") or name not in PREDICATES:
             raise AttributeError(name)
         return self.get(name)
 
     def get(self, name: str) -> bool:
         known = self._known.get(name)
         if known is None:
-            if _SHARED.get(name) == "models":
-                if self._models is None:
-                    self._models = models.model_anchors(self.tree)
-                known = getattr(self._models, name)
-            else:
-                try:
-                    known = _PREDICATES[name](self.tree)
-                except RecursionError:  # a pathologically deep tree: do not skip
-                    known = True
+            try:
+                known = bool(PREDICATES[name](self.tree))
+            except RecursionError:  # a pathologically deep tree: do not skip
+                known = True
             self._known[name] = known
         return known
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Set, Tuple
 
 from trainlint.analysis.models import looks_like_model_name, strip_module
-from trainlint.anchors.tree import FUNCTIONS, Scope, SyntaxTree, dotted, targets
+from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, Scope, SyntaxTree, dotted, targets
 
 # Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
 _MODEL_LIBRARIES = ("torch", "torchvision", "timm", "transformers", "segmentation_models_pytorch",
@@ -43,6 +43,10 @@ class ModelAnchors:
     batch_loop: bool
 
 
+def model_anchors(tree: SyntaxTree) -> ModelAnchors:
+    return tree.memo("models", lambda tree: _ModelScan(tree).anchors())
+
+
 def keras_import(tree: SyntaxTree) -> bool:
     """An import from keras / tensorflow (ImportTable's aliases)."""
     for node in (*tree.of_type(ast.Import), *tree.of_type(ast.ImportFrom)):
@@ -50,10 +54,6 @@ def keras_import(tree: SyntaxTree) -> bool:
         if any(module.startswith(("keras", "tensorflow", "tf")) for module in modules):
             return True
     return False
-
-
-def model_anchors(tree: SyntaxTree) -> ModelAnchors:
-    return _ModelScan(tree).anchors()
 
 
 def _callee(call: ast.Call) -> Tuple[Optional[str], Optional[str]]:
@@ -206,3 +206,15 @@ class _ModelScan:
             return False
         return any(isinstance(statement, FUNCTIONS) and statement.name in ("forward", "training_step")
                    for statement in cls.body)
+
+
+PREDICATES: Dict[str, Predicate] = {
+    "forward_call": lambda tree: model_anchors(tree).forward_call,
+    "batch_loop": lambda tree: model_anchors(tree).batch_loop,
+    "keras_import": keras_import,
+}
+FACTS: Dict[str, Fact] = {
+    "forward_call": lambda ctx: bool(ctx.models.forward_calls),
+    "batch_loop": lambda ctx: bool(ctx.loops.loops),
+    "keras_import": lambda ctx: any(v.startswith(("keras", "tensorflow", "tf")) for v in ctx.imports.aliases.values()),
+}

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.analysis.context import FileContext
 
 N = TypeVar("N", bound=ast.AST)
+Predicate = Callable[["SyntaxTree"], bool]  # an anchor: may the fact hold on this tree?
+Fact = Callable[["FileContext"], bool]  # the libcst fact an anchor stands for
 Scope = Optional[ast.AST]  # the innermost function, None at module level
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -31,7 +36,51 @@ class SyntaxTree:
         self.parameters: List[Tuple[Scope, str]] = []  # (function, parameter name)
         self.class_names: Set[str] = set()
         self.redefined_classes: Set[str] = set()
+        self._memo: Dict[str, Any] = {}
+        self._aliases: Optional[Dict[str, str]] = None
         self._walk()
+
+    def memo(self, key: str, compute: Callable[["SyntaxTree"], Any]) -> Any:
+        """`compute(self)` once per tree: for work several anchors share."""
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]
+
+    @property
+    def aliases(self) -> Dict[str, str]:
+        """Local name -> qualified name of every import in the file, as ImportTable reads them
+        (`import torch.nn as nn` -> nn: torch.nn; `from a.b import c as d` -> d: a.b.c)."""
+        if self._aliases is None:
+            aliases: Dict[str, str] = {}
+            for node in self.of_type(ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        aliases.setdefault(head, head)
+            for node in self.of_type(ast.ImportFrom):
+                if node.level or node.module is None:
+                    continue
+                for alias in node.names:
+                    if alias.name != "*":
+                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            self._aliases = aliases
+        return self._aliases
+
+    def last_names(self, node: ast.AST) -> Set[str]:
+        """The names a callee or reference may go by at its end: its own last name and, when
+        its head is an imported alias, the last name of what it resolves to (`tts` for
+        `from sklearn.model_selection import train_test_split as tts` gives both)."""
+        if isinstance(node, ast.Call):
+            node = node.func
+        names: Set[str] = set()
+        own = last_name(node)
+        if own is not None:
+            names.add(own)
+        if isinstance(node, ast.Name) and node.id in self.aliases:
+            names.add(self.aliases[node.id].rsplit(".", 1)[-1])
+        return names
 
     def of_type(self, node_type: Type[N]) -> List[N]:
         """Every node of exactly this type, in no particular order."""
