@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from trainlint.cache import ResultCache
 from trainlint.config import Config
 from trainlint.diagnostics import Diagnostic
+from trainlint.limits import batch_gc, use_batch_gc
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
 SMALL_RUN = 16
@@ -52,11 +53,12 @@ def lint_many(
         todo.append(number)
 
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs == 1 or len(todo) < SMALL_RUN:
-        fresh = {number: lint_file(paths[number], config) for number in todo}
-    else:
-        fresh = _lint_in_pool([paths[number] for number in todo], config, jobs)
-        fresh = {todo[position]: found for position, found in fresh.items()}
+    with batch_gc():  # forked workers inherit it
+        if jobs == 1 or len(todo) < SMALL_RUN:
+            fresh = {number: lint_file(paths[number], config) for number in todo}
+        else:
+            fresh = _lint_in_pool([paths[number] for number in todo], config, jobs)
+            fresh = {todo[position]: found for position, found in fresh.items()}
 
     for number, found in fresh.items():
         results[number] = found
@@ -86,6 +88,7 @@ def _init_worker(config: Config) -> None:
     _worker_config = config
     all_rules()  # import every rule module once per worker, not once per file
     config.enabled_codes()
+    use_batch_gc()  # the worker is ours for its whole life (a forked one inherits it already)
 
 
 def _lint_chunk(paths: List[str]) -> List[List[Diagnostic]]:

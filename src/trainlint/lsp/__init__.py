@@ -28,6 +28,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.WARNING)
     server = create_server(DEBOUNCE_SECONDS if args.debounce is None else max(args.debounce, 0.0))
+    from trainlint.limits import use_batch_gc
+
+    use_batch_gc()  # the server process is ours: collect less often while it re-lints on edits
     if args.tcp is not None:
         server.start_tcp(args.host, args.tcp)
     else:
