@@ -98,8 +98,9 @@ class SyntaxTree:
     def _walk(self) -> None:
         parents, by_type = self.parents, self._by_type
         stack: List[Tuple[ast.AST, Scope, bool, Optional[ast.ClassDef]]] = [(self.module, None, False, None)]
+        pop, push, AST = stack.pop, stack.append, ast.AST
         while stack:
-            node, scope, in_loop, cls = stack.pop()
+            node, scope, in_loop, cls = pop()
             node_type = type(node)
             by_type[node_type].append(node)
             if node_type is ast.Call:
@@ -122,9 +123,17 @@ class SyntaxTree:
                 self.class_names.add(node.name)  # type: ignore[attr-defined]
             elif node_type in LOOPS:
                 in_loop = True
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
-                stack.append((child, scope, in_loop, cls))
+            # ast.iter_child_nodes, inlined: a generator per node costs a third of the walk
+            for name in node._fields:
+                field = getattr(node, name, None)
+                if isinstance(field, AST):
+                    parents[field] = node
+                    push((field, scope, in_loop, cls))
+                elif type(field) is list:
+                    for item in field:
+                        if isinstance(item, AST):
+                            parents[item] = node
+                            push((item, scope, in_loop, cls))
 
 
 # -- small helpers shared by the anchors ------------------------------------------------------
