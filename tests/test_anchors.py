@@ -115,3 +115,36 @@ def test_unparsable_text_has_no_scan():
 @given(hypothesmith.from_node())
 def test_generated_programs(source):
     assert_over_approximates(source)
+
+
+LIBRARY_CODE_WITHOUT_FORWARD_PASS = [
+    # a layer factory from a model library is not a model (ModelTable: timm.create_model only)
+    "import torch.nn as nn\nfrom timm.layers import get_act_layer\n\nclass Block(nn.Module):\n"
+    "    def __init__(self, act_layer='gelu'):\n        super().__init__()\n"
+    "        act_layer = get_act_layer(act_layer)\n        self.act = act_layer()\n\n"
+    "    def forward(self, x):\n        return self.act(x)\n",
+    # a subclass of an in-file module class calls its own layers in a helper method
+    "import torch.nn as nn\n\nclass Base(nn.Module):\n    def forward(self, x):\n        return x\n\n"
+    "class Head(Base):\n    def forward_head(self, x):\n        return self.fc(self.drop(x))\n",
+    # an nn.Module without forward of its own, in a file that mentions Lightning elsewhere
+    "import torch.nn as nn\n\n# works with LightningModule too\nclass Features(nn.Module):\n"
+    "    def forward_features(self, x):\n        self.proj = proj\n        return self.proj(x)\n",
+]
+
+
+@pytest.mark.parametrize("text", LIBRARY_CODE_WITHOUT_FORWARD_PASS)
+def test_library_code_has_no_forward_call(text):
+    assert_over_approximates(text)
+    assert not anchors.scan(text).forward_call
+
+
+def test_a_lightning_modules_own_layers_are_forward_calls():
+    # ModelTable keeps self.layer(x) inside a LightningModule: so must the anchor
+    text = (
+        "import torch.nn as nn\nimport lightning as L\n\nclass M(L.LightningModule):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.net = nn.Linear(2, 2)\n\n"
+        "    def forward(self, x):\n        return self.net(x)\n"
+    )
+    ctx = FileContext(text, "t.py", cst.parse_module(text), Config())
+    assert ctx.models.forward_calls
+    assert anchors.scan(text).forward_call

@@ -32,7 +32,7 @@ from trainlint.analysis.index import ModuleIndex
 from trainlint.analysis.names import assigned_targets, dotted_name, last_name, positional_args
 
 # Library constructors whose models have dropout or batch norm (almost all of them do).
-_LIBRARY_MODEL_PREFIXES = (
+LIBRARY_MODEL_PREFIXES = (
     "torchvision.models.", "timm.", "transformers.", "torch.hub.load",
     "segmentation_models_pytorch.", "efficientnet_pytorch.", "pretrainedmodels.",
 )
@@ -222,8 +222,8 @@ class ModelTable:
             return self.classes[name].mode_dependent
         for qualified in self.imports.candidates(call.func):
             last = qualified.rsplit(".", 1)[-1]
-            if qualified.startswith(_LIBRARY_MODEL_PREFIXES):
-                if _is_library_model(qualified):
+            if qualified.startswith(LIBRARY_MODEL_PREFIXES):
+                if is_library_model(qualified):
                     return True
                 continue
             if qualified.startswith("torch.nn.functional."):
@@ -519,7 +519,7 @@ def _params(function: cst.CSTNode) -> List[str]:
     return [p.name.value for p in every]
 
 
-def _is_library_model(qualified: str) -> bool:
+def is_library_model(qualified: str) -> bool:
     """`transformers.AutoModelForSequenceClassification.from_pretrained` yes, a tokenizer,
     config or `get_linear_schedule_with_warmup` no; `timm.create_model` yes, `timm.data...` no."""
     if qualified.startswith("transformers."):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
-from trainlint.analysis.models import looks_like_model_name, strip_module
+from trainlint.analysis.models import LIBRARY_MODEL_PREFIXES, is_library_model, looks_like_model_name, strip_module
 from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, Scope, SyntaxTree, dotted, targets
 
 # Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
@@ -69,7 +69,7 @@ class _ModelScan:
 
     def __init__(self, tree: SyntaxTree) -> None:
         self.tree = tree
-        self.lightning = "Lightning" in tree.text
+        self.layer_owners = _module_classes(tree)
         self.model_names: Dict[Scope, Set[str]] = {}
         self.self_names: Set[str] = set()
         self.aliasable: Set[str] = set()
@@ -117,7 +117,7 @@ class _ModelScan:
             name, last = _callee(value)
             if last in _SELF_RETURNING or last in _WRAPPER_NAMES:
                 return True
-            if last in self.tree.class_names or (name is not None and name.split(".")[0] in self.library_roots):
+            if last in self.tree.class_names or (name is not None and self._library_model(name)):
                 return True
             if self.star_import and isinstance(value.func, ast.Name):
                 return True
@@ -126,6 +126,19 @@ class _ModelScan:
             else:
                 return False
         return False
+
+    def _library_model(self, name: str) -> bool:
+        """ModelTable.constructor_mode_dependent on a library callee: a model of a model zoo
+        (`timm.create_model`, not `timm.layers.get_act_layer`), a torch.nn layer class or a
+        torch.nn.functional function."""
+        qualified = _qualified(self.tree, name)
+        if qualified is None or name.partition(".")[0] not in self.library_roots:
+            return False
+        if qualified.startswith(LIBRARY_MODEL_PREFIXES):
+            return is_library_model(qualified)
+        last = qualified.rsplit(".", 1)[-1]
+        return qualified.startswith("torch.nn.functional.") or (
+            qualified.startswith("torch.nn.") and last[:1].isupper())
 
     def _collect_model_names(self) -> None:
         for call, scope, _in_loop, _cls in self.tree.calls:
@@ -158,7 +171,8 @@ class _ModelScan:
             self._name(scope, source)
             for name in names:
                 self._name(scope, name)
-                if name is not None:
+                if name is not None and not name.startswith("self."):
+                    # ModelTable keeps `self.x = model` as the class's own attribute, not an alias
                     self.aliasable.add(strip_module(name))
             return True
         if not isinstance(value, ast.Call):
@@ -199,13 +213,53 @@ class _ModelScan:
 
     def _own_layer(self, name: str, cls: Optional[ast.ClassDef]) -> bool:
         """`self.conv(x)` inside a module class's own methods: ModelTable skips those (a
-        class it knows by name, with its own forward, not a LightningModule)."""
-        if cls is None or not name.startswith("self.") or self.lightning or name in self.aliasable:
+        module class of the file that is not a LightningModule)."""
+        if cls is None or not name.startswith("self.") or name in self.aliasable:
             return False
-        if cls.name in self.tree.redefined_classes:
-            return False
-        return any(isinstance(statement, FUNCTIONS) and statement.name in ("forward", "training_step")
-                   for statement in cls.body)
+        return cls.name in self.layer_owners and cls.name not in self.tree.redefined_classes
+
+
+def _module_classes(tree: SyntaxTree) -> Set[str]:
+    """Classes of the file whose own `self.layer(x)` calls ModelTable skips: module classes
+    (a `forward` / `training_step`, an `nn.Module` base, or a base that is such a class of
+    the file) that are not LightningModules. Never more than ModelTable's: a base is only
+    taken for `nn.Module` when its import says so, and any hint of Lightning (in a base's
+    name or what it resolves to, a base that is not a plain name, a star import from a
+    Lightning module, an in-file Lightning base) keeps the class out."""
+    bases: Dict[str, List[str]] = {}
+    module: Dict[str, bool] = {}
+    lightning: Dict[str, bool] = {}
+    star_lightning = any("Lightning" in (node.module or "") for node in tree.of_type(ast.ImportFrom)
+                         if any(alias.name == "*" for alias in node.names))
+    for node in tree.of_type(ast.ClassDef):
+        names = [dotted(base) for base in node.bases]
+        plain = [name for name in names if name is not None]
+        resolved = [q for q in (_qualified(tree, name) for name in plain) if q is not None]
+        bases[node.name] = plain
+        module[node.name] = "torch.nn.Module" in resolved or any(
+            isinstance(s, FUNCTIONS) and s.name in ("forward", "training_step") for s in node.body)
+        lightning[node.name] = star_lightning or len(plain) < len(names) or any(
+            "Lightning" in text for text in plain + resolved)
+    changed = True
+    while changed:  # subclasses of the file's module classes; Lightning inherited
+        changed = False
+        for name, own_bases in bases.items():
+            in_file = [base for base in own_bases if base in bases]
+            if not module[name] and any(module[base] for base in in_file):
+                module[name] = changed = True
+            if not lightning[name] and any(lightning[base] for base in in_file):
+                lightning[name] = changed = True
+    return {name for name in bases if module[name] and not lightning[name]}
+
+
+def _qualified(tree: SyntaxTree, name: str) -> Optional[str]:
+    """What a dotted name resolves to through the file's imports; None when its head was not
+    imported."""
+    head, _, rest = name.partition(".")
+    target = tree.aliases.get(head)
+    if target is None:
+        return None
+    return target + ("." + rest if rest else "")
 
 
 PREDICATES: Dict[str, Predicate] = {
