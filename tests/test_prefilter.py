@@ -122,8 +122,17 @@ def test_select_of_no_checked_rule_parses_nothing(monkeypatch):
     calls = count_parses(monkeypatch)
     assert lint_source(every_word(), "a.py", Config(select=("TL001",))) == []
     assert calls == []
-    lint_source(every_word(), "a.py", Config())
+    lint_source(every_word() + checked_rules()[0].INVALID[0], "a.py", Config())
     assert calls == [1]
+
+
+def test_words_without_structure_parse_nothing(monkeypatch):
+    """Every checked rule declares anchors: comments holding every trigger word have none of
+    the structure (a forward pass, a split, a selection, ...) the rules need."""
+    assert all(rule.anchors for rule in checked_rules())
+    calls = count_parses(monkeypatch)
+    assert lint_source(every_word(), "a.py", Config()) == []
+    assert calls == []
 
 
 def test_select_narrows_the_triggers(monkeypatch):

@@ -38,6 +38,7 @@ class SyntaxTree:
         self.redefined_classes: Set[str] = set()
         self._memo: Dict[str, Any] = {}
         self._aliases: Optional[Dict[str, str]] = None
+        self._imported_as: Optional[Dict[str, Set[str]]] = None
         self._walk()
 
     def memo(self, key: str, compute: Callable[["SyntaxTree"], Any]) -> Any:
@@ -48,29 +49,46 @@ class SyntaxTree:
 
     @property
     def aliases(self) -> Dict[str, str]:
-        """Local name -> qualified name of every import in the file, as ImportTable reads them
-        (`import torch.nn as nn` -> nn: torch.nn; `from a.b import c as d` -> d: a.b.c)."""
+        """Local name -> qualified name of the imports, exactly as ImportTable reads them
+        (`import torch.nn as nn` -> nn: torch.nn; `from a.b import c as d` -> d: a.b.c): the
+        `import` statements in source order, then the `from` imports, the last one winning."""
         if self._aliases is None:
-            aliases: Dict[str, str] = {}
-            for node in self.of_type(ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        aliases[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        aliases.setdefault(head, head)
-            for node in self.of_type(ast.ImportFrom):
-                if node.level or node.module is None:
-                    continue
-                for alias in node.names:
-                    if alias.name != "*":
-                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            self._aliases = aliases
-        return self._aliases
+            self._read_imports()
+        return self._aliases  # type: ignore[return-value]
+
+    @property
+    def imported_as(self) -> Dict[str, Set[str]]:
+        """Local name -> every qualified name any import in the file binds to it (for anchors
+        that must not depend on which of two imports of one name wins)."""
+        if self._imported_as is None:
+            self._read_imports()
+        return self._imported_as  # type: ignore[return-value]
+
+    def _read_imports(self) -> None:
+        aliases: Dict[str, str] = {}
+        imported_as: Dict[str, Set[str]] = defaultdict(set)
+        in_order = lambda nodes: sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # noqa: E731
+        for node in in_order(self.of_type(ast.Import)):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                    imported_as[alias.asname].add(alias.name)
+                else:
+                    head = alias.name.split(".")[0]
+                    aliases.setdefault(head, head)
+                    imported_as[head].add(head)
+        for node in in_order(self.of_type(ast.ImportFrom)):
+            if node.level or node.module is None:
+                continue
+            for alias in node.names:
+                if alias.name != "*":
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    imported_as[alias.asname or alias.name].add(f"{node.module}.{alias.name}")
+        self._aliases, self._imported_as = aliases, dict(imported_as)
 
     def last_names(self, node: ast.AST) -> Set[str]:
         """The names a callee or reference may go by at its end: its own last name and, when
-        its head is an imported alias, the last name of what it resolves to (`tts` for
+        it is an imported name, the last name of everything it is imported as (`tts` for
         `from sklearn.model_selection import train_test_split as tts` gives both)."""
         if isinstance(node, ast.Call):
             node = node.func
@@ -78,8 +96,8 @@ class SyntaxTree:
         own = last_name(node)
         if own is not None:
             names.add(own)
-        if isinstance(node, ast.Name) and node.id in self.aliases:
-            names.add(self.aliases[node.id].rsplit(".", 1)[-1])
+        if isinstance(node, ast.Name):
+            names.update(q.rsplit(".", 1)[-1] for q in self.imported_as.get(node.id, ()))
         return names
 
     def of_type(self, node_type: Type[N]) -> List[N]:

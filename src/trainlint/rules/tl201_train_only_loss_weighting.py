@@ -49,6 +49,10 @@ class TrainOnlyLossWeighting(Rule):
         ("fit", "torch"),  # a Keras fit, or a torch loss (its qualified name comes from an import)
         ("_weight", "Loss", "loss", "cross_entropy", "kl_div"),  # a Keras weight or a loss family
     )
+    # Every finding needs a training loss that weights (a criterion spec with weight= /
+    # pos_weight= / label_smoothing= or reduction "none") or a Keras fit with class_weight= /
+    # sample_weight= and validation data (anchors/losses.py).
+    anchors = ("weighted_loss",)
 
     what_it_does = (
         "Compares the loss used for training with the loss used for validation. PyTorch and "

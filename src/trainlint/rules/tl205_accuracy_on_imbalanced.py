@@ -22,23 +22,24 @@ class AccuracyOnImbalanced(Rule):
         "a model that ignores the minority class; report per-class recall, F1, balanced "
         "accuracy or AUC as well"
     )
-    triggers = (
-        "class_weight", "pos_weight", "WeightedRandomSampler", "compute_sample_weight",
-        "fit_resample", "fit_sample", "resample", "SMOTE", "Sampler", "value_counts", "bincount",
-        "weight=", "scale_pos_weight", "is_unbalance",
-    )
     # Evidence of imbalance (imbalance._read_call / _read_assignment): a weight of some kind, a
-    # sampler, or a class weight passed by position to a loss that takes one.
+    # sampler, or a class weight passed by position to a loss that takes one. Caseless, and
+    # both the trigger and a requirement: `weight = w`, `CrossEntropyLoss(torch.tensor(...))`
+    # and `NearMiss()` hold none of the narrower words this once listed.
+    triggers = caseless(
+        "weight", "is_unbalance", "smote", "adasyn", "randomoversampler", "randomundersampler",
+        "nearmiss", "tomeklinks", "clustercentroids", "editednearestneighbours",
+        "onesidedselection", "fit_sample", "resample", "crossentropyloss", "nllloss",
+        "multimarginloss", "cross_entropy", "nll_loss", "multi_margin_loss", "value_counts",
+        "bincount", "sampler",
+    )
     requires = (
-        caseless("weight", "is_unbalance", "smote", "adasyn", "randomoversampler", "randomundersampler",
-                 "nearmiss", "tomeklinks", "clustercentroids", "editednearestneighbours",
-                 "onesidedselection", "fit_sample", "resample", "crossentropyloss", "nllloss",
-                 "multimarginloss", "cross_entropy", "nll_loss", "multi_margin_loss", "value_counts",
-                 "bincount", "sampler"),
         # an accuracy: named so, or a hits counter (`+=` of a `sum()` of an equality)
         caseless("acc", "correct", "+="),
         caseless("acc", "correct", "sum"),
     )
+    # check() returns at once without ImbalanceFacts.evidence (anchors/losses.py).
+    anchors = ("imbalance",)
 
     what_it_does = (
         "Flags the accuracy computation or declaration (`accuracy_score(...)`, "

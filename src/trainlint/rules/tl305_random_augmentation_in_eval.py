@@ -70,6 +70,9 @@ class RandomAugmentationInEval(Rule):
         ("torchvision", "albumentations", "keras", "tensorflow", "ImageDataGenerator"),
         ("flow", "map", "transform", "ImageFolder", "DatasetFolder"),
     )
+    # every finding needs a random transform and a pipeline given to data, or an
+    # augmenting ImageDataGenerator and a flow (anchors/data.py)
+    anchors = ("random_augmentation", "augmenting_generator")
 
     what_it_does = (
         "Flags validation or test data built with random augmentation: a torchvision or "

@@ -33,6 +33,9 @@ class TrainValOverlap(Rule):
     )
     triggers = ("fit", "Trainer", "DataLoader", "metrics", "evaluate", "score",)
     requires = (("fit", "eval_dataset", "DataLoader", "sklearn", "evaluate", "score"),)
+    # one per finding path: validation data passed to training, an evaluation loader, a
+    # score labelled as evaluation, two train_test_splits (anchors/data.py)
+    anchors = ("validation_argument", "evaluation_loader", "labelled_score", "resplit")
 
     what_it_does = (
         "Flags evaluation data that is the training data or derived from it without a split: "

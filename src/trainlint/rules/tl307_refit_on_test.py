@@ -34,6 +34,8 @@ class RefitOnTest(Rule):
     )
     triggers = ("fit", "adapt")
     requires = (TRANSFORMER_WORDS + ("LabelEncoder", "LabelBinarizer"), TRANSFORMER_LIBRARY_WORDS)
+    # a transformer fit with data, and an earlier fit or a helper called twice (anchors/data.py)
+    anchors = ("refit",)
 
     what_it_does = (
         "Flags a second `fit`, `fit_transform`, `fit_on_texts` or `adapt` of a scaler, encoder, "
