@@ -17,6 +17,7 @@ from trainlint.analysis.selection import (
 )
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
+from trainlint.rules.words import SELECTION_WORDS
 
 _ADVICE = "select on a validation split and evaluate the test set once, at the end"
 _MESSAGES = {
@@ -43,8 +44,10 @@ class TestSetModelSelection(Rule):
     severity = Severity.ERROR
     summary = "Test data drives a choice: checkpointing, early stopping, LR schedule, search or model comparison."
     message = _MESSAGES[BEST_IF]
-    triggers = ("best", "Best", "ReduceLROnPlateau", "EarlyStopping", "ModelCheckpoint", "SearchCV",
-                "max(", "min(", "argmax", "argmin", "idxmax", "idxmin")
+    # a best-so-far kept under any name (`if val_acc > top: top = val_acc`) needs no "best"
+    triggers = SELECTION_WORDS
+    # every finding is one of SelectionFacts.selections: the anchor stands for "there is one"
+    anchors = ("selection",)
 
     what_it_does = (
         "Flags places where a test-set figure decides something about the model: a manual "

@@ -16,6 +16,7 @@ from trainlint.analysis.selection import (
 )
 from trainlint.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
+from trainlint.rules.words import SELECTION_WORDS
 
 _WHAT = {
     BEST_IF: "the best checkpoint is chosen by this validation figure",
@@ -36,8 +37,10 @@ class SelectionMetricReported(Rule):
         "the model is chosen by a validation figure and that same figure is reported as the "
         "result, with no separate test evaluation: it is biased upwards; report a held-out test figure"
     )
-    triggers = ("best", "Best", "EarlyStopping", "ModelCheckpoint", "SearchCV", "max(", "min(",
-                "argmax", "argmin", "idxmax", "idxmin")
+    # a best-so-far kept under any name (`if val_acc > top: top = val_acc`) needs no "best"
+    triggers = SELECTION_WORDS
+    # every finding is one of SelectionFacts.selections: the anchor stands for "there is one"
+    anchors = ("selection",)
 
     what_it_does = (
         "Flags a model selection on validation data — a manual `if val_acc > best_acc:` "

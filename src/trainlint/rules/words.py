@@ -36,3 +36,10 @@ CATEGORICAL_WORDS = (
 TRANSFORMER_LIBRARY_WORDS = (
     "sklearn", "keras", "tensorflow", "category_encoders", "feature_engine", "tf", "imblearn",
 )
+# analysis/selection.py: what every kind of model selection is written with — a best-so-far
+# comparison (`<`, `>`, `max(a, b)`), a pick (`max`, `argmin`, `idxmax`), HF's
+# load_best_model_at_end, a plateau schedule, a Keras / Lightning callback, a search. Loose on
+# purpose (`<` and `>` are nearly everywhere): the `selection` anchor does the narrowing, and
+# these words only have to be necessary.
+SELECTION_WORDS = ("<", ">", "max", "min", "best", "Best", "ReduceLROnPlateau", "EarlyStopping",
+                   "ModelCheckpoint", "SearchCV")
