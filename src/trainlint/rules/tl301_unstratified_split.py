@@ -42,6 +42,9 @@ class UnstratifiedSplit(Rule):
         ("train_test_split", "KFold", "ShuffleSplit", "weight", "Weight"),
         ("random_split",) + CATEGORICAL_WORDS,
     )
+    # Every finding is reported on, or starts from, a train_test_split / KFold / ShuffleSplit /
+    # RepeatedKFold / random_split call that ImportTable resolves (anchors/splits.py).
+    anchors = ("splitter_call",)
 
     what_it_does = (
         "Flags `train_test_split` calls on a classification target that pass no `stratify=`. "

@@ -52,6 +52,8 @@ class KerasValidationSplitUnshuffled(Rule):
         ("read_", "load", "genfromtxt", "fromfile", "glob", "listdir", "walk", "imread", "open",
          "File", "sorted", "concat", "stack", "append", "sort_values"),
     )
+    # Every finding is reported on a `.fit(..., validation_split=...)` call (anchors/splits.py).
+    anchors = ("keras_validation_split",)
 
     what_it_does = (
         "Flags Keras `fit(x, y, validation_split=...)` when the arrays were read from files "

@@ -32,6 +32,9 @@ class PreprocessBeforeSplit(Rule):
     )
     triggers = TRANSFORMER_WORDS + ("scale", "quantile_transform", "power_transform") + (
         "mean", "std", "var", "min", "max", "median", "quantile", "percentile", "ptp", "mode")
+    # Every finding needs a split that holds out the rows (split_covering /
+    # split_transformed_after walk SplitFacts.splits): anchors/splits.py.
+    anchors = ("split",)
 
     what_it_does = (
         "Flags a scaler, imputer, encoder, feature selector, PCA, vectorizer, Keras `Tokenizer."

@@ -32,6 +32,9 @@ class ResampleBeforeSplit(Rule):
         ("sample", "concat", "vstack", "append", "row_stack", "torch"),
         ("imblearn", "sklearn", "replace", "numpy", "pandas", "torch", "tensorflow"),
     )
+    # Every finding needs a split that holds out the rows (split_covering walks
+    # SplitFacts.splits): anchors/splits.py.
+    anchors = ("split",)
 
     what_it_does = (
         "Flags SMOTE, ADASYN, `RandomOverSampler`, `RandomUnderSampler` and the other "
