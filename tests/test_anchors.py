@@ -112,7 +112,7 @@ def test_unparsable_text_has_no_scan():
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(hypothesmith.from_node())
+@given(hypothesmith.from_node(auto_target=False))  # breadth, not ever larger programs
 def test_generated_programs(source):
     assert_over_approximates(source)
 
