@@ -293,15 +293,16 @@ def mb(value: float) -> str:
 
 def print_main_table(results: Dict[str, List[Measurement]], files: int, lines: int) -> None:
     cold = median([m.wall for m in results["trainlint cold"]])
-    print(f"\n## Corpus: {files} files, {lines:,} lines; medians of {len(results['trainlint cold'])} runs\n")
-    print("| tool | wall s | CPU s | peak MB (largest process) | peak MB (process tree) | files/s | tool / trainlint cold |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"\n## Corpus: {files} files, {lines:,} lines; medians of {len(results['trainlint cold'])} runs"
+          " (runs column: how many each tool had)\n")
+    print("| tool | runs | wall s | CPU s | peak MB (largest process) | peak MB (process tree) | files/s | tool / trainlint cold |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, runs in results.items():
         wall = median([m.wall for m in runs])
         cpu = median([m.cpu for m in runs])
         ratio = wall / cold if cold else float("nan")
         print(
-            f"| {name} | {wall:.2f} | {cpu:.2f} | {mb(max(m.max_rss for m in runs))} | "
+            f"| {name} | {len(runs)} | {wall:.2f} | {cpu:.2f} | {mb(max(m.max_rss for m in runs))} | "
             f"{mb(max(m.tree_rss for m in runs))} | {files / wall:,.0f} | {ratio:.2f}x |"
         )
 
@@ -416,6 +417,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--packages", default=",".join(DEFAULT_PACKAGES),
                         help=f"wheels for the corpus, from: {', '.join(WHEELS)}")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (the median is reported)")
+    parser.add_argument("--slow-repeat", type=int, default=None,
+                        help="runs of Fixit and TorchFix, minutes each (default: --repeat)")
     parser.add_argument("--scale", default="1,2,4", help="corpus multiples for the scaling table ('' to skip)")
     parser.add_argument("--only", default="", help="comma-separated tool names to run (substring match)")
     parser.add_argument("--setup-only", action="store_true", help="install the peers and build the corpus, then stop")
@@ -453,8 +456,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if wanted and name not in ("trainlint cold", "trainlint warm") and not any(w in name.lower() for w in wanted):
                 continue
             started = time.perf_counter()
-            results[name] = run_tool(name, commands[name], corpus, args.repeat, cache_root / "main")
-            print(f"  {name}: {time.perf_counter() - started:.1f} s for {args.repeat} runs", file=sys.stderr, flush=True)
+            repeat = args.slow_repeat if args.slow_repeat and name in ("Fixit", "TorchFix") else args.repeat
+            results[name] = run_tool(name, commands[name], corpus, repeat, cache_root / "main")
+            print(f"  {name}: {time.perf_counter() - started:.1f} s for {repeat} runs", file=sys.stderr, flush=True)
         print_main_table(results, len(files), lines)
         print_targets(results)
         factors = [int(f) for f in args.scale.split(",") if f.strip()]

@@ -55,6 +55,18 @@ def assert_over_approximates(text: str) -> None:
             assert found.get(name), f"the fact behind anchor {name!r} holds, the anchor does not"
 
 
+def holds(text: str, name: str) -> bool:
+    """Whether anchor `name` holds on `text` (which `ast` must parse)."""
+    found = anchors.scan(text)
+    assert found is not None
+    return found.get(name)
+
+
+def fact(text: str, name: str) -> bool:
+    """Whether the libcst fact behind anchor `name` holds on `text`."""
+    return anchors.FACTS[name](FileContext(text, "t.py", cst.parse_module(text), Config()))
+
+
 def test_every_anchor_states_its_fact():
     assert set(anchors.FACTS) == set(anchors.PREDICATES)
 

@@ -11,20 +11,14 @@ the shapes a finding needs, where the anchors must not hold.
 
 from __future__ import annotations
 
-import libcst as cst
 import pytest
 
+from test_anchors import fact
 from trainlint import anchors
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
 from trainlint.engine import lint_source
 
 DATA_ANCHORS = ("random_augmentation", "augmenting_generator", "validation_argument", "evaluation_loader",
                 "labelled_score", "resplit", "refit")
-
-
-def _fact(name: str, text: str) -> bool:
-    return bool(anchors.FACTS[name](FileContext(text, "t.py", cst.parse_module(text), Config())))
 
 
 HOLDING = [
@@ -176,7 +170,7 @@ y_test = enc.fit_transform(y_test)
 
 @pytest.mark.parametrize("name, text", HOLDING, ids=[f"{name}-{i}" for i, (name, _) in enumerate(HOLDING)])
 def test_anchor_holds_where_its_fact_does(name, text):
-    assert _fact(name, text), "the snippet should hold the fact"
+    assert fact(text, name), "the snippet should hold the fact"
     assert anchors.scan(text).get(name)
 
 
@@ -274,7 +268,7 @@ def test_library_code_holds_no_data_anchor(label, text):
     found = anchors.scan(text)
     held = [name for name in DATA_ANCHORS if found.get(name)]
     assert not held, f"{label}: {held}"
-    assert not any(_fact(name, text) for name in DATA_ANCHORS)
+    assert not any(fact(text, name) for name in DATA_ANCHORS)
 
 
 @pytest.mark.parametrize("text", [
@@ -296,7 +290,7 @@ def test_near_misses(text):
 def test_statement_of_a_one_line_suite_is_the_compound_statement():
     # libcst reads the strings of the whole `if` (its `else` too) for a call in a one-line suite
     text = 'from sklearn.metrics import accuracy_score\nif quiet: accuracy_score(y_train, p)\nelse:\n    print("test")\n'
-    assert _fact("labelled_score", text) and anchors.scan(text).get("labelled_score")
+    assert fact(text, "labelled_score") and anchors.scan(text).get("labelled_score")
     # a `;` line at module level: the scan cannot tell the statement's extent and accepts
     text = 'from sklearn.metrics import accuracy_score\nx = 1; accuracy_score(y_train, p)\n'
     assert anchors.scan(text).get("labelled_score")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from trainlint import anchors
+from test_anchors import holds
 from trainlint.analysis.context import FileContext
 from trainlint.config import Config
 from trainlint.rules import all_rules
@@ -19,9 +19,7 @@ def selections(text: str):
 
 
 def anchor(text: str) -> bool:
-    found = anchors.scan(text)
-    assert found is not None
-    return found.get("selection")
+    return holds(text, "selection")
 
 
 # Each snippet holds a selection SelectionFacts finds; the comment names the path.

@@ -5,23 +5,9 @@ ordinary model, callback and utility code."""
 
 from __future__ import annotations
 
-import libcst as cst
 import pytest
 
-from test_anchors import assert_over_approximates
-from trainlint import anchors
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
-
-
-def holds(text: str, name: str) -> bool:
-    found = anchors.scan(text)
-    assert found is not None
-    return found.get(name)
-
-
-def fact(text: str, name: str) -> bool:
-    return anchors.FACTS[name](FileContext(text, "t.py", cst.parse_module(text), Config()))
+from test_anchors import assert_over_approximates, fact, holds
 
 
 # -- split (TL303, TL304) --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from trainlint.analysis.names import dotted_name
 
 # Modules that re-export the same objects under another path. Rules name the canonical
 # path; a resolved name is also tried with these prefixes swapped.
-_EQUIVALENT_PREFIXES = (
+EQUIVALENT_PREFIXES = (
     ("tensorflow.keras.", "keras."),
     ("tf.keras.", "keras."),
     ("sklearn.cross_validation.", "sklearn.model_selection."),
@@ -109,7 +109,7 @@ class ImportTable:
         elif isinstance(node, cst.Name) and self.star_modules:
             found.extend(f"{module}.{node.value}" for module in self.star_modules)
         for name in list(found):
-            for prefix, canonical in _EQUIVALENT_PREFIXES:
+            for prefix, canonical in EQUIVALENT_PREFIXES:
                 if name.startswith(prefix):
                     found.append(canonical + name[len(prefix):])
         return found

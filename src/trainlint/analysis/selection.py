@@ -702,7 +702,7 @@ def _keys_outside(node: cst.CSTNode, excluded: cst.CSTNode) -> Set[str]:
     return found
 
 
-def _words(name: str) -> Set[str]:
+def words_of(name: str) -> Set[str]:
     return set(name_tokens(name)) | {part for part in re.split(r"[^a-z0-9]+", name.lower()) if part}
 
 
@@ -710,11 +710,11 @@ def _is_figure(node: cst.CSTNode) -> bool:
     """Whether an expression names a score (`val_acc`, `scores`, `df["test_f1"]`)."""
     words: Set[str] = set()
     for key in mentioned_keys(node):
-        words |= _words(key.rsplit(".", 1)[-1])
+        words |= words_of(key.rsplit(".", 1)[-1])
     if isinstance(node, cst.Subscript):
         text = _subscript_text(node)
         if text:
-            words |= _words(text)
+            words |= words_of(text)
     return bool(words & FIGURE_WORDS) or any(
         word.endswith(tuple(FIGURE_WORDS)) for word in words if len(word) > 4)
 

@@ -40,6 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
+from trainlint.analysis.imports import EQUIVALENT_PREFIXES
 from trainlint.analysis.leakage import SAMPLER_LIBRARIES, TRANSFORMER_LIBRARIES, TRANSFORMERS
 from trainlint.analysis.roles import name_role
 from trainlint.analysis.splits import is_eval
@@ -56,14 +57,6 @@ from trainlint.rules.tl307_refit_on_test import LABEL_ENCODERS, REFITTING
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.analysis.context import FileContext
 
-# ImportTable's re-exports: a resolved name is also tried with these prefixes swapped.
-_EQUIVALENT_PREFIXES = (
-    ("tensorflow.keras.", "keras."),
-    ("tf.keras.", "keras."),
-    ("sklearn.cross_validation.", "sklearn.model_selection."),
-    ("pytorch_lightning.", "lightning.pytorch."),
-    ("lightning.", "lightning.pytorch."),
-)
 _AUGMENTATION_PACKAGES = ("torchvision", "albumentations", "keras", "tensorflow", "tf")
 _KERAS_LAYERS = ("keras.layers", "tensorflow.keras.layers", "keras.layers.experimental")
 _TRAIN_TEST_SPLIT = "sklearn.model_selection.train_test_split"
@@ -163,7 +156,7 @@ def candidates(tree: SyntaxTree, node: ast.AST) -> List[str]:
     elif not rest:
         found = [f"{module}.{name}" for module in imports.star_modules]
     for qualified in list(found):
-        for prefix, canonical in _EQUIVALENT_PREFIXES:
+        for prefix, canonical in EQUIVALENT_PREFIXES:
             if qualified.startswith(prefix):
                 found.append(canonical + qualified[len(prefix):])
     return found

@@ -36,7 +36,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from trainlint.analysis.dataroles import HELD_OUT
 from trainlint.analysis.roles import name_role
-from trainlint.analysis.selection import FIGURE_WORDS, SEARCHES, _words
+from trainlint.analysis.selection import FIGURE_WORDS, SEARCHES, words_of
 from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, SyntaxTree, dotted, last_name
 
 _ORDERINGS = (ast.Gt, ast.Lt, ast.GtE, ast.LtE)
@@ -78,9 +78,9 @@ def _is_figure(node: ast.AST) -> bool:
     in the expression (the libcst check reads only a subscript's own string)."""
     words: Set[str] = set()
     for key in _keys(node):
-        words |= _words(key.rsplit(".", 1)[-1])
+        words |= words_of(key.rsplit(".", 1)[-1])
     for text in _strings(node):
-        words |= _words(text)
+        words |= words_of(text)
     return bool(words & FIGURE_WORDS) or any(
         word.endswith(_FIGURE_SUFFIXES) for word in words if len(word) > 4)
 
