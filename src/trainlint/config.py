@@ -7,9 +7,11 @@ line naming the file and the key, never a traceback halfway through a run.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
@@ -97,23 +99,43 @@ def path_matches(path: str, pattern: str, root: str = ".") -> bool:
     A pattern without a slash matches any path component or the file name (`build`,
     `*_test.py`); a pattern with a slash is matched against the path relative to `root`.
     """
+    return path_matches_any(path, (pattern,), root)
+
+
+def path_matches_any(path: str, patterns: Tuple[str, ...], root: str = ".") -> bool:
+    """`path_matches` for several patterns at once: they are compiled once per run (one
+    regular expression per kind), and the path made relative once, not once per pattern."""
+    if not patterns:
+        return False
+    components, relative_globs, posix_globs = _compiled_patterns(patterns)
     pure = PurePath(path)
+    if components is not None and any(components.match(part) for part in pure.parts):
+        return True
+    if relative_globs is None:
+        return False
     try:
         # abspath, not resolve(): a symlink loop must not break matching
         relative = PurePath(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
     except ValueError:  # another drive on Windows
         relative = pure.as_posix()
-    pattern = pattern.rstrip("/")
-    if "/" not in pattern:
-        return any(fnmatch.fnmatchcase(part, pattern) for part in pure.parts) or fnmatch.fnmatchcase(
-            pure.name, pattern
-        )
-    pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
-    return (
-        fnmatch.fnmatchcase(relative, pattern)
-        or fnmatch.fnmatchcase(relative, pattern + "/*")
-        or fnmatch.fnmatchcase(pure.as_posix(), pattern)
-    )
+    return bool(relative_globs.match(relative) or posix_globs.match(pure.as_posix()))  # type: ignore[union-attr]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_patterns(patterns: Tuple[str, ...]) -> Tuple[Optional["re.Pattern[str]"], ...]:
+    """(any component matches, the relative path matches, the path as given matches), each
+    one alternation of fnmatch's translations (what fnmatchcase matches, pattern by pattern)."""
+    components, relative, posix = [], [], []
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if "/" not in pattern:
+            components.append(fnmatch.translate(pattern))
+            continue
+        pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
+        relative += [fnmatch.translate(pattern), fnmatch.translate(pattern + "/*")]
+        posix.append(fnmatch.translate(pattern))
+    compile_all = lambda parts: re.compile("|".join(parts)) if parts else None  # noqa: E731
+    return compile_all(components), compile_all(relative), compile_all(posix)
 
 
 # -- loading ------------------------------------------------------------------------------

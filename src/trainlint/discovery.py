@@ -9,7 +9,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import pathspec
 
-from trainlint.config import Config, path_matches
+from trainlint.config import Config, path_matches_any
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 # Jupyter's autosave copies: linting them would repeat every finding of the notebook.
@@ -69,7 +69,7 @@ def _ignore_roots(folder: Path, stop: Optional[Path]) -> List[Path]:
 
 
 def is_excluded(path: str, config: Config) -> bool:
-    return any(path_matches(path, pattern, config.root) for pattern in config.all_excludes())
+    return path_matches_any(path, config.all_excludes(), config.root)
 
 
 def discover(
