@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import textwrap
 from dataclasses import replace
@@ -231,3 +232,27 @@ def test_concurrent_cli_runs_share_a_cache(tmp_path):
     assert len({out for out, _ in outputs}) == 1
     assert outputs[0][0].count("TL301") == 30
     assert not list((tmp_path / "cache").rglob(".tmp-*"))
+
+
+def test_a_fully_cached_run_loads_neither_libcst_nor_the_rules(tmp_path):
+    """A warm run answers from the cache: importing libcst and every rule would be most of its
+    time, so the CLI does it only when a file must be linted."""
+    (tmp_path / "train.py").write_text(FLAGGED)
+    probe = textwrap.dedent(
+        """\
+        import sys
+        from trainlint.cli import main
+        code = main(["--cache-dir", sys.argv[1], "--exit-zero", "-q", sys.argv[2]])
+        print(code, "libcst" in sys.modules, "trainlint.rules.tl301_unstratified_split" in sys.modules)
+        """
+    )
+
+    def run() -> str:
+        completed = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / "cache"), str(tmp_path / "train.py")],
+            capture_output=True, text=True, check=True,
+        )
+        return completed.stdout.split("\n")[-2]
+
+    assert run() == "0 True True"  # cold: the file is linted
+    assert run() == "0 False False"  # warm: every answer comes from the cache

@@ -12,16 +12,15 @@ from typing import List, Optional, Sequence
 from trainlint import __version__
 from trainlint.cache import ResultCache, default_cache_dir
 from trainlint.config import Config, ConfigError, check_selectors, load_config
+from trainlint.diagnostics import INTERNAL_ERROR, Diagnostic
 from trainlint.discovery import discover
-from trainlint.engine import INTERNAL_ERROR, lint_paths
-from trainlint.autofix import fix_files
-from trainlint.diagnostics import Diagnostic
-from trainlint.docs import rule_documentation
 from trainlint.report import FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
 from trainlint.report.text import format_location, summary
-from trainlint.report.sources import read_sources
-from trainlint.rules import all_rules
+
+# The engine, the rules, the fixer and the docs (libcst and every rule module) are imported
+# where they are used: a run whose files all come from the cache never needs them, and their
+# import is most of such a run's time.
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SUBCOMMANDS = ("check", "rules", "rule", "lsp")
@@ -142,9 +141,13 @@ def run_check(argv: Sequence[str]) -> int:
 
         diagnostics, profile = profiled_lint_paths([Path(f) for f in files], config, cache)
     else:
-        diagnostics = lint_paths([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
+        from trainlint.parallel import lint_many
+
+        diagnostics = lint_many([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
     fixed: List[Diagnostic] = []
     if args.fix or args.diff:
+        from trainlint.autofix import fix_files
+
         outcome = fix_files(diagnostics, config, args.unsafe_fixes, write=args.fix and not args.diff)
         for message in outcome.messages:
             sys.stderr.write(f"trainlint: {message}\n")
@@ -183,7 +186,11 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
     """Render in the chosen format to stdout or --output-file. Statistics follow a text
     report; with a machine format they go to stderr, so the report stays parseable."""
     options = ReportOptions(unsafe_fixes=args.unsafe_fixes, show_source=args.show_source)
-    sources = read_sources(diagnostics) if needs_sources(config.output_format, options) else {}
+    sources = {}
+    if needs_sources(config.output_format, options):
+        from trainlint.report.sources import read_sources
+
+        sources = read_sources(diagnostics)
     report = render(config.output_format, diagnostics, sources, options)
     statistics = format_statistics(diagnostics) if args.statistics else ""
     if config.output_format == "text":
@@ -200,6 +207,8 @@ def run_rules(argv: Sequence[str]) -> int:
     if argv:
         sys.stderr.write("trainlint: error: `trainlint rules` takes no arguments\n")
         return EXIT_ERROR
+    from trainlint.rules import all_rules
+
     rows = [(r.code, r.name, r.severity.value, r.summary) for r in all_rules()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
@@ -213,6 +222,8 @@ def run_rule(argv: Sequence[str]) -> int:
     if len(argv) != 1:
         sys.stderr.write("trainlint: error: usage: trainlint rule CODE|NAME\n")
         return EXIT_ERROR
+    from trainlint.docs import rule_documentation
+
     text = rule_documentation(argv[0])
     if text is None:
         sys.stderr.write(

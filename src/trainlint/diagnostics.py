@@ -6,6 +6,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+# The engine's own codes (rules/tl00x_*.py document them).
+SYNTAX_ERROR = "TL001"
+READ_ERROR = "TL002"
+INTERNAL_ERROR = "TL003"
+FILE_SKIPPED = "TL004"
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -49,3 +55,8 @@ class Diagnostic:
 
     def sort_key(self):
         return (self.path, self.cell or 0, self.line, self.col, self.code)
+
+
+def applicable(fix: Optional[Fix], unsafe: bool) -> bool:
+    """Whether a fix would be applied: it has edits, and it is safe or unsafe ones are allowed."""
+    return fix is not None and bool(fix.edits) and (fix.safe or unsafe)

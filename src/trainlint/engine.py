@@ -19,7 +19,7 @@ import libcst as cst
 from trainlint import prefilter
 from trainlint.analysis.context import FileContext
 from trainlint.config import Config
-from trainlint.diagnostics import Diagnostic, Severity
+from trainlint.diagnostics import FILE_SKIPPED, INTERNAL_ERROR, READ_ERROR, SYNTAX_ERROR, Diagnostic, Severity  # noqa: F401
 from trainlint.limits import AnalysisTimeout, deeper_recursion, time_limit
 from trainlint.notebook import NOTEBOOK_SIZE_FACTOR, is_notebook, lint_notebook_source
 from trainlint.rules import Finding, Rule, all_rules, get_rule
@@ -29,10 +29,6 @@ from trainlint.suppression import LineSuppressions, file_exempts, file_exemption
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.cache import ResultCache
 
-SYNTAX_ERROR = "TL001"
-READ_ERROR = "TL002"
-INTERNAL_ERROR = "TL003"
-FILE_SKIPPED = "TL004"
 
 
 def rules_for(config: Config, path: str) -> List[Type[Rule]]:

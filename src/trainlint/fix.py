@@ -14,17 +14,13 @@ import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import libcst as cst
 
-from trainlint.diagnostics import Diagnostic, Edit, Fix
+from trainlint.diagnostics import Diagnostic, Edit, Fix, applicable  # noqa: F401 - applicable: fixers import it here
 
 MAX_ROUNDS = 10
-
-
-def applicable(fix: Optional[Fix], unsafe: bool) -> bool:
-    return fix is not None and bool(fix.edits) and (fix.safe or unsafe)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from trainlint.cache import ResultCache
 from trainlint.config import Config
-from trainlint.diagnostics import Diagnostic
+from trainlint.diagnostics import INTERNAL_ERROR, Diagnostic
 from trainlint.limits import batch_gc, use_batch_gc
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
@@ -36,8 +36,6 @@ def default_jobs() -> int:
 def lint_many(
     paths: Sequence[Path], config: Config, jobs: Optional[int] = None, cache: Optional[ResultCache] = None
 ) -> List[Diagnostic]:
-    from trainlint.engine import lint_file
-
     results: Dict[int, List[Diagnostic]] = {}
     keys: Dict[int, str] = {}
     todo: List[int] = []
@@ -53,12 +51,20 @@ def lint_many(
         todo.append(number)
 
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    with batch_gc():  # forked workers inherit it
-        if jobs == 1 or len(todo) < SMALL_RUN:
-            fresh = {number: lint_file(paths[number], config) for number in todo}
-        else:
-            fresh = _lint_in_pool([paths[number] for number in todo], config, jobs)
-            fresh = {todo[position]: found for position, found in fresh.items()}
+    fresh: Dict[int, List[Diagnostic]] = {}
+    if todo:
+        # Imported only now: a run whose files all come from the cache never loads libcst and
+        # the rules. Loaded before the pool forks, so workers inherit them.
+        from trainlint.engine import lint_file
+        from trainlint.rules import all_rules
+
+        all_rules()
+        with batch_gc():  # forked workers inherit it
+            if jobs == 1 or len(todo) < SMALL_RUN:
+                fresh = {number: lint_file(paths[number], config) for number in todo}
+            else:
+                found = _lint_in_pool([paths[number] for number in todo], config, jobs)
+                fresh = {todo[position]: diagnostics for position, diagnostics in found.items()}
 
     for number, found in fresh.items():
         results[number] = found
@@ -149,7 +155,7 @@ def _lint_isolated(path: Path, config: Config) -> List[Diagnostic]:
     try:
         return executor.submit(_lint_chunk, [str(path)]).result()[0]
     except BrokenProcessPool:
-        from trainlint.engine import INTERNAL_ERROR, _engine_diagnostic
+        from trainlint.engine import _engine_diagnostic
 
         message = (
             "internal error: the worker process died while linting this file"
