@@ -147,12 +147,8 @@ def weighted_loss(tree: SyntaxTree) -> bool:
     aliases = _loss_aliases(tree)
     partials = {local for local, lasts in _imported_as(tree).items() if "partial" in lasts}
     for call in tree.of_type(ast.Call):
-        func = call.func
-        if isinstance(func, ast.Attribute):
-            own = func.attr
-        elif isinstance(func, ast.Name):
-            own = func.id
-        else:
+        func, own = call.func, last_name(call)
+        if own is None:
             continue  # no name: not a loss, a fit or a partial to criteria.py / TL201._keras
         if not (call.keywords or call.args):
             continue
@@ -200,12 +196,8 @@ def imbalance(tree: SyntaxTree) -> bool:
     aliases = _loss_aliases(tree)
     counted = False
     for call in tree.of_type(ast.Call):
-        func = call.func
-        if isinstance(func, ast.Attribute):
-            own = func.attr
-        elif isinstance(func, ast.Name):
-            own = func.id
-        else:
+        own = last_name(call)
+        if own is None:
             continue  # no last name: ImbalanceFacts._read_call skips the call
         if own in _IMBALANCE_CALLS:
             return True
