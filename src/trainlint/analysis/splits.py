@@ -57,7 +57,7 @@ class Split:
 
 
 # Calls whose row arguments show that slices of one array are training / evaluation parts.
-_SPLIT_CONSUMERS = {
+SPLIT_CONSUMERS = {
     "fit", "fit_transform", "partial_fit", "train_on_batch", "evaluate", "score", "predict",
     "predict_proba", "test_on_batch", "DataLoader", "TensorDataset", "Dataset", "DMatrix",
 }
@@ -365,7 +365,7 @@ class SplitFacts:
         if parent.keyword is not None and parent.keyword.value in ("validation_data", "eval_set"):
             return True
         call = self.index.parent(parent)
-        return isinstance(call, cst.Call) and last_name(call) in _SPLIT_CONSUMERS
+        return isinstance(call, cst.Call) and last_name(call) in SPLIT_CONSUMERS
 
     def _assigned_role(self, subscript: cst.Subscript) -> Optional[str]:
         binding = self._assigned_binding(subscript)

@@ -36,7 +36,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from trainlint.analysis.dataflow import FIT_METHODS
 from trainlint.analysis.roles import name_role
-from trainlint.analysis.splits import _SPLIT_CONSUMERS, CV_FUNCTIONS, SEARCHES
+from trainlint.analysis.splits import SPLIT_CONSUMERS, CV_FUNCTIONS, SEARCHES
 from trainlint.anchors.tree import Fact, Predicate, SyntaxTree
 
 # TL301: `UNSTRATIFIED_SPLITTERS`, `TRAIN_TEST_SPLIT` and `RANDOM_SPLIT` by their last names.
@@ -305,7 +305,7 @@ class _SubscriptSplits:
             parent = parent_of(parent)
         elif not isinstance(parent, ast.Call) or parent.func is node:
             return False
-        return isinstance(parent, ast.Call) and _own_name(parent) in _SPLIT_CONSUMERS
+        return isinstance(parent, ast.Call) and _own_name(parent) in SPLIT_CONSUMERS
 
     # -- roles of index expressions (SplitFacts.role) ----------------------------------------
 
