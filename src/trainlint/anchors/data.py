@@ -44,7 +44,7 @@ from trainlint.analysis.imports import EQUIVALENT_PREFIXES
 from trainlint.analysis.leakage import SAMPLER_LIBRARIES, TRANSFORMER_LIBRARIES, TRANSFORMERS
 from trainlint.analysis.roles import name_role
 from trainlint.analysis.splits import is_eval
-from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, SyntaxTree, dotted
+from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, SyntaxTree, dotted, keyword_value, last_name
 from trainlint.rules.tl305_random_augmentation_in_eval import (
     AUGMENTING_GENERATOR_ARGS,
     FLOW_METHODS,
@@ -177,10 +177,6 @@ def _may_resolve(call: ast.Call, heads: Set[str], stars: bool) -> bool:
     return head is not None and (head in heads or (stars and type(call.func) is ast.Name))
 
 
-def _keyword(call: ast.Call, name: str) -> Optional[ast.AST]:
-    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
-
-
 def _positional(call: ast.Call) -> List[ast.AST]:
     """`positional_args`: the arguments without a keyword, starred ones left out."""
     return [argument for argument in call.args if not isinstance(argument, ast.Starred)]
@@ -188,12 +184,7 @@ def _positional(call: ast.Call) -> List[ast.AST]:
 
 def _has_argument(call: ast.Call, position: int, keyword: str) -> bool:
     """`names.argument(call, position, keyword) is not None`."""
-    return _keyword(call, keyword) is not None or len(_positional(call)) > position
-
-
-def _own_name(call: ast.Call) -> Optional[str]:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return keyword_value(call, keyword) is not None or len(_positional(call)) > position
 
 
 # -- TL305 ------------------------------------------------------------------------------------
@@ -205,7 +196,7 @@ def is_random_op(tree: SyntaxTree, call: ast.Call) -> bool:
     resolved = candidates(tree, call)
     if not resolved:
         return False
-    name = _own_name(call) or ""
+    name = last_name(call) or ""
     is_random = name.startswith("Random")
     for qualified in resolved:
         if qualified.startswith("tensorflow.image.random_"):
@@ -316,10 +307,10 @@ def validation_argument(tree: SyntaxTree) -> bool:
     """`fit` with `validation_data=`, with `val_dataloaders=` or with three positional
     arguments; `Trainer` / `SFTTrainer` / `Seq2SeqTrainer` with `eval_dataset=`."""
     for call in _named(tree, ("fit",)):
-        if (len(_positional(call)) >= 3 or _keyword(call, "validation_data") is not None
-                or _keyword(call, "val_dataloaders") is not None):
+        if (len(_positional(call)) >= 3 or keyword_value(call, "validation_data") is not None
+                or keyword_value(call, "val_dataloaders") is not None):
             return True
-    return any(_keyword(call, "eval_dataset") is not None for call in _named(tree, _TRAINERS))
+    return any(keyword_value(call, "eval_dataset") is not None for call in _named(tree, _TRAINERS))
 
 
 def evaluation_loader(tree: SyntaxTree) -> bool:

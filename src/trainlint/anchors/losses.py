@@ -65,23 +65,11 @@ def _is_float_zero(node: ast.AST) -> bool:
 
 def _imported_as(tree: SyntaxTree) -> Dict[str, Set[str]]:
     """Local name -> last names of everything any import of the file binds to it
-    (`from torch.nn import CrossEntropyLoss as CE`: CE -> {CrossEntropyLoss}). ImportTable
-    resolves a called name through the same imports; every import counts here, whichever
-    one ImportTable keeps when a name is imported twice."""
-    def compute(tree: SyntaxTree) -> Dict[str, Set[str]]:
-        found: Dict[str, Set[str]] = {}
-        for node in tree.of_type(ast.ImportFrom):
-            if node.level or node.module is None:
-                continue
-            for alias in node.names:
-                if alias.name != "*":
-                    found.setdefault(alias.asname or alias.name, set()).add(alias.name.rsplit(".", 1)[-1])
-        for node in tree.of_type(ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    found.setdefault(alias.asname, set()).add(alias.name.rsplit(".", 1)[-1])
-        return found
-    return tree.memo("losses.imported_as", compute)
+    (`from torch.nn import CrossEntropyLoss as CE`: CE -> {CrossEntropyLoss}); every import
+    counts, whichever one ImportTable keeps when a name is imported twice."""
+    return tree.memo("losses.imported_as", lambda tree: {
+        local: {qualified.rsplit(".", 1)[-1] for qualified in qualifieds}
+        for local, qualifieds in tree.imported_as.items()})
 
 
 def _loss_aliases(tree: SyntaxTree) -> Dict[str, Tuple[str, ...]]:

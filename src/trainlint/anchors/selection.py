@@ -37,7 +37,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from trainlint.analysis.dataroles import HELD_OUT
 from trainlint.analysis.roles import name_role
 from trainlint.analysis.selection import FIGURE_WORDS, SEARCHES, words_of
-from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, SyntaxTree, dotted, last_name
+from trainlint.anchors.tree import FUNCTIONS, Fact, Predicate, SyntaxTree, dotted, keyword_value, last_name
 
 _ORDERINGS = (ast.Gt, ast.Lt, ast.GtE, ast.LtE)
 _PICKS = {"argmax", "argmin", "nanargmax", "nanargmin", "idxmax", "idxmin"}
@@ -200,7 +200,7 @@ class _SelectionScan:
                 keywords = {keyword.arg for keyword in call.keywords}
                 if "callbacks" in keywords:
                     if name in ("fit", "fit_generator") and kind is ast.Attribute and (
-                            "validation_split" in keywords or self.held_out(_keyword(call, "validation_data"))):
+                            "validation_split" in keywords or self.held_out(keyword_value(call, "validation_data"))):
                         return True  # _keras
                     if _bound(self.tree, call):
                         if fit_called is None:
@@ -208,7 +208,7 @@ class _SelectionScan:
                         if fit_called:
                             return True  # _lightning: `trainer = Trainer(callbacks=[...])`, `trainer.fit(...)`
                 if "eval_dataset" in keywords and name is not None and name.endswith("Trainer") \
-                        and self.held_out(_keyword(call, "eval_dataset")):
+                        and self.held_out(keyword_value(call, "eval_dataset")):
                     return True  # _hugging_face
             if name is None:
                 continue
@@ -294,10 +294,6 @@ def _branch_assignments(node: ast.If) -> Iterable[ast.Assign]:
 def _arguments(call: ast.Call) -> List[ast.AST]:
     """Every argument value, as libcst's `call.args` holds them (keywords and stars too)."""
     return [*call.args, *(keyword.value for keyword in call.keywords)]
-
-
-def _keyword(call: ast.Call, name: str) -> Optional[ast.AST]:
-    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
 
 
 def _bound(tree: SyntaxTree, call: ast.Call) -> bool:

@@ -37,7 +37,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from trainlint.analysis.dataflow import FIT_METHODS
 from trainlint.analysis.roles import name_role
 from trainlint.analysis.splits import SPLIT_CONSUMERS, CV_FUNCTIONS, SEARCHES
-from trainlint.anchors.tree import Fact, Predicate, SyntaxTree
+from trainlint.anchors.tree import Fact, Predicate, SyntaxTree, keyword_value, last_name
 
 # TL301: `UNSTRATIFIED_SPLITTERS`, `TRAIN_TEST_SPLIT` and `RANDOM_SPLIT` by their last names.
 _TL301_SKLEARN = {"train_test_split", "KFold", "ShuffleSplit", "RepeatedKFold"}
@@ -75,19 +75,6 @@ def _called_as(tree: SyntaxTree, call: ast.Call, own: Optional[str], wanted: Set
         qualified.rsplit(".", 1)[-1] in wanted for qualified in tree.imported_as.get(own, ()))  # type: ignore[arg-type]
 
 
-def _own_name(call: ast.Call) -> Optional[str]:
-    """names.last_name of a call: its callee's own last name."""
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-
-
-def _keyword(call: ast.Call, name: str) -> Optional[ast.expr]:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    return None
-
-
 def _is_number(node: ast.AST) -> bool:
     """A cst.Integer / cst.Float literal (not a bool, which libcst parses as a name)."""
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
@@ -105,7 +92,7 @@ def splitter_call(tree: SyntaxTree) -> bool:
     if not (sklearn or torch):
         return False
     for call, _scope, _in_loop, _cls in tree.calls:
-        own = _own_name(call)
+        own = last_name(call)
         if (sklearn and _called_as(tree, call, own, _TL301_SKLEARN)) or (
                 torch and _called_as(tree, call, own, _TL301_TORCH)):
             return True
@@ -119,10 +106,10 @@ def keras_validation_split(tree: SyntaxTree) -> bool:
         func = call.func
         if not (isinstance(func, ast.Attribute) and func.attr in _KERAS_FITS):
             continue
-        fraction = _keyword(call, "validation_split")
+        fraction = keyword_value(call, "validation_split")
         if fraction is None or (_is_number(fraction) and fraction.value == 0):  # type: ignore[attr-defined]
             continue
-        if any(not isinstance(a, ast.Starred) for a in call.args) or _keyword(call, "x") or _keyword(call, "y"):
+        if any(not isinstance(a, ast.Starred) for a in call.args) or keyword_value(call, "x") or keyword_value(call, "y"):
             return True
     return False
 
@@ -142,7 +129,7 @@ def _split_call(tree: SyntaxTree) -> bool:
     fits = splits = False  # `.fit(...)` / `.split(...)` calls seen
     search = False  # a call named like a search (`GridSearchCV(...)`)
     for call, _scope, _in_loop, _cls in tree.calls:
-        own = _own_name(call)
+        own = last_name(call)
         if own in SEARCHES:
             search = True
         if sklearn and own in CV_FUNCTIONS:
@@ -154,13 +141,13 @@ def _split_call(tree: SyntaxTree) -> bool:
             continue
         if own == "fit":
             fits = True
-            fraction = _keyword(call, "validation_split")
+            fraction = keyword_value(call, "validation_split")
             if fraction is not None and not (_is_number(fraction) and fraction.value == 0):  # type: ignore[attr-defined]
                 return True
         elif own == "split":
             splits = True
         elif own == "sample":
-            fraction = _keyword(call, "frac")
+            fraction = keyword_value(call, "frac")
             if isinstance(fraction, ast.Constant) and type(fraction.value) is float and fraction.value < 1.0:
                 return True
     # `search.fit(X, y)` of a search built in the file; `kf.split(X)` of an sklearn splitter.
@@ -305,7 +292,7 @@ class _SubscriptSplits:
             parent = parent_of(parent)
         elif not isinstance(parent, ast.Call) or parent.func is node:
             return False
-        return isinstance(parent, ast.Call) and _own_name(parent) in SPLIT_CONSUMERS
+        return isinstance(parent, ast.Call) and last_name(parent) in SPLIT_CONSUMERS
 
     # -- roles of index expressions (SplitFacts.role) ----------------------------------------
 

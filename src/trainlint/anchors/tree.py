@@ -187,3 +187,8 @@ def targets(target: ast.AST) -> Iterable[ast.AST]:
             yield from targets(element.value if isinstance(element, ast.Starred) else element)
     else:
         yield target
+
+
+def keyword_value(call: ast.Call, name: str) -> Optional[ast.AST]:
+    """The value of keyword argument `name` of a call (names.keyword_value on ast)."""
+    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
