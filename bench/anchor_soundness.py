@@ -4,7 +4,7 @@
 
 For every .py file under the folders (default: the speed benchmark's corpus, built by
 `python bench/run_bench.py --setup-only`), parses it with libcst, computes each anchor's
-libcst fact (`trainlint.anchors.FACTS`) and the anchor itself (the stdlib-`ast` scan), and
+libcst fact (`trainlint.gate.anchors.FACTS`) and the anchor itself (the stdlib-`ast` scan), and
 prints per anchor: files where the fact holds, files where the anchor holds, and every file
 where the fact holds but the anchor does not (a soundness bug: the prefilter would skip a
 file a rule could report on). Exits 1 when there is one. Also prints how many files the
@@ -30,9 +30,11 @@ def check_file(job: Tuple[str, Sequence[str]]) -> Tuple[str, Dict[str, Tuple[boo
     path, names = job
     import libcst as cst
 
-    from trainlint import anchors, prefilter
-    from trainlint.analysis.context import FileContext
-    from trainlint.config import Config
+    from trainlint.gate import anchors
+
+    from trainlint.gate import prefilter
+    from trainlint.semantic.context import FileContext
+    from trainlint.core.config import Config
     from trainlint.rules import all_rules
 
     try:
@@ -59,7 +61,7 @@ def check_file(job: Tuple[str, Sequence[str]]) -> Tuple[str, Dict[str, Tuple[boo
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from trainlint import anchors
+    from trainlint.gate import anchors
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="*", type=Path, default=[DEFAULT_CORPUS])

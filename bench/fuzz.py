@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 import hypothesmith  # noqa: E402
 
 from test_fuzz import FIXTURE_SOURCES, TRIGGERS, mutate  # noqa: E402
-from trainlint.engine import lint_source  # noqa: E402
+from trainlint.run.engine import lint_source  # noqa: E402
 
 CRASH_DIR = HERE / "fuzz-crashes"
 

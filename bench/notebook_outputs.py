@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from trainlint.config import Config
-from trainlint.engine import lint_file
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_file
 
 CELL = "loss_{i} = history.history['loss'][{i}]\nplt.plot(history.history['val_loss'][:{i}])\n"
 HEAD = (

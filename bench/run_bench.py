@@ -261,7 +261,7 @@ NO_PREFILTER = (
     "import sys; from trainlint import prefilter; from trainlint.rules.base import Rule; "
     "Rule.is_triggered_by = classmethod(lambda cls, text, words=None: True); "
     "prefilter.triggered_rules = lambda rules, text: list(rules); "
-    "from trainlint.cli import main; sys.exit(main(sys.argv[1:]))"
+    "from trainlint.frontends.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
 
@@ -375,7 +375,7 @@ _IN_PROCESS = textwrap.dedent(
     """\
     import json, resource, statistics, sys, time
     started = time.perf_counter()
-    from trainlint.engine import lint_source
+    from trainlint.run.engine import lint_source
     from trainlint.rules import all_rules
     all_rules()
     imported = time.perf_counter() - started

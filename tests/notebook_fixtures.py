@@ -1,6 +1,6 @@
 """Helpers for notebook tests: read fixture notebooks' lines, turn scripts into notebooks.
 
-Written independently of `trainlint.notebook`, so that the tests check it rather than
+Written independently of `trainlint.run.notebook`, so that the tests check it rather than
 repeat it.
 """
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conftest import FIXTURES
-from trainlint import anchors
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
-from trainlint.notebook import join_cells, read_notebook
+from trainlint.gate import anchors
+from trainlint.semantic.context import FileContext
+from trainlint.core.config import Config
+from trainlint.run.notebook import join_cells, read_notebook
 from trainlint.rules import all_rules
 
 

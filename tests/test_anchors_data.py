@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from test_anchors import fact
-from trainlint import anchors
-from trainlint.engine import lint_source
+from trainlint.gate import anchors
+from trainlint.run.engine import lint_source
 
 DATA_ANCHORS = ("random_augmentation", "augmenting_generator", "validation_argument", "evaluation_loader",
                 "labelled_score", "resplit", "refit")

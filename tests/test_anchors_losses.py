@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from test_anchors import assert_over_approximates, fact, holds
-from trainlint import anchors
+from trainlint.gate import anchors
 
 
 # -- weighted_loss (TL201) ------------------------------------------------------------------

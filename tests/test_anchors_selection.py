@@ -8,8 +8,8 @@ import libcst as cst
 import pytest
 
 from test_anchors import holds
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
+from trainlint.semantic.context import FileContext
+from trainlint.core.config import Config
 from trainlint.rules import all_rules
 
 

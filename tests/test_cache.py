@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from trainlint import engine
-from trainlint.cache import DEFAULT_DIR, ResultCache, default_cache_dir
-from trainlint.config import Config
-from trainlint.diagnostics import Diagnostic, Edit, Fix, Severity
-from trainlint.engine import lint_paths
+from trainlint.run import engine
+from trainlint.run.cache import DEFAULT_DIR, ResultCache, default_cache_dir
+from trainlint.core.config import Config
+from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
+from trainlint.run.engine import lint_paths
 
 FLAGGED = textwrap.dedent(
     """\
@@ -241,7 +241,7 @@ def test_a_fully_cached_run_loads_neither_libcst_nor_the_rules(tmp_path):
     probe = textwrap.dedent(
         """\
         import sys
-        from trainlint.cli import main
+        from trainlint.frontends.cli import main
         code = main(["--cache-dir", sys.argv[1], "--exit-zero", "-q", sys.argv[2]])
         print(code, "libcst" in sys.modules, "trainlint.rules.tl301_unstratified_split" in sys.modules)
         """

@@ -6,9 +6,9 @@ import textwrap
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
-from trainlint.engine import lint_source
+from trainlint.semantic.context import FileContext
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_source
 
 
 def context(source: str) -> FileContext:

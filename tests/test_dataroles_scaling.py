@@ -7,9 +7,9 @@ number of role evaluations (deterministic), never on time.
 
 from unittest import mock
 
-from trainlint.analysis.dataroles import DataRoles
-from trainlint.config import Config
-from trainlint.engine import lint_source
+from trainlint.semantic.dataroles import DataRoles
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_source
 
 
 def _reassigning_script(rounds: int) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from trainlint.config import Config
-from trainlint.discovery import discover
+from trainlint.core.config import Config
+from trainlint.run.discovery import discover
 
 
 def test_gitignore_above_the_repository_root_is_not_applied(tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
 """The rule reference under docs/rules/ and the README rules table are generated from the
-rule modules; these tests fail when they are out of date (`python -m trainlint.docs` fixes it)."""
+rule modules; these tests fail when they are out of date (`python -m trainlint.frontends.docs` fixes it)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import subprocess
 import sys
 
 from conftest import REPO
-from trainlint.cli import main
-from trainlint.docs import RULES_DIR, generated_files, rule_documentation, stale_files, write_docs
+from trainlint.frontends.cli import main
+from trainlint.frontends.docs import RULES_DIR, generated_files, rule_documentation, stale_files, write_docs
 from trainlint.rules import all_rules
 
 
 def test_generated_docs_are_up_to_date():
     problems = stale_files(REPO)
-    assert not problems, "\n".join(problems) + "\nrun `python -m trainlint.docs` to regenerate"
+    assert not problems, "\n".join(problems) + "\nrun `python -m trainlint.frontends.docs` to regenerate"
 
 
 def test_every_rule_has_a_page_listed_in_the_index():
@@ -58,7 +58,7 @@ def test_check_detects_edited_missing_and_leftover_pages(tmp_path):
         f"{RULES_DIR / 'TL999.md'}: no such rule any more",
         "README.md: rules table out of date",
     ])
-    command = [sys.executable, "-m", "trainlint.docs", str(root)]
+    command = [sys.executable, "-m", "trainlint.frontends.docs", str(root)]
     check = subprocess.run(command + ["--check"], capture_output=True, text=True)
     assert check.returncode == 1 and "out of date" in check.stdout
     assert subprocess.run(command, capture_output=True, text=True).returncode == 0

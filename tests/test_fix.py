@@ -8,10 +8,10 @@ import stat
 import pytest
 
 from test_cli import FLAGGED, write
-from trainlint.config import Config
-from trainlint.diagnostics import Diagnostic, Edit, Fix, Severity
-from trainlint.engine import lint_source
-from trainlint.fix import apply_once, fix_text, parses
+from trainlint.core.config import Config
+from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
+from trainlint.run.engine import lint_source
+from trainlint.fix.apply import apply_once, fix_text, parses
 from trainlint.rules import all_rules
 
 FIX_CASES = [

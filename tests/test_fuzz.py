@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES
-from trainlint.engine import lint_source
+from trainlint.run.engine import lint_source
 from trainlint.rules import all_rules
 
 # Prepending every rule's triggers makes sure generated programs reach every rule's check

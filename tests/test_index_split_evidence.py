@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from trainlint.engine import lint_source
+from trainlint.run.engine import lint_source
 
 NOT_SPLITS = {
     "slice arithmetic": """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config, ConfigError, parse_table
+from trainlint.semantic.context import FileContext
+from trainlint.core.config import Config, ConfigError, parse_table
 
 import pytest
 

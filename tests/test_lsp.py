@@ -497,8 +497,8 @@ async def test_server_keeps_answering_after_bad_requests(client, workspace):
 CRASHING_SERVER = textwrap.dedent(
     """\
     import sys
-    import trainlint.engine, trainlint.rules
-    from trainlint.diagnostics import Severity
+    import trainlint.run.engine, trainlint.rules
+    from trainlint.core.diagnostics import Severity
     from trainlint.rules import Rule
 
     class AlwaysCrashes(Rule):
@@ -512,8 +512,8 @@ CRASHING_SERVER = textwrap.dedent(
 
     original = trainlint.rules.all_rules
     patched = lambda: original() + (AlwaysCrashes,)
-    trainlint.rules.all_rules = trainlint.engine.all_rules = patched
-    from trainlint.cli import main
+    trainlint.rules.all_rules = trainlint.run.engine.all_rules = patched
+    from trainlint.frontends.cli import main
     sys.exit(main(["lsp"]))
     """
 )

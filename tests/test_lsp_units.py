@@ -14,9 +14,9 @@ pytest.importorskip("lsprotocol", reason="needs the lsp extra (pygls, lsprotocol
 
 from lsprotocol import types  # noqa: E402
 
-from trainlint.diagnostics import Diagnostic, Severity  # noqa: E402
-from trainlint.lsp.actions import LineLayout, noqa_edit  # noqa: E402
-from trainlint.lsp.convert import split_lines, to_lsp_diagnostic, to_position  # noqa: E402
+from trainlint.core.diagnostics import Diagnostic, Severity  # noqa: E402
+from trainlint.frontends.lsp.actions import LineLayout, noqa_edit  # noqa: E402
+from trainlint.frontends.lsp.convert import split_lines, to_lsp_diagnostic, to_position  # noqa: E402
 
 # -- positions ----------------------------------------------------------------------------
 
@@ -105,11 +105,11 @@ def test_noqa_edit_on_half_typed_code_still_appends():
 
 
 def test_lsp_without_the_extra_explains_what_to_install(monkeypatch, capsys):
-    from trainlint.cli import main
+    from trainlint.frontends.cli import main
 
     monkeypatch.setitem(sys.modules, "pygls", None)
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
-    monkeypatch.delitem(sys.modules, "trainlint.lsp.server", raising=False)
+    monkeypatch.delitem(sys.modules, "trainlint.frontends.lsp.server", raising=False)
     assert main(["lsp"]) == 2
     assert 'pip install "trainlint[lsp]"' in capsys.readouterr().err
 
@@ -170,7 +170,7 @@ def test_lsp_over_tcp_answers_initialize():
 def test_cell_positions_inside_escaped_json_strings():
     import json
 
-    from trainlint.lsp.ipynb_text import cell_sources, locate, offset_to_line_col
+    from trainlint.frontends.lsp.ipynb_text import cell_sources, locate, offset_to_line_col
 
     source = ['s = "é\t😋"  # "quoted"\n', "split(X, y)\n"]
     text = json.dumps({"cells": [{"cell_type": "markdown", "source": ["# title\n"]},
@@ -186,7 +186,7 @@ def test_cell_positions_inside_escaped_json_strings():
 
 
 def test_not_a_notebook_gives_no_cell_map():
-    from trainlint.lsp.ipynb_text import cell_sources
+    from trainlint.frontends.lsp.ipynb_text import cell_sources
 
     assert cell_sources("{ not json") is None
     assert cell_sources("[1, 2]") is None

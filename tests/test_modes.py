@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.config import Config
+from trainlint.semantic.context import FileContext
+from trainlint.core.config import Config
 
 HEAD = "import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\n"
 

@@ -15,11 +15,11 @@ from conftest import FIXTURES
 from notebook_fixtures import notebook_code_lines, script_chunks, script_to_notebook
 from test_fixtures import EXPECT, FINDING, fixture_files
 
-from trainlint.config import Config
-from trainlint.discovery import discover
-from trainlint.engine import lint_file, lint_source
-from trainlint.ipython_syntax import blank_ipython
-from trainlint.notebook import join_cells, read_notebook, NotebookError
+from trainlint.core.config import Config
+from trainlint.run.discovery import discover
+from trainlint.run.engine import lint_file, lint_source
+from trainlint.run.ipython_syntax import blank_ipython
+from trainlint.run.notebook import join_cells, read_notebook, NotebookError
 from trainlint.report.text import format_text
 
 IMPORTS = "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n"

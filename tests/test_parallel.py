@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from trainlint import parallel
-from trainlint.config import Config
-from trainlint.engine import lint_paths
+from trainlint.run import parallel
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_paths
 
 FLAGGED = textwrap.dedent(
     """\
@@ -70,8 +70,8 @@ def test_a_dying_worker_does_not_hang_the_run(tmp_path):
         f"""
         import os, sys
         from pathlib import Path
-        from trainlint import engine
-        from trainlint.config import Config
+        from trainlint.run import engine
+        from trainlint.core.config import Config
 
         real = engine.lint_file
         def lint_file(path, config, display_path=None):

@@ -10,7 +10,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from conftest import FIXTURES
-from trainlint.analysis.index import ModuleIndex
+from trainlint.semantic.index import ModuleIndex
 
 WHITESPACE = (cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.Newline,
               cst.EmptyLine, cst.Comment)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from trainlint import prefilter
-from trainlint.config import Config
-from trainlint.engine import lint_source
+from trainlint.gate import prefilter
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_source
 from trainlint.rules import Rule, all_rules, get_rule
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>TL\d{3}(?:\s*,\s*TL\d{3})*)")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from conftest import FIXTURES
-from trainlint.config import Config
-from trainlint.engine import lint_paths
-from trainlint.profile import STAGES, profiled_lint_paths
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_paths
+from trainlint.run.profile import STAGES, profiled_lint_paths
 
 
 def test_profiled_run_finds_what_a_normal_run_finds():

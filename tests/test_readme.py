@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
-from trainlint.docs import with_rules_table
+from trainlint.frontends.docs import with_rules_table
 
 
 def readme() -> str:
@@ -15,7 +15,7 @@ def readme() -> str:
 
 def test_rules_table_matches_registry():
     assert with_rules_table(readme()) == readme(), (
-        "README rules table is out of date: run `python -m trainlint.docs`"
+        "README rules table is out of date: run `python -m trainlint.frontends.docs`"
     )
 
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from trainlint.engine import lint_source
+from trainlint.run.engine import lint_source
 
 SILENT = {
     # d2l: `net.eval()` guarded by isinstance(net, nn.Module); a non-module has no mode

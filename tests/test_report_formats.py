@@ -8,7 +8,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from trainlint.diagnostics import Diagnostic, Edit, Fix, Severity
+from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
 from trainlint.report import ReportOptions, render
 from trainlint.report.frame import code_frame, source_lines
 from trainlint.report.github import escape_data, escape_property, format_github

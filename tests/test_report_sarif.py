@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 
 from conftest import REPO
-from trainlint.diagnostics import Diagnostic, Severity
-from trainlint.docs import rule_markdown
+from trainlint.core.diagnostics import Diagnostic, Severity
+from trainlint.frontends.docs import rule_markdown
 from trainlint.report.sarif import FINGERPRINT_KEY, artifact_uri, sarif_log
 from trainlint.rules import all_rules
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from test_cli import FLAGGED, write
-from trainlint import cli
-from trainlint.config import Config
-from trainlint.engine import lint_file, lint_source
+from trainlint.frontends import cli
+from trainlint.core.config import Config
+from trainlint.run.engine import lint_file, lint_source
 from trainlint.rules import Finding, Rule, all_rules
 
 SPLIT_IMPORT = "from sklearn.model_selection import train_test_split\n"
@@ -155,7 +155,7 @@ def test_per_file_timeout(tmp_path, monkeypatch):
             time.sleep(5)
             return iter(())
 
-    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [SlowRule])
+    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [SlowRule])
     path = write(tmp_path, "train.py", FLAGGED)
     started = time.monotonic()
     found = lint_file(path, Config(per_file_timeout=0.2))
@@ -180,7 +180,7 @@ class CrashingRule(_StubRule):
 
 def test_rule_crash_is_isolated(monkeypatch, tmp_path, capsys):
     real = [r for r in all_rules() if r.code == "TL301"]
-    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [CrashingRule, *real])
+    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [CrashingRule, *real])
     write(tmp_path, "a.py", FLAGGED)
     write(tmp_path, "b.py", FLAGGED)
     monkeypatch.chdir(tmp_path)
@@ -195,7 +195,7 @@ def test_rule_crash_is_isolated(monkeypatch, tmp_path, capsys):
 
 
 def test_rule_crash_without_verbose_has_no_traceback(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("trainlint.engine.rules_for", lambda config, path: [CrashingRule])
+    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [CrashingRule])
     write(tmp_path, "a.py", FLAGGED)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.py"]) == 2

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from trainlint.engine import lint_file, lint_source
-from trainlint.config import Config
+from trainlint.run.engine import lint_file, lint_source
+from trainlint.core.config import Config
 from trainlint.rules import all_rules
 
 EXAMPLES = [

@@ -6,10 +6,10 @@ import textwrap
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.criteria import LABEL_SMOOTHING, POS_WEIGHT, SAMPLE_WEIGHT, SUM, WEIGHT
-from trainlint.analysis.epoch_figures import BATCH_MEAN, BATCHES, COUNT, LEN_BATCH, SAMPLE_COUNT, SAMPLE_SUM, SAMPLES
-from trainlint.config import Config
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.criteria import LABEL_SMOOTHING, POS_WEIGHT, SAMPLE_WEIGHT, SUM, WEIGHT
+from trainlint.semantic.epoch_figures import BATCH_MEAN, BATCHES, COUNT, LEN_BATCH, SAMPLE_COUNT, SAMPLE_SUM, SAMPLES
+from trainlint.core.config import Config
 
 
 def context(source: str) -> FileContext:

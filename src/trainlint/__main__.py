@@ -1,5 +1,5 @@
 import sys
 
-from trainlint.cli import main
+from trainlint.frontends.cli import main
 
 sys.exit(main())

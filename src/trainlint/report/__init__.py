@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Sequence
 
-from trainlint.diagnostics import Diagnostic
+from trainlint.core.diagnostics import Diagnostic
 from trainlint.report.frame import SourceKey
 
 FORMATS = ("text", "json", "sarif", "github")

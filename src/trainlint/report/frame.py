@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import List, Mapping, Optional, Tuple, Union
 
-from trainlint.diagnostics import Diagnostic
+from trainlint.core.diagnostics import Diagnostic
 
 # What reporters that show code are given: the text of each file by path, and of each
 # notebook cell by (path, cell number), since the positions of a cell finding are cell lines.

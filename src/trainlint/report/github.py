@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from trainlint.diagnostics import Diagnostic, Severity
+from trainlint.core.diagnostics import Diagnostic, Severity
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

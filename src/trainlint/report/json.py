@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterable, Optional
 
-from trainlint.diagnostics import Diagnostic, Fix
+from trainlint.core.diagnostics import Diagnostic, Fix
 
 
 def _fix(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:

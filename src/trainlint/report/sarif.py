@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Type
 from urllib.parse import quote
 
 from trainlint import __version__
-from trainlint.diagnostics import Diagnostic, Severity
-from trainlint.docs import rule_markdown
+from trainlint.core.diagnostics import Diagnostic, Severity
+from trainlint.frontends.docs import rule_markdown
 from trainlint.report.frame import SourceKey, lines_of
 from trainlint.rules import Rule, all_rules
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable
 
-from trainlint.diagnostics import Diagnostic
-from trainlint.notebook import NotebookError, is_notebook, read_notebook
+from trainlint.core.diagnostics import Diagnostic
+from trainlint.run.notebook import NotebookError, is_notebook, read_notebook
 from trainlint.report.frame import SourceKey
-from trainlint.source import SourceError, read_source
+from trainlint.core.source import SourceError, read_source
 
 
 def read_sources(diagnostics: Iterable[Diagnostic]) -> Dict[SourceKey, str]:

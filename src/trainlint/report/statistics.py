@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from trainlint.diagnostics import Diagnostic
+from trainlint.core.diagnostics import Diagnostic
 
 
 def format_statistics(diagnostics: Iterable[Diagnostic]) -> str:

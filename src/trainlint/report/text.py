@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Mapping, Optional
 
-from trainlint.diagnostics import Diagnostic, applicable
+from trainlint.core.diagnostics import Diagnostic, applicable
 from trainlint.report.frame import SourceKey, code_frame, lines_of
 
 

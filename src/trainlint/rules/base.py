@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, ClassVar, Iterator, Optional, Tuple
 
 import libcst as cst
 
-from trainlint.diagnostics import Fix, Severity
+from trainlint.core.diagnostics import Fix, Severity
 
 if TYPE_CHECKING:  # pragma: no cover
-    from trainlint.analysis.context import FileContext
-    from trainlint.prefilter import _Words
+    from trainlint.semantic.context import FileContext
+    from trainlint.gate.prefilter import _Words
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Rule:
     def is_triggered_by(cls, text: str, words: Optional["_Words"] = None) -> bool:
         """Whether the text holds this rule's trigger words (the first look of the
         prefilter; `words` shares look-ups between rules)."""
-        from trainlint.prefilter import _Words, words_allow
+        from trainlint.gate.prefilter import _Words, words_allow
 
         return words_allow(cls, words if words is not None else _Words(text))
 

@@ -6,10 +6,10 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.edits import insert_line_after, insert_line_before, mode_call_in_scope
-from trainlint.analysis.modes import TRAIN
-from trainlint.diagnostics import Fix, Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.edits import insert_line_after, insert_line_before, mode_call_in_scope
+from trainlint.semantic.modes import TRAIN
+from trainlint.core.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 

@@ -6,11 +6,11 @@ from typing import Iterator, Optional, Set
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.edits import insert_line_before, mode_call_in_scope
-from trainlint.analysis.modes import EVAL
-from trainlint.analysis.names import dotted_name
-from trainlint.diagnostics import Fix, Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.edits import insert_line_before, mode_call_in_scope
+from trainlint.semantic.modes import EVAL
+from trainlint.semantic.names import dotted_name
+from trainlint.core.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 

@@ -6,9 +6,9 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.names import dotted_name, last_name
-from trainlint.diagnostics import Fix, Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.names import dotted_name, last_name
+from trainlint.core.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 

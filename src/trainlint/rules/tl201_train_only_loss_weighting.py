@@ -6,8 +6,8 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.criteria import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.criteria import (
     LABEL_SMOOTHING,
     POS_WEIGHT,
     SAMPLE_WEIGHT,
@@ -15,9 +15,9 @@ from trainlint.analysis.criteria import (
     WEIGHT,
     LossUse,
 )
-from trainlint.analysis.edits import add_keyword_argument
-from trainlint.analysis.names import argument, dotted_name, is_none, keyword_value, last_name, positional_args
-from trainlint.diagnostics import Fix, Severity
+from trainlint.semantic.edits import add_keyword_argument
+from trainlint.semantic.names import argument, dotted_name, is_none, keyword_value, last_name, positional_args
+from trainlint.core.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Rule
 
 _SPELLING = {

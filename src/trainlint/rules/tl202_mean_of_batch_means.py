@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.epoch_figures import BATCH_MEAN, BATCHES, LIKELY_MEAN
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.epoch_figures import BATCH_MEAN, BATCHES, LIKELY_MEAN
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 

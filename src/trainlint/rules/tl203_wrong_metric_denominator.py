@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.epoch_figures import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.epoch_figures import (
     BATCH_MEAN,
     BATCHES,
     COUNT,
@@ -14,8 +14,8 @@ from trainlint.analysis.epoch_figures import (
     SAMPLES,
     EpochDivision,
 )
-from trainlint.analysis.names import dotted_name
-from trainlint.diagnostics import Severity
+from trainlint.semantic.names import dotted_name
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trainlint.analysis.context import FileContext
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule, caseless
 
 

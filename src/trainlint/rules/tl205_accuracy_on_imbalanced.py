@@ -7,8 +7,8 @@ from typing import Iterator
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule, caseless
 
 

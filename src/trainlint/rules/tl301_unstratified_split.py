@@ -7,9 +7,9 @@ from typing import Dict, Iterator, List, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.edits import add_keyword_argument
-from trainlint.analysis.names import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.edits import add_keyword_argument
+from trainlint.semantic.names import (
     assigned_targets,
     bool_value,
     is_none,
@@ -19,9 +19,9 @@ from trainlint.analysis.names import (
     positional_args,
     string_value,
 )
-from trainlint.analysis.targets import CATEGORICAL
-from trainlint.diagnostics import Fix, Severity
-from trainlint.rules.words import CATEGORICAL_WORDS
+from trainlint.semantic.targets import CATEGORICAL
+from trainlint.core.diagnostics import Fix, Severity
+from trainlint.vocab.words import CATEGORICAL_WORDS
 from trainlint.rules.base import Finding, Rule
 
 TRAIN_TEST_SPLIT = {"sklearn.model_selection.train_test_split"}

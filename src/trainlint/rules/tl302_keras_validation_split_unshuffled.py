@@ -6,10 +6,10 @@ from typing import Iterator, Optional, Set
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.dataflow import ALL_BUT_PARAM, Binding
-from trainlint.analysis.names import argument, keyword_value, last_name, positional_args
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
+from trainlint.semantic.names import argument, keyword_value, last_name, positional_args
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 FILE_READERS = {

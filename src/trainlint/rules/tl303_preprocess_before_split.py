@@ -6,10 +6,10 @@ from typing import Iterator, Set
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.names import last_name
-from trainlint.diagnostics import Severity
-from trainlint.rules.words import TRANSFORMER_WORDS
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.names import last_name
+from trainlint.core.diagnostics import Severity
+from trainlint.vocab.words import TRANSFORMER_WORDS
 from trainlint.rules.base import Finding, Rule
 
 LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}

@@ -6,9 +6,9 @@ from typing import Iterator, List, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.names import bool_value, expression_key, keyword_value, last_name, positional_args
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.names import bool_value, expression_key, keyword_value, last_name, positional_args
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 RESAMPLE_FUNCTIONS = {"sklearn.utils.resample"}

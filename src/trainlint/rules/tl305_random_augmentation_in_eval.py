@@ -7,8 +7,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.names import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.names import (
     argument,
     bool_value,
     keyword_value,
@@ -16,9 +16,9 @@ from trainlint.analysis.names import (
     positional_args,
     string_value,
 )
-from trainlint.analysis.roles import TRAIN, name_role
-from trainlint.analysis.splits import _string_index, is_eval
-from trainlint.diagnostics import Severity
+from trainlint.semantic.roles import TRAIN, name_role
+from trainlint.semantic.splits import _string_index, is_eval
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 RANDOM_TORCHVISION = {

@@ -7,12 +7,12 @@ from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.dataflow import Binding
-from trainlint.analysis.names import argument, expression_key, keyword_value, last_name, positional_args
-from trainlint.analysis.roles import TRAIN, name_role
-from trainlint.analysis.splits import is_eval
-from trainlint.diagnostics import Severity
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.dataflow import Binding
+from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, positional_args
+from trainlint.semantic.roles import TRAIN, name_role
+from trainlint.semantic.splits import is_eval
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
 DATALOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
@@ -193,7 +193,7 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
             target = parent.targets[0].target
             name = ctx.code(target)
             if isinstance(target, cst.Subscript):
-                from trainlint.analysis.splits import _string_index
+                from trainlint.semantic.splits import _string_index
 
                 key = _string_index(target)
                 return name_role(key) if key else None

@@ -6,13 +6,13 @@ from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.dataflow import STATE, Binding
-from trainlint.analysis.names import last_name
-from trainlint.analysis.roles import TRAIN
-from trainlint.analysis.splits import is_eval
-from trainlint.diagnostics import Severity
-from trainlint.rules.words import TRANSFORMER_LIBRARY_WORDS, TRANSFORMER_WORDS
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.dataflow import STATE, Binding
+from trainlint.semantic.names import last_name
+from trainlint.semantic.roles import TRAIN
+from trainlint.semantic.splits import is_eval
+from trainlint.core.diagnostics import Severity
+from trainlint.vocab.words import TRANSFORMER_LIBRARY_WORDS, TRANSFORMER_WORDS
 from trainlint.rules.base import Finding, Rule
 
 REFITTING = {"fit", "fit_transform", "fit_on_texts", "adapt"}
@@ -237,7 +237,7 @@ X_test = scaler.transform(X_test)
         )
 
     def _fix(self, ctx: FileContext, fit):
-        from trainlint.diagnostics import Fix
+        from trainlint.core.diagnostics import Fix
 
         if fit.method != "fit_transform" or not isinstance(fit.call.func, cst.Attribute):
             return None

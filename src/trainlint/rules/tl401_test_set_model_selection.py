@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.selection import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.selection import (
     BEST_IF,
     COMPARISON,
     HF_TRAINER,
@@ -15,9 +15,9 @@ from trainlint.analysis.selection import (
     SEARCH,
     TEST,
 )
-from trainlint.diagnostics import Severity
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
-from trainlint.rules.words import SELECTION_WORDS
+from trainlint.vocab.words import SELECTION_WORDS
 
 _ADVICE = "select on a validation split and evaluate the test set once, at the end"
 _MESSAGES = {

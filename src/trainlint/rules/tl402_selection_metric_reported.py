@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trainlint.analysis.context import FileContext
-from trainlint.analysis.selection import (
+from trainlint.semantic.context import FileContext
+from trainlint.semantic.selection import (
     BEST_IF,
     COMPARISON,
     HF_TRAINER,
@@ -14,9 +14,9 @@ from trainlint.analysis.selection import (
     SEARCH,
     VALIDATION,
 )
-from trainlint.diagnostics import Severity
+from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
-from trainlint.rules.words import SELECTION_WORDS
+from trainlint.vocab.words import SELECTION_WORDS
 
 _WHAT = {
     BEST_IF: "the best checkpoint is chosen by this validation figure",

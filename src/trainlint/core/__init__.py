@@ -1,0 +1,1 @@
+"""The foundation: diagnostics, sources, configuration, suppressions, limits. Imports nothing else of trainlint."""

@@ -1,0 +1,1 @@
+"""Applying fixes: text edits, rounds until nothing is left, notebooks, atomic writes."""

@@ -1,0 +1,79 @@
+"""`--fix` and `--diff`: fix the files that have applicable fixes, write or show the result.
+
+Only files with at least one applicable fix are read again; each is fixed round after round
+(`fix.fix_text`; notebooks: `notebook_fix.fix_notebook_text`, cell sources only) and then
+written atomically (`--fix`) or shown as a unified diff (`--diff`, per cell for notebooks).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+from trainlint.core.config import Config
+from trainlint.core.diagnostics import Diagnostic
+from trainlint.run.engine import lint_source
+from trainlint.fix.apply import applicable, encode_like, fix_text, write_atomically
+from trainlint.run.notebook import is_notebook
+from trainlint.fix.notebook import cell_diff, fix_notebook_text
+from trainlint.core.source import SourceError, decode_source
+
+
+@dataclass
+class FixOutcome:
+    diagnostics: List[Diagnostic]  # what remains after fixing (or all, with --diff)
+    fixed: List[Diagnostic] = field(default_factory=list)
+    diff: str = ""
+    messages: List[str] = field(default_factory=list)
+
+
+def fix_files(
+    diagnostics: Sequence[Diagnostic], config: Config, unsafe: bool, write: bool
+) -> FixOutcome:
+    by_path: Dict[str, List[Diagnostic]] = defaultdict(list)
+    for diagnostic in diagnostics:
+        by_path[diagnostic.path].append(diagnostic)
+    outcome = FixOutcome(diagnostics=[])
+    for path, found in by_path.items():
+        if not any(applicable(d.fix, unsafe) for d in found):
+            outcome.diagnostics.extend(found)
+            continue
+        try:
+            raw = Path(path).read_bytes()
+            text = decode_source(raw)
+        except (OSError, SourceError) as error:
+            outcome.messages.append(f"{path}: not fixed: {error}")
+            outcome.diagnostics.extend(found)
+            continue
+        fixer = fix_notebook_text if is_notebook(path) else fix_text
+        result, remaining = fixer(text, lambda source: lint_source(source, path, config), unsafe)
+        outcome.messages.extend(result.dropped)
+        if not result.changed:
+            outcome.diagnostics.extend(found)
+            continue
+        outcome.fixed.extend(result.applied)
+        if write:
+            try:
+                data = result.text.encode("utf-8") if is_notebook(path) else encode_like(raw, result.text)
+                write_atomically(Path(path), data)
+            except (OSError, UnicodeEncodeError) as error:
+                outcome.messages.append(f"{path}: not written: {error}")
+                outcome.diagnostics.extend(found)
+                continue
+            outcome.diagnostics.extend(remaining)
+        else:
+            outcome.diagnostics.extend(found)
+            if is_notebook(path):
+                outcome.diff += cell_diff(text, result.text, path)
+                continue
+            outcome.diff += "".join(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                    fromfile=f"a/{path}", tofile=f"b/{path}",
+                )
+            )
+    outcome.diagnostics.sort(key=Diagnostic.sort_key)
+    return outcome

@@ -1,0 +1,114 @@
+"""Fixing notebooks: rule fixes applied to the code cells they touch; everything else kept.
+
+A notebook is rewritten only when its JSON can be reproduced exactly in the layout it has
+(indentation, key order, ASCII escaping, final newline), so outputs, metadata and every
+untouched cell stay byte for byte; otherwise it is left alone with a message. Fixes come in
+cell coordinates from `notebook.lint_notebook_source`; a cell whose source holds IPython
+syntax (magics, shell escapes) or carriage returns is not edited.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Callable, Dict, List, Optional, Tuple
+
+from trainlint.core.diagnostics import Diagnostic
+from trainlint.fix.apply import MAX_ROUNDS, FixResult, applicable, apply_once
+from trainlint.run.ipython_syntax import blank_ipython
+from trainlint.run.notebook import _cells_of
+
+Layout = Tuple[Optional[int], bool, bool, str]  # indent, sort_keys, ensure_ascii, final text
+
+
+def _dump(data: object, layout: Layout) -> str:
+    indent, sort_keys, ensure_ascii, ending = layout
+    return json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii) + ending
+
+
+def layout_of(text: str, data: object) -> Optional[Layout]:
+    """The json.dumps settings that reproduce `text` exactly (nbformat writes indent=1,
+    sorted keys, no ASCII escaping, a final newline), or None."""
+    ending = "\n" if text.endswith("\n") else ""
+    for indent in (1, 2, 4, None):
+        for sort_keys in (True, False):
+            for ensure_ascii in (False, True):
+                layout = (indent, sort_keys, ensure_ascii, ending)
+                if _dump(data, layout) == text:
+                    return layout
+    return None
+
+
+def _cell_source(cell: dict) -> Tuple[str, str]:
+    key = "source" if "source" in cell else "input"
+    value = cell.get(key, "")
+    return key, "".join(value) if isinstance(value, list) else value
+
+
+def _fix_cell(source: str, found: List[Diagnostic], unsafe: bool) -> FixResult:
+    # Edits may end at the line after the cell (its end in the joined module): give the last
+    # line its newline while editing, and take it away again after.
+    had_newline = source.endswith("\n")
+    result = apply_once(source if had_newline else source + "\n", found, unsafe)
+    if not had_newline and result.text.endswith("\n"):
+        result.text = result.text[:-1]
+    return result
+
+
+def fix_notebook_text(
+    text: str, lint: Callable[[str], List[Diagnostic]], unsafe: bool = False
+) -> Tuple[FixResult, List[Diagnostic]]:
+    """Fix a notebook's JSON text round after round, like `fix.fix_text` for scripts."""
+    total = FixResult(text)
+    diagnostics = lint(text)
+    if not any(applicable(d.fix, unsafe) for d in diagnostics):
+        return total, diagnostics
+    if any(d.code in ("TL001", "TL002") for d in diagnostics):
+        return total, diagnostics  # never touch a notebook with a cell that does not parse
+    data = json.loads(text)
+    layout = layout_of(text, data)
+    if layout is None:
+        path = diagnostics[0].path
+        total.dropped.append(f"{path}: not fixed: its JSON layout could not be reproduced exactly, "
+                             "so rewriting it could change more than the cells")
+        return total, diagnostics
+    for _ in range(MAX_ROUNDS):
+        cells = _cells_of(data)
+        by_cell: Dict[int, List[Diagnostic]] = {}
+        for diagnostic in diagnostics:
+            if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe):
+                by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
+        changed = False
+        for number, found in sorted(by_cell.items()):
+            cell = cells[number - 1]
+            key, source = _cell_source(cell)
+            if "\r" in source or blank_ipython(source).text != source:
+                continue
+            step = _fix_cell(source, found, unsafe)
+            total.dropped.extend(step.dropped)
+            if step.changed and step.text != source:
+                cell[key] = step.text.splitlines(keepends=True) if isinstance(cell[key], list) else step.text
+                total.applied.extend(step.applied)
+                changed = True
+        if not changed:
+            break
+        total.text = _dump(data, layout)
+        diagnostics = lint(total.text)
+    return total, diagnostics
+
+
+def cell_diff(before: str, after: str, path: str) -> str:
+    """A unified diff per changed code cell, headed `a/path (cell N)`: what a reader wants,
+    rather than a diff of escaped JSON strings."""
+    old_cells, new_cells = _cells_of(json.loads(before)), _cells_of(json.loads(after))
+    out = []
+    for number, (old, new) in enumerate(zip(old_cells, new_cells), start=1):
+        if not isinstance(old, dict) or old.get("cell_type") != "code":
+            continue
+        (_, old_source), (_, new_source) = _cell_source(old), _cell_source(new)
+        if old_source != new_source:
+            out.extend(difflib.unified_diff(
+                (old_source + "\n").splitlines(keepends=True), (new_source + "\n").splitlines(keepends=True),
+                fromfile=f"a/{path} (cell {number})", tofile=f"b/{path} (cell {number})",
+            ))
+    return "".join(out)

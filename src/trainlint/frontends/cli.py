@@ -1,0 +1,262 @@
+"""Command line: argument parsing, exit codes and output. The analysis lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from trainlint import __version__
+from trainlint.run.cache import ResultCache, default_cache_dir
+from trainlint.core.config import Config, ConfigError, check_selectors, load_config
+from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.run.discovery import discover
+from trainlint.report import FORMATS, ReportOptions, needs_sources, render
+from trainlint.report.statistics import format_statistics
+from trainlint.report.text import format_location, summary
+
+# The engine, the rules, the fixer and the docs (libcst and every rule module) are imported
+# where they are used: a run whose files all come from the cache never needs them, and their
+# import is most of such a run's time.
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SUBCOMMANDS = ("check", "rules", "rule", "lsp")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"trainlint: error: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _codes(value: str) -> List[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="trainlint",
+        description="Find the bugs that make train, validation and test figures misleading.",
+        epilog="Other commands: `trainlint rules`, `trainlint rule CODE`, `trainlint lsp`.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    parser.add_argument("--select", type=_codes, action="extend", metavar="CODES",
+                        help="rules to enable: codes, prefixes (TL3) or names, comma-separated")
+    parser.add_argument("--extend-select", type=_codes, action="extend", metavar="CODES",
+                        help="rules to enable on top of the selection")
+    parser.add_argument("--ignore", type=_codes, action="extend", metavar="CODES",
+                        help="rules to disable")
+    parser.add_argument("--exclude", type=_codes, action="extend", metavar="GLOBS",
+                        help="paths to skip (replaces the default list)")
+    parser.add_argument("--extend-exclude", type=_codes, action="extend", metavar="GLOBS",
+                        help="paths to skip on top of the default list")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="apply excludes to files named on the command line too")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="read [tool.trainlint] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print details of internal errors (tracebacks) on stderr")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also offer and apply fixes that change results (with --fix / --diff)")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and write nothing (exit 1 if any)")
+    parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
+    parser.add_argument("--output-format", choices=FORMATS, metavar="FORMAT",
+                        help=f"{', '.join(FORMATS)} (default: text, or output-format in the config)")
+    parser.add_argument("--output-file", type=Path, metavar="FILE",
+                        help="write the report to FILE instead of standard output")
+    parser.add_argument("--show-source", action="store_true",
+                        help="show the code of each finding under it (text format)")
+    parser.add_argument("--statistics", action="store_true",
+                        help="count the findings per code, most frequent first")
+    parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
+    performance = parser.add_argument_group("performance")
+    performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                             help="worker processes (default: one per CPU; 1: no pool)")
+    performance.add_argument("--no-cache", action="store_true",
+                             help="neither read nor write the result cache")
+    performance.add_argument("--cache-dir", type=Path, metavar="DIR",
+                             help="result cache folder (default: .trainlint_cache, or $TRAINLINT_CACHE_DIR)")
+    performance.add_argument("--profile", action="store_true",
+                             help="print time per stage and per rule on stderr (runs in one process)")
+    return parser
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
+    return jobs
+
+
+def _effective_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    overrides = {}
+    for option in ("select", "extend_select", "ignore"):
+        value = getattr(args, option)
+        if value is not None:
+            check_selectors(value, f"--{option.replace('_', '-')}")
+            overrides[option] = tuple(value)
+    if args.extend_select is not None:
+        overrides["extend_select"] = config.extend_select + tuple(args.extend_select)
+    if args.ignore is not None:
+        overrides["ignore"] = config.ignore + tuple(args.ignore)
+    if args.exclude is not None:
+        overrides["exclude"] = tuple(args.exclude)
+    if args.extend_exclude is not None:
+        overrides["extend_exclude"] = config.extend_exclude + tuple(args.extend_exclude)
+    if args.force_exclude:
+        overrides["force_exclude"] = True
+    if args.output_format is not None:
+        overrides["output_format"] = args.output_format
+    return replace(config, **overrides)
+
+
+def run_check(argv: Sequence[str]) -> int:
+    args = _check_parser().parse_args(list(argv))
+    try:
+        config = _effective_config(args)
+    except ConfigError as error:
+        sys.stderr.write(f"trainlint: error: {error}\n")
+        return EXIT_ERROR
+    files, missing = discover(args.paths or ["."], config)
+    for path in missing:
+        sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+    cache = None if args.no_cache or os.environ.get("TRAINLINT_NO_CACHE") else ResultCache(
+        args.cache_dir or default_cache_dir(config), config
+    )
+    profile = None
+    if args.profile:
+        from trainlint.run.profile import profiled_lint_paths
+
+        diagnostics, profile = profiled_lint_paths([Path(f) for f in files], config, cache)
+    else:
+        from trainlint.run.parallel import lint_many
+
+        diagnostics = lint_many([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
+    fixed: List[Diagnostic] = []
+    if args.fix or args.diff:
+        from trainlint.fix.autofix import fix_files
+
+        outcome = fix_files(diagnostics, config, args.unsafe_fixes, write=args.fix and not args.diff)
+        for message in outcome.messages:
+            sys.stderr.write(f"trainlint: {message}\n")
+        if args.diff:
+            sys.stdout.write(outcome.diff)
+            if not args.quiet:
+                count = len(outcome.fixed)
+                sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
+            return EXIT_FINDINGS if outcome.fixed else EXIT_CLEAN
+        diagnostics, fixed = outcome.diagnostics, outcome.fixed
+        if args.show_fixes:
+            for diagnostic in fixed:
+                sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
+                                 f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
+    try:
+        _write_report(args, config, diagnostics)
+    except OSError as error:
+        sys.stderr.write(f"trainlint: error: {args.output_file}: cannot write: {error.strerror or error}\n")
+        return EXIT_ERROR
+    if profile is not None:
+        sys.stderr.write(profile.finish())
+    if args.verbose:
+        for diagnostic in diagnostics:
+            if diagnostic.detail:
+                sys.stderr.write(f"{diagnostic.path}: {diagnostic.code} details:\n{diagnostic.detail}\n")
+    if not args.quiet:
+        sys.stderr.write(summary(diagnostics, fixed=len(fixed), unsafe=args.unsafe_fixes) + "\n")
+    if missing or any(d.code == INTERNAL_ERROR for d in diagnostics):
+        return EXIT_ERROR
+    if diagnostics and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic]) -> None:
+    """Render in the chosen format to stdout or --output-file. Statistics follow a text
+    report; with a machine format they go to stderr, so the report stays parseable."""
+    options = ReportOptions(unsafe_fixes=args.unsafe_fixes, show_source=args.show_source)
+    sources = {}
+    if needs_sources(config.output_format, options):
+        from trainlint.report.sources import read_sources
+
+        sources = read_sources(diagnostics)
+    report = render(config.output_format, diagnostics, sources, options)
+    statistics = format_statistics(diagnostics) if args.statistics else ""
+    if config.output_format == "text":
+        report, statistics = report + statistics, ""
+    if args.output_file is not None:
+        with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(report)
+    else:
+        sys.stdout.write(report)
+    sys.stderr.write(statistics)
+
+
+def run_rules(argv: Sequence[str]) -> int:
+    if argv:
+        sys.stderr.write("trainlint: error: `trainlint rules` takes no arguments\n")
+        return EXIT_ERROR
+    from trainlint.rules import all_rules
+
+    rows = [(r.code, r.name, r.severity.value, r.summary) for r in all_rules()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        sys.stdout.write(
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}\n"
+        )
+    return EXIT_CLEAN
+
+
+def run_rule(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        sys.stderr.write("trainlint: error: usage: trainlint rule CODE|NAME\n")
+        return EXIT_ERROR
+    from trainlint.frontends.docs import rule_documentation
+
+    text = rule_documentation(argv[0])
+    if text is None:
+        sys.stderr.write(
+            f"trainlint: error: unknown rule {argv[0]!r} (run `trainlint rules` for the list)\n"
+        )
+        return EXIT_ERROR
+    sys.stdout.write(text)
+    return EXIT_CLEAN
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "rules":
+            return run_rules(argv[1:])
+        if argv and argv[0] == "rule":
+            return run_rule(argv[1:])
+        if argv and argv[0] == "lsp":
+            from trainlint.frontends.lsp import main as run_lsp  # pygls is an optional extra
+
+            return run_lsp(argv[1:])
+        if argv and argv[0] == "check":
+            argv = argv[1:]
+        return run_check(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("trainlint: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+    except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback
+        sys.stderr.write(f"trainlint: internal error: {type(error).__name__}: {error}\n")
+        if "-v" in argv or "--verbose" in argv:
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_ERROR

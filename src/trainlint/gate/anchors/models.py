@@ -1,0 +1,274 @@
+"""Model anchors: a PyTorch forward pass (`forward_call`), a batch loop (`batch_loop`) and a
+Keras / TensorFlow import (`keras_import`).
+
+Some rules can only report where a forward pass exists (TL101, TL104) or a *batch loop* — a
+`for` / `while` around a forward pass, a `backward()` or an optimizer `step()` (TL102,
+TL202–TL204). No substring tells those apart from model-definition and utility code, which
+is most of a large repository.
+
+This over-approximates `analysis/models.py` and `analysis/loops.py`: every forward call that
+`ModelTable` finds and every batch loop that `LoopTable` finds is a candidate here
+(tests/test_anchors.py checks it). It follows ModelTable's evidence for "this name holds a
+model" — built by a class of the file or by a model library's constructor, another name for
+a model, a receiver of `.eval()` / `.parameters()`, a parameter named like a model — per
+function, as ModelTable does, but looser everywhere, so it may let a file through that has
+no forward pass, never the reverse.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+from trainlint.semantic.models import LIBRARY_MODEL_PREFIXES, is_library_model, looks_like_model_name, strip_module
+from trainlint.gate.anchors.tree import FUNCTIONS, Fact, Predicate, Scope, SyntaxTree, dotted, targets
+
+# Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
+_MODEL_LIBRARIES = ("torch", "torchvision", "timm", "transformers", "segmentation_models_pytorch",
+                    "efficientnet_pytorch", "pretrainedmodels")
+_MODEL_METHODS = {"parameters", "named_parameters", "state_dict", "load_state_dict", "zero_grad",
+                  "modules", "children", "train"}
+# Calls whose result ModelTable takes for the model they wrap.
+_SELF_RETURNING = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval",
+                   "requires_grad_", "to_empty", "share_memory"}
+_WRAPPER_NAMES = {"DataParallel", "DistributedDataParallel", "DDP", "compile", "script", "trace",
+                  "convert_sync_batchnorm", "AveragedModel", "quantize_dynamic"}
+_BACKWARD = {"backward", "manual_backward"}
+
+
+@dataclass(frozen=True)
+class ModelAnchors:
+    forward_call: bool
+    batch_loop: bool
+
+
+def model_anchors(tree: SyntaxTree) -> ModelAnchors:
+    return tree.memo("models", lambda tree: _ModelScan(tree).anchors())
+
+
+def keras_import(tree: SyntaxTree) -> bool:
+    """An import from keras / tensorflow (ImportTable's aliases)."""
+    for node in (*tree.of_type(ast.Import), *tree.of_type(ast.ImportFrom)):
+        modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        if any(module.startswith(("keras", "tensorflow", "tf")) for module in modules):
+            return True
+    return False
+
+
+def _callee(call: ast.Call) -> Tuple[Optional[str], Optional[str]]:
+    """(dotted name, last name) of a call's callee."""
+    func = call.func
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return dotted(func), last
+
+
+class _ModelScan:
+    """The names that may hold a model, per function scope; then the calls are judged
+    against them."""
+
+    def __init__(self, tree: SyntaxTree) -> None:
+        self.tree = tree
+        self.layer_owners = _module_classes(tree)
+        self.model_names: Dict[Scope, Set[str]] = {}
+        self.self_names: Set[str] = set()
+        self.aliasable: Set[str] = set()
+        self.library_roots: Set[str] = set()  # local names imported from a model library
+        self.star_import = False
+        self._imports()
+        for scope, name in tree.parameters:
+            if looks_like_model_name(name):
+                self._name(scope, name)
+
+    def _imports(self) -> None:
+        for node in self.tree.of_type(ast.ImportFrom):
+            if node.level or node.module is None:
+                continue
+            from_library = node.module.split(".")[0] in _MODEL_LIBRARIES
+            for alias in node.names:
+                if alias.name == "*":
+                    self.star_import = True
+                elif from_library:
+                    self.library_roots.add(alias.asname or alias.name)
+        for node in self.tree.of_type(ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in _MODEL_LIBRARIES:
+                    self.library_roots.add(alias.asname or alias.name.split(".")[0])
+
+    # -- names that may hold a model ----------------------------------------------------
+
+    def _name(self, scope: Scope, name: Optional[str]) -> None:
+        if name is None:
+            return
+        for variant in (name, strip_module(name)):
+            if variant.startswith("self."):
+                self.self_names.add(variant)
+            self.model_names.setdefault(scope, set()).add(variant)
+
+    def _known(self, scope: Scope, name: str) -> bool:
+        if name.startswith("self.") and name in self.self_names:
+            return True
+        return name in self.model_names.get(scope, ()) or name in self.model_names.get(None, ())
+
+    def _may_build_model(self, value: ast.AST) -> bool:
+        """ModelTable.is_model_producer, loosened: a class of the file, a model library's
+        constructor, or a wrapper / `.to()` of something."""
+        while isinstance(value, ast.Call):
+            name, last = _callee(value)
+            if last in _SELF_RETURNING or last in _WRAPPER_NAMES:
+                return True
+            if last in self.tree.class_names or (name is not None and self._library_model(name)):
+                return True
+            if self.star_import and isinstance(value.func, ast.Name):
+                return True
+            if isinstance(value.func, ast.Attribute):
+                value = value.func.value  # `Net(...).cuda()`-like chains
+            else:
+                return False
+        return False
+
+    def _library_model(self, name: str) -> bool:
+        """ModelTable.constructor_mode_dependent on a library callee: a model of a model zoo
+        (`timm.create_model`, not `timm.layers.get_act_layer`), a torch.nn layer class or a
+        torch.nn.functional function."""
+        qualified = _qualified(self.tree, name)
+        if qualified is None or name.partition(".")[0] not in self.library_roots:
+            return False
+        if qualified.startswith(LIBRARY_MODEL_PREFIXES):
+            return is_library_model(qualified)
+        last = qualified.rsplit(".", 1)[-1]
+        return qualified.startswith("torch.nn.functional.") or (
+            qualified.startswith("torch.nn.") and last[:1].isupper())
+
+    def _collect_model_names(self) -> None:
+        for call, scope, _in_loop, _cls in self.tree.calls:
+            func = call.func
+            if not isinstance(func, ast.Attribute):
+                continue
+            receiver = dotted(func.value)
+            if receiver is None:
+                continue
+            arguments = len(call.args) + len(call.keywords)  # libcst counts keywords as arguments
+            if (func.attr == "eval" and not arguments) or (func.attr == "train" and arguments == 1) or (
+                    func.attr in _MODEL_METHODS and looks_like_model_name(receiver)):
+                self._name(scope, receiver)
+        # Other names for a model (`net = model`, `self.model = model`) may chain: to a fixed point.
+        pending = list(self.tree.assignments)
+        while pending:
+            unresolved = [item for item in pending if not self._binding(*item)]
+            if len(unresolved) == len(pending):
+                break
+            pending = unresolved
+
+    def _binding(self, scope: Scope, target: ast.AST, value: ast.AST) -> bool:
+        """Note the targets of one assignment that may hold a model; False when nothing
+        (yet) says they do."""
+        names = [dotted(element) for element in targets(target)]
+        source = dotted(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+        if source is not None:
+            if not (self._known(scope, strip_module(source)) or looks_like_model_name(source)):
+                return False
+            self._name(scope, source)
+            for name in names:
+                self._name(scope, name)
+                if name is not None and not name.startswith("self."):
+                    # ModelTable keeps `self.x = model` as the class's own attribute, not an alias
+                    self.aliasable.add(strip_module(name))
+            return True
+        if not isinstance(value, ast.Call):
+            return True  # nothing to learn, now or later
+        if self._may_build_model(value):
+            _name, last = _callee(value)
+            for name in names:
+                self._name(scope, name)
+                if name is not None and (last in _SELF_RETURNING or last in _WRAPPER_NAMES):
+                    self.aliasable.add(strip_module(name))
+            return True
+        for name in names:  # `model = torch.load(...)`, `net = build_model(cfg)`
+            if name is not None and looks_like_model_name(name):
+                self._name(scope, name)
+        return True
+
+    # -- the calls ----------------------------------------------------------------------
+
+    def anchors(self) -> ModelAnchors:
+        self._collect_model_names()
+        forward_call = batch_loop = False
+        for call, scope, in_loop, cls in self.tree.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and (func.attr in _BACKWARD or func.attr == "step"):
+                batch_loop |= in_loop
+            if isinstance(func, ast.Attribute) and func.attr == "forward":
+                func = func.value
+            name = dotted(func)
+            if name is None or not self._known(scope, strip_module(name)):
+                continue
+            if self._own_layer(strip_module(name), cls):
+                continue
+            forward_call = True
+            batch_loop |= in_loop
+            if batch_loop:
+                break
+        return ModelAnchors(forward_call=forward_call, batch_loop=batch_loop)
+
+    def _own_layer(self, name: str, cls: Optional[ast.ClassDef]) -> bool:
+        """`self.conv(x)` inside a module class's own methods: ModelTable skips those (a
+        module class of the file that is not a LightningModule)."""
+        if cls is None or not name.startswith("self.") or name in self.aliasable:
+            return False
+        return cls.name in self.layer_owners and cls.name not in self.tree.redefined_classes
+
+
+def _module_classes(tree: SyntaxTree) -> Set[str]:
+    """Classes of the file whose own `self.layer(x)` calls ModelTable skips: module classes
+    (a `forward` / `training_step`, an `nn.Module` base, or a base that is such a class of
+    the file) that are not LightningModules. Never more than ModelTable's: a base is only
+    taken for `nn.Module` when its import says so, and any hint of Lightning (in a base's
+    name or what it resolves to, a base that is not a plain name, a star import from a
+    Lightning module, an in-file Lightning base) keeps the class out."""
+    bases: Dict[str, List[str]] = {}
+    module: Dict[str, bool] = {}
+    lightning: Dict[str, bool] = {}
+    star_lightning = any("Lightning" in (node.module or "") for node in tree.of_type(ast.ImportFrom)
+                         if any(alias.name == "*" for alias in node.names))
+    for node in tree.of_type(ast.ClassDef):
+        names = [dotted(base) for base in node.bases]
+        plain = [name for name in names if name is not None]
+        resolved = [q for q in (_qualified(tree, name) for name in plain) if q is not None]
+        bases[node.name] = plain
+        module[node.name] = "torch.nn.Module" in resolved or any(
+            isinstance(s, FUNCTIONS) and s.name in ("forward", "training_step") for s in node.body)
+        lightning[node.name] = star_lightning or len(plain) < len(names) or any(
+            "Lightning" in text for text in plain + resolved)
+    changed = True
+    while changed:  # subclasses of the file's module classes; Lightning inherited
+        changed = False
+        for name, own_bases in bases.items():
+            in_file = [base for base in own_bases if base in bases]
+            if not module[name] and any(module[base] for base in in_file):
+                module[name] = changed = True
+            if not lightning[name] and any(lightning[base] for base in in_file):
+                lightning[name] = changed = True
+    return {name for name in bases if module[name] and not lightning[name]}
+
+
+def _qualified(tree: SyntaxTree, name: str) -> Optional[str]:
+    """What a dotted name resolves to through the file's imports; None when its head was not
+    imported."""
+    head, _, rest = name.partition(".")
+    target = tree.aliases.get(head)
+    if target is None:
+        return None
+    return target + ("." + rest if rest else "")
+
+
+PREDICATES: Dict[str, Predicate] = {
+    "forward_call": lambda tree: model_anchors(tree).forward_call,
+    "batch_loop": lambda tree: model_anchors(tree).batch_loop,
+    "keras_import": keras_import,
+}
+FACTS: Dict[str, Fact] = {
+    "forward_call": lambda ctx: bool(ctx.models.forward_calls),
+    "batch_loop": lambda ctx: bool(ctx.loops.loops),
+    "keras_import": lambda ctx: any(v.startswith(("keras", "tensorflow", "tf")) for v in ctx.imports.aliases.values()),
+}

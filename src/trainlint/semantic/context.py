@@ -1,0 +1,149 @@
+"""FileContext: the parsed file and its facts, each computed on first use and then shared."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Optional, Tuple, Union
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from trainlint.semantic.criteria import CriteriaTable
+from trainlint.semantic.epoch_figures import EpochFigures
+from trainlint.semantic.batching import LoaderTable
+from trainlint.semantic.imbalance import ImbalanceFacts
+from trainlint.semantic.imports import ImportTable
+from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.selection import SelectionFacts
+from trainlint.semantic.loops import LoopTable
+from trainlint.semantic.models import ModelTable
+from trainlint.semantic.modes import ModeAnalysis
+from trainlint.semantic.roles import DataRoles
+from trainlint.semantic.targets import TargetEvidence
+from trainlint.core.config import Config
+from trainlint.core.diagnostics import Edit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.dataflow import DataFlow
+    from trainlint.semantic.leakage import LeakageFacts
+    from trainlint.semantic.splits import SplitFacts
+
+
+class FileContext:
+    def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
+        self.text = text
+        self.path = path
+        self.module = module
+        self.config = config
+
+    @staticmethod
+    def line_label(line: int) -> str:
+        """How a message names a line of this text (a notebook replaces it: "cell 4, line 2")."""
+        return f"line {line}"
+
+    @cached_property
+    def index(self) -> ModuleIndex:
+        return ModuleIndex(self.module)
+
+    @cached_property
+    def imports(self) -> ImportTable:
+        return ImportTable(self.index)
+
+    @cached_property
+    def dataflow(self) -> "DataFlow":
+        from trainlint.semantic.dataflow import DataFlow
+
+        return DataFlow(self.module, self.index, self.imports)
+
+    @cached_property
+    def splits(self) -> "SplitFacts":
+        return self.dataflow.split_facts
+
+    @cached_property
+    def leakage(self) -> "LeakageFacts":
+        from trainlint.semantic.leakage import LeakageFacts
+
+        return LeakageFacts(self)
+
+    @cached_property
+    def targets(self) -> TargetEvidence:
+        return TargetEvidence(self.module, self.index, self.imports)
+
+    @cached_property
+    def criteria(self) -> CriteriaTable:
+        return CriteriaTable(self.module, self.index, self.imports)
+
+    @cached_property
+    def imbalance(self) -> ImbalanceFacts:
+        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria)
+
+    @cached_property
+    def selection(self) -> SelectionFacts:
+        return SelectionFacts(self.index, self.imports)
+
+    @cached_property
+    def loaders(self) -> LoaderTable:
+        return LoaderTable(self.index, self.imports)
+
+    @cached_property
+    def models(self) -> ModelTable:
+        return ModelTable(self.index, self.imports)
+
+    @cached_property
+    def roles(self) -> DataRoles:
+        return DataRoles(self.module, self.index, self.config)
+
+    @cached_property
+    def loops(self) -> LoopTable:
+        return LoopTable(self.module, self.index, self.imports, self.models, self.roles)
+
+    @cached_property
+    def modes(self) -> ModeAnalysis:
+        return ModeAnalysis(self)
+
+    @cached_property
+    def epoch_figures(self) -> EpochFigures:
+        return EpochFigures(self.module, self.index, self.loops, self.criteria, self.loaders)
+
+    # -- positions, computed only when something is reported ------------------------------
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        # From token indices the shared walk noted; no PositionProvider pass (analysis/positions.py).
+        return self.index.positions[node]
+
+    def statement_lines(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """First and last line of the statement around `node` (for `# noqa`)."""
+        statement = self.index.statement_of(node)
+        if isinstance(statement, cst.BaseCompoundStatement):
+            # Only the header belongs to the statement here, not its body.
+            header_end = self.position(statement.body).start.line  # type: ignore[attr-defined]
+            return self.position(statement).start.line, header_end
+        code_range = self.position(statement)
+        return code_range.start.line, code_range.end.line
+
+    # -- fixes: text edits built from nodes ------------------------------------------------
+
+    def replace_edit(self, node: cst.CSTNode, replacement: Union[cst.CSTNode, str]) -> Edit:
+        """Replace the text of `node` with a new node's code (libcst keeps the formatting of
+        every unchanged child) or with literal text."""
+        code_range = self.position(node)
+        text = replacement if isinstance(replacement, str) else self.module.code_for_node(replacement)
+        return Edit(code_range.start.line, code_range.start.column + 1,
+                    code_range.end.line, code_range.end.column + 1, text)
+
+    def insert_before_edit(self, node: cst.CSTNode, text: str) -> Edit:
+        start = self.position(node).start
+        return Edit(start.line, start.column + 1, start.line, start.column + 1, text)
+
+    def insert_after_edit(self, node: cst.CSTNode, text: str) -> Edit:
+        end = self.position(node).end
+        return Edit(end.line, end.column + 1, end.line, end.column + 1, text)
+
+    def indentation_of(self, node: cst.CSTNode) -> str:
+        """The leading whitespace of the line where `node` starts."""
+        line = self.position(node).start.line
+        text = self.text.splitlines()[line - 1] if line <= len(self.text.splitlines()) else ""
+        return text[: len(text) - len(text.lstrip())]
+
+    def code(self, node: Optional[cst.CSTNode]) -> str:
+        return self.module.code_for_node(node) if node is not None else ""

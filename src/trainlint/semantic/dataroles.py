@@ -1,0 +1,174 @@
+"""Roles and identities of the data an expression is computed on.
+
+`DataRoles.role(expr)` says whether an expression is computed on validation or test data:
+from names (`val_acc`, `x_test`), subscripts (`ds["validation"]`), the data a call receives
+(`evaluate(model, test_loader)`, `DataLoader(val_ds)`), and the values a name was assigned
+(`eval_dataset = tokenized["test"]` is test data whatever its name says). `DataRoles.key(expr)`
+names the data set itself (`x_test`, `y_test`, `test_loader`, `ds["test"]` → "test"), so that
+two evaluations can be told apart as "the same held-out set" or "another one".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.names import assigned_targets, dotted_name, last_name, string_value
+from trainlint.semantic.roles import TEST, TRAIN, VALIDATION, name_role, name_tokens
+
+HELD_OUT = (VALIDATION, TEST)
+
+# Tokens that say what kind of object holds the data, not which data: dropped from keys.
+_NOISE_TOKENS = {
+    "x", "y", "xs", "ys", "set", "sets", "loader", "loaders", "data", "dataset", "datasets",
+    "ds", "dl", "gen", "generator", "iter", "df", "frame", "split", "images", "labels",
+    "features", "targets", "batch", "batches", "samples", "inputs", "texts", "seqs", "idx",
+    "indices", "ids", "files", "paths", "acc", "loss", "losses", "accs", "score", "scores",
+    "metrics", "preds", "predictions", "results", "scaled", "norm", "normalized", "tokenized",
+    "encoded", "processed", "tensor", "tensors", "np", "arr", "array", "tf", "torch", "pad",
+    "padded", "seq", "img", "imgs", "image", "label", "input", "target", "text", "enc", "t",
+    "final", "dataloader", "dataloaders", "tokens", "encodings", "tfds", "pd", "raw", "clean",
+}
+_ROLE_WORDS = ("test", "testing", "holdout", "val", "valid", "validation", "dev", "eval")
+
+
+class DataRoles:
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        # plain name -> values written to it (assignments, `d[k] = v`, `lst.append(v)`)
+        self._values: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
+        # (name, depth) -> roles: a name's roles depend only on its assigned values, and a
+        # long module assigns `x`, `y`, `net` hundreds of times, so following the values
+        # of values unmemoized grows as (assignments per name) ** depth.
+        self._name_roles: Dict[Tuple[str, int], Set[str]] = {}
+        self._collect()
+
+    def _collect(self) -> None:
+        for assign in self.index.of_type(cst.Assign):
+            for target in assign.targets:
+                for single in assigned_targets(target.target):
+                    if isinstance(single, cst.Subscript) and isinstance(single.value, cst.Name):
+                        self._values[single.value.value].append(assign.value)
+                    elif isinstance(single, cst.Name) and single is target.target:
+                        self._values[single.value].append(assign.value)
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) in ("append", "extend", "add") and isinstance(call.func, cst.Attribute):
+                container = call.func.value
+                if isinstance(container, cst.Name) and call.args:
+                    self._values[container.value].append(call.args[0].value)
+
+    def values(self, name: str) -> List[cst.BaseExpression]:
+        return self._values.get(name, [])
+
+    # -- roles ----------------------------------------------------------------------------
+
+    def role(self, node: Optional[cst.CSTNode], depth: int = 0) -> Optional[str]:
+        """VALIDATION / TEST / TRAIN when the expression shows one role, else None."""
+        roles = self._roles(node, depth)
+        return roles.pop() if len(roles) == 1 else None
+
+    def _roles(self, node: Optional[cst.CSTNode], depth: int) -> Set[str]:
+        # `depth` counts hops from a name to its assigned values; the walk down an
+        # expression itself is bounded by the expression.
+        if node is None:
+            return set()
+        if isinstance(node, cst.Name):
+            memo_key = (node.value, depth)
+            if memo_key not in self._name_roles:
+                self._name_roles[memo_key] = self._name_roles_uncached(node.value, depth)
+            return set(self._name_roles[memo_key])
+        if isinstance(node, cst.Attribute):
+            named = name_role(node.attr.value)
+            return {named} if named else self._roles(node.value, depth)
+        if isinstance(node, cst.Subscript):
+            index = _subscript_string(node)
+            named = name_role(index) if index is not None else None
+            return {named} if named else self._roles(node.value, depth)
+        if isinstance(node, cst.Call):
+            named = name_role(last_name(node))
+            if named:
+                return {named}
+            found: Set[str] = set()
+            for arg in node.args:
+                found |= self._roles(arg.value, depth)
+            if not found and isinstance(node.func, cst.Attribute):  # `x_test.mean()`
+                found = self._roles(node.func.value, depth)
+            return found
+        if isinstance(node, cst.DictElement):
+            named = name_role(string_value(node.key))
+            return {named} if named else self._roles(node.value, depth)
+        if isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
+            return set()
+        found = set()
+        for child in node.children:
+            found |= self._roles(child, depth)
+        return found
+
+    def _name_roles_uncached(self, name: str, depth: int) -> Set[str]:
+        from_values: Set[str] = set()
+        if depth < 3:
+            for value in self.values(name):
+                from_values |= self._roles(value, depth + 1)
+        if len(from_values) == 1:
+            return from_values
+        named = name_role(name)
+        return {named} if named else set()
+
+    def held_out_role(self, node: Optional[cst.CSTNode]) -> Optional[str]:
+        role = self.role(node)
+        return role if role in HELD_OUT else None
+
+    # -- identities -----------------------------------------------------------------------
+
+    def key(self, node: Optional[cst.CSTNode]) -> Optional[str]:
+        """Which data set: `x_test`, `y_test`, `test_loader`, `ds["test"]` → "test"."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Name):
+            return _name_key(node.value)
+        if isinstance(node, cst.Attribute):
+            return _name_key(node.attr.value)
+        if isinstance(node, cst.Subscript):
+            index = _subscript_string(node)
+            return _name_key(index) if index is not None else self.key(node.value)
+        if isinstance(node, (cst.Tuple, cst.List)) and node.elements:
+            return self.key(node.elements[0].value)
+        if isinstance(node, cst.Call):
+            for arg in node.args:
+                if arg.keyword is None and self.role(arg.value) is not None:
+                    return self.key(arg.value)
+            return _name_key(last_name(node) or "")
+        return None
+
+
+def _subscript_string(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) != 1:
+        return None
+    element = node.slice[0].slice
+    if isinstance(element, cst.Index):
+        return string_value(element.value)
+    return None
+
+
+def _strip_glued(token: str) -> str:
+    """`testloader` → `test`, `valset` → `val`."""
+    for word in _ROLE_WORDS:
+        if token.startswith(word) and token[len(word):] in _NOISE_TOKENS:
+            return word
+        if token.endswith(word) and token[: -len(word)] in _NOISE_TOKENS:
+            return word
+    return token
+
+
+def _name_key(name: Optional[str]) -> Optional[str]:
+    if not name:
+        return None
+    tokens = [_strip_glued(token) for token in name_tokens(name)]
+    kept = [token for token in tokens if token not in _NOISE_TOKENS and not token.isdigit()]
+    return "_".join(kept) or None
+
+
+__all__ = ["DataRoles", "HELD_OUT", "TRAIN", "VALIDATION", "TEST", "dotted_name"]

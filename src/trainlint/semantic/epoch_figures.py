@@ -1,0 +1,561 @@
+"""Epoch figures: what each batch loop adds up, and what it is divided by after the loop.
+
+Built on the loop facts (`ctx.loops`, analysis/loops.py) and the criterion facts
+(`ctx.criteria`). For every accumulator of a batch loop the *kind* of the added value:
+
+- BATCH_MEAN: a per-batch mean (`loss.item()` of a mean-reduced loss, `outputs.loss`,
+  `(pred == y).float().mean()`);
+- SAMPLE_SUM: a per-sample sum (`loss.item() * x.size(0)`, a `reduction="sum"` loss);
+- COUNT: a count of correct predictions (`(pred == y).sum().item()`);
+- SAMPLE_COUNT: a number of samples (`y.size(0)`, `len(labels)`);
+- BATCH_COUNT: `+= 1`;
+- LEN_BATCH: `len(batch)` of a dict or tuple batch (its number of keys or fields).
+
+For every division after the loop whose numerator is such an accumulator, the kind of the
+denominator: BATCHES (`len(loader)`, `i + 1`, a `+= 1` counter) or SAMPLES
+(`len(loader.dataset)`, a sample counter), and which loader it measures. And the
+*last-batch figures*: a metric assigned (not accumulated) inside the loop and read after it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
+from trainlint.semantic.batching import LoaderFacts, LoaderTable
+from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.names import dotted_name, last_name, positional_args
+
+BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
+SAMPLE_COUNT, BATCH_COUNT, LEN_BATCH = "sample_count", "batch_count", "len_batch"
+# a loss from a criterion the file does not construct: PyTorch's default reduction is the
+# mean, so it probably is a batch mean (good enough for TL202, not for TL203)
+LIKELY_MEAN = "likely_mean"
+BATCHES, SAMPLES = "batches", "samples"
+
+_PASS_THROUGH = {"item", "detach", "cpu", "data", "double", "float", "numpy", "tolist", "clone"}
+_NUMBER_CASTS = {"float", "int"}
+_UPDATE_METHODS = {"add", "update", "append", "extend", "accumulate", "add_batch"}
+_METRIC_WORDS = {"loss", "acc", "accuracy", "f1", "auc", "score", "metric", "error", "err",
+                 "mae", "mse", "rmse", "iou", "dice", "precision", "recall", "correct", "psnr"}
+_METRIC_FUNCTIONS = {"accuracy_score", "f1_score", "precision_score", "recall_score",
+                     "roc_auc_score", "balanced_accuracy_score", "mean_squared_error",
+                     "mean_absolute_error", "r2_score", "matthews_corrcoef", "accuracy"}
+
+
+@dataclass(frozen=True)
+class Accumulated:
+    name: str
+    kind: Optional[str]
+    node: cst.CSTNode  # the small statement that adds
+    loop: object  # loops.LoopFact
+
+
+@dataclass(frozen=True)
+class EpochDivision:
+    node: cst.BinaryOperation
+    numerator: Accumulated
+    denominator: Optional[str]  # BATCHES / SAMPLES / None
+    measured: Optional[cst.BaseExpression]  # the loader or dataset the denominator measures
+    measured_is_dataset_of: Optional[cst.BaseExpression]  # X in `len(X.dataset)`
+
+
+@dataclass(frozen=True)
+class LastBatchFigure:
+    assignment: cst.CSTNode
+    name: str
+    loop: object
+    read: cst.CSTNode
+
+
+class EpochFigures:
+    def __init__(self, module: cst.Module, index: ModuleIndex, loops, criteria: CriteriaTable,
+                 loaders: LoaderTable) -> None:
+        self._module = module
+        self._index = index
+        self._loops = loops
+        self._criteria = criteria
+        self._loaders = loaders
+        self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
+        self._loop_cache: Dict[Tuple[cst.CSTNode, type], List[cst.CSTNode]] = {}
+        # (function, name) -> [(start token, is_write, Name node)] in source order
+        self._mentions: Dict[Tuple[Optional[cst.CSTNode], str], List[Tuple[int, bool, cst.Name]]] = {}
+        self._assigns_by_name: Dict[Tuple[Optional[cst.CSTNode], str], List[cst.BaseExpression]] = {}
+        self.accumulated: List[Accumulated] = []
+        self.divisions: List[EpochDivision] = []
+        self.last_batch: List[LastBatchFigure] = []
+        if not loops.loops:
+            return  # every figure comes from a batch loop
+        self._index_statements()
+        for loop in loops.loops:
+            for accumulator in loop.accumulators:
+                if accumulator.op in ("+=", "assign"):
+                    kind = self._value_kind(accumulator.value, loop, accumulator.node)
+                    self.accumulated.append(Accumulated(accumulator.name, kind, accumulator.node, loop))
+        self._find_divisions()
+        for loop in loops.loops:
+            self.last_batch.extend(self._last_batch_figures(loop))
+
+    # -- public ---------------------------------------------------------------------------
+
+    def loader_facts(self, loop, loader: Optional[cst.BaseExpression] = None) -> List[LoaderFacts]:
+        """DataLoader facts for the loop's loader (or `loader`): directly, or through the call
+        sites of the enclosing function when the loader is one of its parameters."""
+        expr = loader if loader is not None else loop.loader
+        name = dotted_name(expr) if expr is not None else None
+        if name is None:
+            return []
+        facts = self._loaders.named(name)
+        if facts is not None:
+            return [facts]
+        function = loop.function
+        if function is None or "." in name:
+            return []
+        found = []
+        for call in self._criteria.call_sites(function):
+            value = self._criteria.bindings_for(call, function).get(name)
+            named = self._loaders.named(dotted_name(value)) if value is not None else None
+            if named is None:
+                return []  # one call site we cannot see: stay silent
+            found.append(named)
+        return found
+
+    # -- accumulated values ---------------------------------------------------------------
+
+    def _value_kind(self, expr: Optional[cst.BaseExpression], loop, at: cst.CSTNode,
+                    depth: int = 0) -> Optional[str]:
+        if expr is None or depth > 5:
+            return None
+        core = _strip(expr)
+        if isinstance(core, cst.Integer) and core.value == "1":
+            return BATCH_COUNT
+        if isinstance(core, cst.BinaryOperation):
+            if isinstance(core.operator, cst.Multiply):
+                for side, other in ((core.left, core.right), (core.right, core.left)):
+                    if _is_number(side):
+                        return self._value_kind(other, loop, at, depth + 1)
+                for side in (core.left, core.right):
+                    if self._is_batch_size(side, loop):
+                        return SAMPLE_SUM
+                return None
+            if isinstance(core.operator, cst.Divide):
+                return BATCH_MEAN
+            return None
+        if isinstance(core, cst.Call):
+            name = last_name(core.func)
+            if name == "len" and positional_args(core):
+                arg = positional_args(core)[0].value
+                if isinstance(arg, cst.Name) and arg.value in loop.batch_names:
+                    if len(loop.batch_names) == 1 and self._structured_batch(arg.value, loop):
+                        return LEN_BATCH
+                    return SAMPLE_COUNT if len(loop.batch_names) > 1 else None
+            if self._is_batch_size(core, loop):
+                return SAMPLE_COUNT
+            if _has_equality(core):
+                if _calls(core, {"sum", "count_nonzero"}):
+                    return COUNT
+                if _calls(core, {"mean"}):
+                    return BATCH_MEAN
+                return None
+            use = self._criteria.loss_use(core)
+            if use is not None:
+                return {MEAN: BATCH_MEAN, SUM: SAMPLE_SUM}.get(use.spec.reduction or "")
+            if name == "mean":
+                return BATCH_MEAN
+            if name == "sum":
+                return SAMPLE_SUM
+            callee = dotted_name(core.func)
+            if callee is not None and _looks_like_criterion(callee.rsplit(".", 1)[-1]):
+                return LIKELY_MEAN
+            return None
+        if isinstance(core, cst.Attribute) and core.attr.value == "loss":
+            return BATCH_MEAN  # Hugging Face `outputs.loss`: mean over the batch's tokens
+        if isinstance(core, cst.Name):
+            value = self._assigned_before(core.value, loop, at)
+            if value is not None:
+                return self._value_kind(value, loop, at, depth + 1)
+        return None
+
+    def _is_batch_size(self, node: cst.BaseExpression, loop) -> bool:
+        """`x.size(0)`, `y.shape[0]`, `len(y)`, `y.numel()`, `x.size()[0]` on batch data."""
+        node = _strip(node)
+        if isinstance(node, cst.Call):
+            name = last_name(node.func)
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            if name == "size" and receiver is not None:
+                args = positional_args(node)
+                return bool(args) and _is_zero_int(args[0].value) and self._is_batch_data(receiver, loop)
+            if name == "numel" and receiver is not None:
+                return self._is_batch_data(receiver, loop)
+            if name == "len" and positional_args(node):
+                return self._is_batch_data(positional_args(node)[0].value, loop)
+            return False
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and _is_zero_int(index.value):
+                base = node.value
+                if isinstance(base, cst.Attribute) and base.attr.value == "shape":
+                    return self._is_batch_data(base.value, loop)
+                if isinstance(base, cst.Call) and last_name(base.func) == "size" and isinstance(base.func, cst.Attribute):
+                    return self._is_batch_data(base.func.value, loop)
+        if isinstance(node, cst.Name):
+            return node.value == "bs" or "batch_size" in node.value
+        return False
+
+    def _is_batch_data(self, node: cst.BaseExpression, loop) -> bool:
+        """A batch variable, an element of one (`batch["labels"]`), or a name assigned from
+        one inside the loop (`images = images.to(device)`, `labels = batch[1]`)."""
+        base = node
+        while isinstance(base, (cst.Subscript, cst.Attribute)):
+            base = base.value
+        if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute):
+            return self._is_batch_data(base.func.value, loop)
+        if isinstance(base, cst.Name):
+            if base.value in loop.batch_names:
+                return True
+            return any(base.value == n for n in self._names_assigned_in(loop))
+        return False
+
+    def _structured_batch(self, name: str, loop) -> bool:
+        """The batch is a dict or tuple: `batch["x"]`, `batch[0]`, `**batch`, `x, y = batch`."""
+        for node in self._in_loop(loop, cst.Subscript):
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                return True
+        for arg in self._in_loop(loop, cst.Arg):
+            if arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == name:
+                return True
+        for assign in self._in_loop(loop, cst.Assign):
+            if isinstance(assign.value, cst.Name) and assign.value.value == name and \
+                    any(isinstance(t.target, (cst.Tuple, cst.List)) for t in assign.targets):
+                return True
+        return False
+
+    def _in_loop(self, loop, node_type: type) -> List:
+        """Nodes of a type inside the loop, by token span (no walk)."""
+        key = (loop.node, node_type)
+        cached = self._loop_cache.get(key)
+        if cached is None:
+            cached = self._index.within(loop.node, node_type)
+            self._loop_cache[key] = cached
+        return cached
+
+    def _names_assigned_in(self, loop) -> Set[str]:
+        cached = self._assigned_cache.get(loop.node)
+        if cached is not None:
+            return cached
+        names: Set[str] = set()
+        self._assigned_cache[loop.node] = names
+        for assign in self._in_loop(loop, cst.Assign):
+            for target in assign.targets:
+                for element in _flatten(target.target):
+                    if isinstance(element, cst.Name):
+                        names.add(element.value)
+        return names
+
+    def _assigned_before(self, name: str, loop, at: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """The value last assigned to `name` inside the loop before `at` (one unpacking-free
+        assignment), else None."""
+        found = None
+        limit = self._index.span(at)[0]
+        for assign in self._in_loop(loop, cst.Assign):
+            if self._index.span(assign)[0] > limit:
+                continue
+            for target in assign.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    found = assign.value
+        return found
+
+    # -- divisions after the loop ---------------------------------------------------------
+
+    def _find_divisions(self) -> None:
+        by_name: Dict[Tuple[object, str], List[Accumulated]] = {}
+        for acc in self.accumulated:
+            by_name.setdefault((acc.loop.function, acc.name), []).append(acc)
+        if not by_name:
+            return
+        for division in self._index.of_type(cst.BinaryOperation):
+            if not isinstance(division.operator, cst.Divide):
+                continue
+            name = _numerator_name(division.left)
+            if name is None:
+                continue
+            function = self._index.enclosing_function(division)
+            candidates = [acc for acc in by_name.get((function, name), [])
+                          if self._after(division, acc.loop.node)]
+            if not candidates:
+                continue
+            numerator = max(candidates, key=lambda acc: self._index.span(acc.loop.node)[0])
+            loop = numerator.loop
+            kind, measured, dataset_of = self._denominator(division.right, loop, function, division)
+            self.divisions.append(EpochDivision(division, numerator, kind, measured, dataset_of))
+
+    def _denominator(self, expr: cst.BaseExpression, loop, function, at, depth: int = 0):
+        if depth > 4:
+            return None, None, None
+        core = _strip(expr)
+        if isinstance(core, cst.Call) and last_name(core.func) == "max" and positional_args(core):
+            core = _strip(positional_args(core)[0].value)  # max(n, 1)
+        if isinstance(core, cst.BinaryOperation) and isinstance(core.operator, cst.Add):
+            if (isinstance(core.left, cst.Name) and core.left.value == _enumerate_index(loop)
+                    and isinstance(core.right, cst.Integer) and core.right.value == "1"):
+                return BATCHES, loop.loader, None
+            return None, None, None
+        if isinstance(core, cst.Call) and last_name(core.func) == "len" and positional_args(core):
+            arg = positional_args(core)[0].value
+            if isinstance(arg, cst.Attribute) and arg.attr.value == "dataset":
+                return SAMPLES, arg.value, arg.value
+            name = dotted_name(arg)
+            if name is not None and (name == loop.loader_name or self._loaders.named(name) is not None):
+                return BATCHES, arg, None
+            facts = self.loader_facts(loop)
+            if facts and all(_same_expr(self._module, f.dataset, arg) for f in facts):
+                return SAMPLES, arg, None
+            return None, arg, None
+        if isinstance(core, cst.Name):
+            for acc in self.accumulated:
+                if acc.loop is loop and acc.name == core.value:
+                    if acc.kind == SAMPLE_COUNT or acc.kind == LEN_BATCH:
+                        return SAMPLES, loop.loader, None
+                    if acc.kind == BATCH_COUNT:
+                        return BATCHES, loop.loader, None
+                    return None, None, None
+            value = self._single_assignment(core.value, function)
+            if value is not None:
+                return self._denominator(value, loop, function, at, depth + 1)
+        return None, None, None
+
+    def _single_assignment(self, name: str, function) -> Optional[cst.BaseExpression]:
+        values = self._assigns_by_name.get((function, name), [])
+        return values[0] if len(values) == 1 else None
+
+    # -- last-batch figures ---------------------------------------------------------------
+
+    def _last_batch_figures(self, loop) -> Iterator[LastBatchFigure]:
+        if _ends_with_break(loop.node):
+            return
+        accumulated = set(loop.accumulator_names) | self._updated_objects(loop)
+        seen: Set[str] = set()
+        for assign in self._in_loop(loop, cst.Assign):
+            if self._loops.loop_of(assign) is not loop:
+                continue
+            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+                continue
+            name = assign.targets[0].target.value
+            if name in accumulated or name in loop.batch_names or name in seen:
+                continue
+            if "last" in _tokens(name) or any(read in accumulated for read in _read_names(assign.value)):
+                continue  # named as the last batch, or a running figure over the accumulators
+            if not self._is_metric_value(name, assign.value, loop, assign):
+                continue
+            read = self._first_read_after(name, loop)
+            if read is not None:
+                seen.add(name)
+                yield LastBatchFigure(self._small_statement(assign), name, loop, read)
+
+    def _updated_objects(self, loop) -> Set[str]:
+        """Running-total objects the loop feeds: `metric.add(...)`, `meter.update(...)`
+        (d2l's Accumulator, AverageMeter); a ratio of their fields is an epoch figure."""
+        names = set()
+        for call in self._in_loop(loop, cst.Call):
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                    and func.attr.value in _UPDATE_METHODS:
+                names.add(func.value.value)
+        return names
+
+    def _is_metric_value(self, name: str, value: cst.BaseExpression, loop, at) -> bool:
+        core = _strip(value)
+        if isinstance(core, cst.Call) and self._criteria.loss_use(core) is not None:
+            return True
+        tokens = set(_tokens(name)) | set(name.lower().split("_"))
+        if not tokens & _METRIC_WORDS:
+            return False
+        if isinstance(core, cst.Call) and last_name(core.func) in _METRIC_FUNCTIONS:
+            return True
+        return self._value_kind(value, loop, at) in (BATCH_MEAN, LIKELY_MEAN, SAMPLE_SUM, COUNT)
+
+    def _first_read_after(self, name: str, loop) -> Optional[cst.CSTNode]:
+        """The first statement after the loop (same function, in source order) that reads
+        `name`, unless the name is assigned again first."""
+        end = self._index.span(loop.node)[1]
+        mentions = self._mentions.get((loop.function, name), [])
+        position = bisect.bisect_left(mentions, (end, False, None)) if mentions else 0
+        for start, is_write, node in mentions[position:]:
+            if start < end:
+                continue
+            if is_write:
+                return None
+            return self._index.statement_of(node)
+        return None
+
+    def _small_statement(self, node: cst.CSTNode) -> cst.CSTNode:
+        return node
+
+    # -- order ----------------------------------------------------------------------------
+
+    def _index_statements(self) -> None:
+        for assign in self._index.of_type(cst.Assign):
+            function = self._index.enclosing_function(assign)
+            for target in assign.targets:
+                if isinstance(target.target, cst.Name):
+                    self._assigns_by_name.setdefault((function, target.target.value), []).append(assign.value)
+        for name in self._index.of_type(cst.Name):
+            usage = self._usage(name)
+            if usage is not None:
+                key = (self._index.enclosing_function(name), name.value)
+                self._mentions.setdefault(key, []).append((self._index.span(name)[0], usage, name))
+        for mentions in self._mentions.values():
+            mentions.sort(key=lambda mention: (mention[0], mention[1]))
+
+    def _usage(self, name: cst.Name) -> Optional[bool]:
+        """True for a write (assignment or loop target), False for a read, None for neither
+        (an attribute name, a keyword, a `del`, a definition's name)."""
+        parent = self._index.parent(name)
+        if isinstance(parent, cst.Attribute) and parent.attr is name:
+            return None
+        if isinstance(parent, cst.Arg) and parent.keyword is name:
+            return None
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.AsName)):
+            return None
+        child: cst.CSTNode = name
+        for ancestor in self._index.ancestors(name):
+            if isinstance(ancestor, cst.Del):
+                return None
+            if isinstance(ancestor, cst.AssignTarget):
+                return True
+            if isinstance(ancestor, (cst.AnnAssign, cst.For, cst.CompFor)):
+                target = ancestor.target
+                return True if child is target else False
+            if isinstance(ancestor, (cst.Tuple, cst.List, cst.Element, cst.StarredElement)):
+                child = ancestor
+                continue
+            return False
+        return False
+
+    def _after(self, node: cst.CSTNode, loop_node: cst.CSTNode) -> bool:
+        return self._index.span(node)[0] >= self._index.span(loop_node)[1]
+
+
+# -- expression helpers ------------------------------------------------------------------
+
+def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Remove `.item()`, `.detach()`, `.cpu()`, `float(...)`, parentheses and the like."""
+    while True:
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _PASS_THROUGH and not node.args:
+                node = func.value
+                continue
+            if isinstance(func, cst.Name) and func.value in _NUMBER_CASTS and len(node.args) == 1:
+                node = node.args[0].value
+                continue
+        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+            node = node.value
+            continue
+        return node
+
+
+def _numerator_name(node: cst.BaseExpression) -> Optional[str]:
+    node = _strip(node)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        if _is_number(node.left):
+            return _numerator_name(node.right)
+        if _is_number(node.right):
+            return _numerator_name(node.left)
+        return None
+    return dotted_name(node)
+
+
+def _is_number(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.Integer, cst.Float))
+
+
+def _is_zero_int(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "0"
+
+
+def _enumerate_index(loop) -> Optional[str]:
+    node = loop.node
+    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+        return None
+    if last_name(node.iter.func) != "enumerate":
+        return None
+    target = node.target
+    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+        first = target.elements[0].value
+        return first.value if isinstance(first, cst.Name) else None
+    return None
+
+
+def _same_expr(module: cst.Module, a: Optional[cst.CSTNode], b: Optional[cst.CSTNode]) -> bool:
+    if a is None or b is None:
+        return False
+    return "".join(module.code_for_node(a).split()) == "".join(module.code_for_node(b).split())
+
+
+def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _flatten(element.value)
+    else:
+        yield target
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+def _calls(node: cst.CSTNode, names: Set[str]) -> bool:
+    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in _walk(node))
+
+
+def _has_equality(node: cst.CSTNode) -> bool:
+    for child in _walk(node):
+        if isinstance(child, cst.ComparisonTarget) and isinstance(child.operator, cst.Equal):
+            return True
+        if isinstance(child, cst.Call) and last_name(child.func) == "eq":
+            return True
+    return False
+
+
+def _looks_like_criterion(name: str) -> bool:
+    lowered = name.lower()
+    return "loss" in lowered or lowered.startswith("crit") or lowered.endswith("criterion")
+
+
+def _tokens(name: str) -> List[str]:
+    from trainlint.semantic.roles import name_tokens
+
+    return name_tokens(name)
+
+
+def _ends_with_break(loop_node: cst.CSTNode) -> bool:
+    body = getattr(loop_node, "body", None)
+    statements = getattr(body, "body", ())
+    if not statements:
+        return False
+    last = statements[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in last.body)
+
+
+def _read_names(root: cst.CSTNode) -> Iterator[str]:
+    """Names read in an expression: not attribute names (`out.loss`) nor keywords (`f(loss=1)`)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Attribute):
+            stack.append(node.value)
+        elif isinstance(node, cst.Arg):
+            stack.append(node.value)
+        else:
+            stack.extend(node.children)

@@ -1,0 +1,427 @@
+"""Where train-mode and eval-mode figures end up side by side (the facts behind TL103).
+
+PyTorch: a figure is *train-mode* when it is accumulated in a training loop (backward and an
+optimizer step on every pass) whose model is in train mode and has mode-dependent layers
+(or may have: its make is not visible); it is *eval-mode* when accumulated in an evaluation
+loop whose model is in eval mode. The tags follow assignments in source order (`acc =
+correct / total`; a reassignment from something untagged ends them), returns of functions of
+the same file (`train_loss, train_acc = train_one_epoch(...)`) and list appends. A statement
+*reports them side by side* when one print / log / tracker call / dict / f-string / return
+reads both, when one history dict receives both (`history["train_acc"].append(...)` and
+`history["val_acc"].append(...)`), or when one plot (consecutive plot calls with no new
+figure or subplot between) draws both.
+
+Keras: `history.history["accuracy"]` (or `"loss"`, any metric) and `["val_accuracy"]` printed
+or plotted together, when the file shows mode-dependent layers (Dropout, BatchNormalization,
+noise or random augmentation layers, recurrent dropout, keras.applications models) or an
+augmenting ImageDataGenerator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from trainlint.semantic.loops import report_kind
+from trainlint.semantic.modes import EVAL, TRAIN
+from trainlint.semantic.names import dotted_name, expression_key, last_name, string_value
+
+TRAIN_TAG, EVAL_TAG = "train", "eval"
+_COUNT = re.compile(r"\b(size|len|shape|numel|nelement)\b")
+_FIGURE_BREAKS = {"figure", "subplot", "subplots", "show", "savefig", "close", "clf", "cla",
+                  "add_subplot", "twinx", "sca"}
+_KERAS_DEPENDENT = re.compile(
+    r"^(Dropout|SpatialDropout[123]D|GaussianDropout|GaussianNoise|AlphaDropout|BatchNormalization"
+    r"|Random(Flip|Rotation|Zoom|Translation|Contrast|Crop|Brightness|Height|Width)|RandAugment"
+    r"|MixUp|CutMix)$"
+)
+_AUGMENT_KWARGS = {"rotation_range", "width_shift_range", "height_shift_range", "horizontal_flip",
+                   "vertical_flip", "zoom_range", "shear_range", "brightness_range", "channel_shift_range"}
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    node: cst.CSTNode  # the statement (small statement or plot call statement) to report
+    kind: str  # "statement" | "history" | "plot" | "keras"
+    detail: str = ""
+
+
+def side_by_side(ctx) -> List[SideBySide]:
+    found = _pytorch(ctx)
+    found += _keras(ctx)
+    return found
+
+
+# -- PyTorch ----------------------------------------------------------------------------------
+
+def _loop_modes(ctx, loop) -> Tuple[Set[str], bool]:
+    modes: Set[str] = set()
+    dependent = False
+    for call in loop.forward_calls:
+        forward = ctx.models.forward_of(call)
+        for _env, states in ctx.modes.forward_states(call):
+            modes |= states
+        if forward is not None and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
+            dependent = True
+    return modes, dependent
+
+
+def _seeds(ctx) -> Dict[cst.CSTNode, str]:
+    """Accumulator statements -> the tag their figure carries."""
+    seeds: Dict[cst.CSTNode, str] = {}
+    for loop in ctx.loops.loops:
+        modes, dependent = _loop_modes(ctx, loop)
+        if loop.kind == "train" and loop.step_calls and TRAIN in modes and dependent:
+            tag = TRAIN_TAG
+        elif loop.kind == "eval" and EVAL in modes and TRAIN not in modes and loop.role != "train":
+            tag = EVAL_TAG
+        else:
+            continue
+        for accumulator in loop.accumulators:
+            if isinstance(accumulator.value, (cst.Integer, cst.Float)):
+                continue  # a step counter
+            if accumulator.value is not None and _COUNT.search(ctx.code(accumulator.value)) \
+                    and not isinstance(accumulator.value, (cst.BinaryOperation, cst.Comparison)) \
+                    and "==" not in ctx.code(accumulator.value):
+                continue  # a sample count (`total += y.size(0)`)
+            seeds[accumulator.node] = tag
+    return seeds
+
+
+def _function_statements(ctx, function) -> List[cst.BaseSmallStatement]:
+    grouped = getattr(ctx, "_tl103_statements", None)
+    if grouped is None:
+        grouped = {}
+        for line in ctx.index.of_type(cst.SimpleStatementLine):
+            grouped.setdefault(ctx.loops.function_of(line), []).extend(line.body)
+        ctx._tl103_statements = grouped
+    return grouped.get(function, [])
+
+
+def _pytorch(ctx) -> List[SideBySide]:
+    if not ctx.models.is_torch_file:
+        return []
+    seeds = _seeds(ctx)
+    if not seeds:
+        return []
+    functions = [None] + list(ctx.index.of_type(cst.FunctionDef))
+    returns: Dict[str, FrozenSet[str]] = {}
+    found: Dict[cst.CSTNode, SideBySide] = {}
+    for _ in range(3):  # callees' return tags before callers
+        for function in functions:
+            for item in _walk_function(ctx, function, seeds, returns):
+                found.setdefault(item.node, item)
+    line_number = {line: i for i, line in enumerate(ctx.index.of_type(cst.SimpleStatementLine))}
+    return sorted(found.values(), key=lambda s: line_number.get(ctx.index.statement_of(s.node), 0))
+
+
+def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
+    tags: Dict[str, FrozenSet[str]] = {}
+    containers: Dict[str, Dict[str, cst.CSTNode]] = {}
+    plots: List[Tuple[cst.CSTNode, FrozenSet[str], Optional[cst.CSTNode]]] = []
+    for statement in _function_statements(ctx, function):
+        read = _read_tags(ctx, statement, tags, returns)
+        if statement in seeds:
+            read = read | {seeds[statement]}
+        if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            targets = _targets(ctx, statement)
+            for target in targets:
+                if isinstance(statement, cst.AugAssign):
+                    tags[target] = tags.get(target, frozenset()) | read
+                elif read:
+                    tags[target] = read
+                else:
+                    tags.pop(target, None)
+            if read >= {TRAIN_TAG, EVAL_TAG} and (_is_report_value(statement.value)):
+                yield SideBySide(statement, "statement")
+            for target_node in _target_nodes(statement):
+                if isinstance(target_node, cst.Subscript) and read:
+                    _add_container(ctx, containers, target_node.value, read, statement)
+            continue
+        if isinstance(statement, cst.Return):
+            if read and function is not None:
+                name = function.name.value
+                returns[name] = returns.get(name, frozenset()) | read
+            if read >= {TRAIN_TAG, EVAL_TAG}:
+                yield SideBySide(statement, "statement")
+            continue
+        call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
+        if call is None:
+            continue
+        kind = report_kind(ctx.imports, call)
+        if kind == "plot":
+            plots.append((statement, read, _block_of(ctx, statement)))
+            continue
+        if isinstance(call.func, cst.Attribute) and last_name(call.func) in _FIGURE_BREAKS:
+            plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
+            continue
+        if kind == "append" and read:
+            receiver = call.func.value  # type: ignore[union-attr]
+            key = _key(ctx, receiver)
+            if key:
+                tags[key] = tags.get(key, frozenset()) | read
+            if isinstance(receiver, cst.Subscript):
+                _add_container(ctx, containers, receiver.value, read, statement)
+            continue
+        if kind and read >= {TRAIN_TAG, EVAL_TAG}:
+            yield SideBySide(statement, "statement")
+    plotted = list(_plot_groups(plots, {TRAIN_TAG}, {EVAL_TAG}))
+    plotted_code = " ".join(ctx.code(item.node) for item in plotted)
+    for name, container in containers.items():
+        if TRAIN_TAG in container and EVAL_TAG in container and name not in plotted_code:
+            yield SideBySide(container[TRAIN_TAG], "history")
+    yield from plotted
+
+
+def _plot_groups(plots, first: Set[str], second: Set[str]) -> Iterator[SideBySide]:
+    group: List[Tuple[cst.CSTNode, FrozenSet[str]]] = []
+    block = None
+
+    def flush():
+        train_plots = [node for node, tags in group if tags & first]
+        if train_plots and any(tags & second for _node, tags in group):
+            return [SideBySide(train_plots[0], "plot")]
+        return []
+
+    out: List[SideBySide] = []
+    for node, tags, where in plots:
+        if "break" in tags or where is not block:
+            out += flush()
+            group = []
+            block = where
+            if "break" in tags:
+                continue
+        group.append((node, tags))
+    out += flush()
+    return iter(out)
+
+
+def _block_of(ctx, statement):
+    line = ctx.index.parent(statement)
+    return ctx.index.parent(line)
+
+
+def _add_container(ctx, containers, root, read, statement) -> None:
+    key = _key(ctx, root)
+    if key is None:
+        return
+    entry = containers.setdefault(key, {})
+    for tag in read:
+        entry.setdefault(tag, statement)
+
+
+def _is_report_value(value) -> bool:
+    return isinstance(value, (cst.Dict, cst.FormattedString)) or (
+        isinstance(value, cst.Call) and last_name(value.func) in ("format", "DataFrame"))
+
+
+def _key(ctx, node) -> Optional[str]:
+    name = dotted_name(node)
+    if name:
+        return name
+    if isinstance(node, cst.Subscript):
+        keys = ctx.__dict__.setdefault("_tl103_subscript_keys", {})  # code generation is slow: once a node
+        if node not in keys:
+            keys[node] = expression_key(ctx.module, node)
+        return keys[node]
+    return None
+
+
+def _target_nodes(statement):
+    if isinstance(statement, cst.Assign):
+        for target in statement.targets:
+            node = target.target
+            if isinstance(node, (cst.Tuple, cst.List)):
+                for element in node.elements:
+                    yield element.value
+            else:
+                yield node
+    else:
+        yield statement.target
+
+
+def _targets(ctx, statement) -> List[str]:
+    return [k for k in (_key(ctx, n) for n in _target_nodes(statement)) if k]
+
+
+def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
+    if not tags and not returns:
+        return frozenset()  # nothing tagged yet: there is nothing to read
+    roots = [statement.value] if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)) else [statement]
+    if isinstance(statement, cst.AugAssign):
+        roots.append(statement.target)
+    found: Set[str] = set()
+    for root in roots:
+        if root is None:
+            continue
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)):
+                key = _key(ctx, node)
+                if key in tags:
+                    found |= tags[key]
+                    continue
+            if isinstance(node, cst.Call):
+                name = last_name(node.func)
+                if name in returns and not isinstance(node.func, cst.Attribute) or (
+                        isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == "self"
+                        and name in returns):
+                    found |= returns[name]
+            if isinstance(node, (cst.Lambda,)):
+                continue
+            stack.extend(ctx.index.children(node))
+    return frozenset(found)
+
+
+# -- Keras ------------------------------------------------------------------------------------
+
+def _keras(ctx) -> List[SideBySide]:
+    if not any(v.startswith(("keras", "tensorflow", "tf")) for v in ctx.imports.aliases.values()):
+        return []
+    if not _keras_mode_dependent(ctx):
+        return []
+    histories = _history_names(ctx)
+    out: List[SideBySide] = []
+    plots = []
+    for line in ctx.index.of_type(cst.SimpleStatementLine):
+        for statement in line.body:
+            keys = _history_keys(ctx, statement, histories)
+            call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
+            plotted_frame = call is not None and last_name(call.func) == "plot" and _plots_whole_history(ctx, call, histories)
+            kind = report_kind(ctx.imports, call) if call is not None else None
+            if plotted_frame or (call is not None and last_name(call.func) == "plot" and _paired(keys)):
+                out.append(SideBySide(statement, "keras"))
+                continue
+            if kind == "plot":
+                tags = frozenset({"train:" + k for k in keys if not k.startswith("val_")} |
+                                 {"val:" + k[4:] for k in keys if k.startswith("val_")})
+                plots.append((statement, tags, _block_of(ctx, statement)))
+            elif call is not None and isinstance(call.func, cst.Attribute) and last_name(call.func) in _FIGURE_BREAKS:
+                plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
+            elif kind in ("print", "log") and _paired(keys):
+                out.append(SideBySide(statement, "keras"))
+    # consecutive plot calls: pair a metric with its val_ counterpart
+    group_out = []
+    for item in _keras_plot_groups(plots):
+        group_out.append(item)
+    return out + group_out
+
+
+def _keras_plot_groups(plots) -> List[SideBySide]:
+    out = []
+    group = []
+    block = None
+
+    def flush():
+        train = {t[6:]: node for node, tags in group for t in tags if t.startswith("train:")}
+        val = {t[4:] for _node, tags in group for t in tags if t.startswith("val:")}
+        common = [metric for metric in train if metric in val]
+        if common:
+            return [SideBySide(train[common[0]], "keras", common[0])]
+        return []
+
+    for node, tags, where in plots:
+        if "break" in tags or where is not block:
+            out += flush()
+            group = []
+            block = where
+            if "break" in tags:
+                continue
+        group.append((node, tags))
+    out += flush()
+    return out
+
+
+def _paired(keys: Set[str]) -> bool:
+    return any(("val_" + key) in keys for key in keys if not key.startswith("val_"))
+
+
+def _keras_mode_dependent(ctx) -> bool:
+    for call in ctx.index.of_type(cst.Call):
+        name = last_name(call.func) or ""
+        qualified = ctx.imports.candidates(call.func)
+        keras_call = any(q.startswith(("keras.", "tensorflow.")) for q in qualified) or \
+            (isinstance(call.func, cst.Attribute) and (dotted_name(call.func) or "").startswith(("layers.", "tf.", "keras.")))
+        if not keras_call and not qualified:
+            keras_call = isinstance(call.func, cst.Name) and False
+        if not keras_call:
+            continue
+        if _KERAS_DEPENDENT.match(name):
+            return True
+        if name in ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D"):
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value in ("dropout", "recurrent_dropout") and \
+                        ctx.code(arg.value) not in ("0", "0.0"):
+                    return True
+        if name == "ImageDataGenerator" and any(a.keyword is not None and a.keyword.value in _AUGMENT_KWARGS for a in call.args):
+            return True
+        if any(q.startswith(("keras.applications.", "tensorflow.keras.applications.")) for q in qualified):
+            return True
+    return False
+
+
+def _history_names(ctx) -> Set[str]:
+    """Names holding a Keras History or its dict: `h = model.fit(...)`, `hist = h.history`."""
+    names: Set[str] = set()
+    for _ in range(2):
+        for assign in ctx.index.of_type(cst.Assign):
+            value = assign.value
+            is_history = (isinstance(value, cst.Call) and last_name(value.func) in ("fit", "fit_generator")) or (
+                isinstance(value, cst.Attribute) and value.attr.value == "history") or (
+                isinstance(value, cst.Call) and last_name(value.func) == "DataFrame" and value.args
+                and _is_history_expr(value.args[0].value, names))
+            if is_history:
+                for target in assign.targets:
+                    name = dotted_name(target.target)
+                    if name:
+                        names.add(name)
+    return names
+
+
+def _is_history_expr(node, names: Set[str]) -> bool:
+    name = dotted_name(node)
+    return name is not None and (name in names or name.endswith("history"))
+
+
+def _history_keys(ctx, statement, histories: Set[str]) -> Set[str]:
+    keys: Set[str] = set()
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Subscript) and _is_history_expr(node.value, histories):
+            for element in node.slice:
+                index = element.slice
+                if isinstance(index, cst.Index):
+                    value = string_value(index.value)
+                    if value:
+                        keys.add(value)
+                    elif isinstance(index.value, (cst.List, cst.Tuple)):
+                        for item in index.value.elements:
+                            text = string_value(item.value)
+                            if text:
+                                keys.add(text)
+        stack.extend(ctx.index.children(node))
+    return keys
+
+
+def _plots_whole_history(ctx, call: cst.Call, histories: Set[str]) -> bool:
+    """`pd.DataFrame(history.history).plot()` / `hist_df.plot()`: every curve in one plot."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    receiver = func.value
+    if isinstance(receiver, cst.Call) and last_name(receiver.func) == "DataFrame" and receiver.args:
+        return _is_history_expr(receiver.args[0].value, histories)
+    name = dotted_name(receiver)
+    return name is not None and name in histories and not name.endswith("history") and _frame_name(ctx, name)
+
+
+def _frame_name(ctx, name: str) -> bool:
+    for assign in ctx.index.of_type(cst.Assign):
+        if any(dotted_name(t.target) == name for t in assign.targets):
+            return isinstance(assign.value, cst.Call) and last_name(assign.value.func) == "DataFrame"
+    return False

@@ -1,0 +1,171 @@
+"""One walk over the tree that every rule shares.
+
+The walk records each node's parent and groups nodes by type, so that rules and fact
+builders ask "all calls", "the statement around this node" or "the enclosing function"
+without walking the tree again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, Iterator, List, Optional, Tuple, Type, TypeVar
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from trainlint.semantic.positions import PositionIndex, record_syntactic_position
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+SCOPE_TYPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+class _Recorder(CodegenState):
+    """Walks the tree by generating its code: libcst's visitor rebuilds every node on the
+    way (dataclass construction and validation), generating code does not, and visits the
+    same nodes in source order with the same parents at under half the cost. The token
+    indices where each node starts and ends are noted too, so positions need no second pass
+    (see analysis/positions.py)."""
+
+    def __init__(self, index: "ModuleIndex", module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self._parents = index._parents
+        self._by_type = index._by_type
+        self.marks = index._marks
+        self._stack: List[cst.CSTNode] = []
+        self._starts: List[int] = []
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if self._stack:
+            self._parents[node] = self._stack[-1]
+        self._by_type[type(node)].append(node)
+        self._stack.append(node)
+        self._starts.append(len(self.tokens))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        self._stack.pop()
+        start = self._starts.pop()
+        if node not in self.marks:  # a syntactic position recorded inside wins
+            self.marks[node] = (start, len(self.tokens))
+
+    record_syntactic_position = record_syntactic_position
+
+    def pop_trailing_newline(self) -> None:
+        pass  # keep the module's last newline: positions count it, as PositionProvider does
+
+
+class ModuleIndex:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._parents: Dict[cst.CSTNode, cst.CSTNode] = {}
+        self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
+        self._marks: Dict[cst.CSTNode, Tuple[int, int]] = {}
+        recorder = _Recorder(self, module)
+        module._codegen(recorder)
+        self.positions = PositionIndex(self._marks, recorder.tokens)
+        self._order: Optional[Dict[cst.CSTNode, int]] = None
+        self._children: Optional[Dict[cst.CSTNode, List[cst.CSTNode]]] = None
+        # types -> {node: its innermost ancestor of those types}; facts ask the same
+        # question of neighbouring nodes over and over, so answers are shared along the path.
+        self._enclosing: Dict[Tuple[type, ...], Dict[cst.CSTNode, Optional[cst.CSTNode]]] = {}
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def of_type(self, node_type: Type[N]) -> List[N]:
+        """All nodes of exactly this type, in source order."""
+        return self._by_type.get(node_type, [])  # type: ignore[return-value]
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self._parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self._parents.get(node)
+        while current is not None:
+            yield current
+            current = self._parents.get(current)
+
+    def enclosing(self, node: cst.CSTNode, *types: type) -> Optional[cst.CSTNode]:
+        """The innermost strict ancestor of `node` of one of `types` (memoized)."""
+        known = self._enclosing.get(types)
+        if known is None:
+            known = self._enclosing[types] = {}
+        if node in known:
+            return known[node]
+        path = [node]
+        found: Optional[cst.CSTNode] = None
+        current = self._parents.get(node)
+        while current is not None:
+            if isinstance(current, types):
+                found = current
+                break
+            if current in known:
+                found = known[current]
+                break
+            path.append(current)
+            current = self._parents.get(current)
+        for walked in path:
+            known[walked] = found
+        return found
+
+    def enclosing_scope(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The function, class or lambda around `node`; None at module level."""
+        return self.enclosing(node, *SCOPE_TYPES)
+
+    def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        return self.enclosing(node, cst.FunctionDef)  # type: ignore[return-value]
+
+    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The innermost statement containing `node` (a simple statement, or a compound
+        statement when `node` sits in its header)."""
+        candidate: cst.CSTNode = node
+        for ancestor in [node, *self.ancestors(node)]:
+            if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return ancestor
+            candidate = ancestor
+        return candidate
+
+    def order(self, node: cst.CSTNode) -> int:
+        """The node's position in a preorder walk: source order across node types."""
+        if self._order is None:
+            self._order = {self.module: 0}
+            for number, recorded in enumerate(self._parents, start=1):
+                self._order[recorded] = number
+        return self._order.get(node, -1)
+
+    def span(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """Token indices where `node` starts and ends: source order, and containment
+        (`a` inside `b` when b.start <= a.start and a.end <= b.end), without walking."""
+        return self._marks.get(node, (0, 0))
+
+    def within(self, container: cst.CSTNode, node_type: Type[N]) -> List[N]:
+        """Nodes of a type inside `container` (itself included), in source order, found by
+        token span: no walk, no ancestor chains."""
+        start, end = self.span(container)
+        found = []
+        for node in self.of_type(node_type):
+            node_start, node_end = self._marks.get(node, (0, 0))
+            if node_start > end:
+                break
+            if start <= node_start and node_end <= end and (node_start, node_end) != (0, 0):
+                found.append(node)
+        return found
+
+    def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        return node is container or any(a is container for a in self.ancestors(node))
+
+    def children(self, node: cst.CSTNode) -> List[cst.CSTNode]:
+        """The node's children in source order (from the recorded parents; no libcst
+        `children` property, which rebuilds them at every access)."""
+        if self._children is None:
+            self._children = defaultdict(list)
+            for child, parent in self._parents.items():
+                self._children[parent].append(child)
+        return self._children.get(node, [])
+
+    def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """`node` and everything below it, in source order."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(self.children(current)))

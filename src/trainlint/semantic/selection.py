@@ -1,0 +1,744 @@
+"""Model selection: which held-out data drives a choice, and whether the chosen figure is
+reported as the result.
+
+A `Selection` is one place where a validation or test figure decides something: a
+checkpoint or early-stopping rule (`if val_acc > best_acc:`, Keras/Lightning callbacks, HF
+`load_best_model_at_end`), a learning-rate schedule stepped on a figure
+(`ReduceLROnPlateau.step(metric)`), a hyperparameter search (`GridSearchCV.best_score_`), or a
+comparison that picks the best of several candidates (`max(scores, key=scores.get)`). For each
+one the facts record the role of the data behind it, whether it keeps the best model or figure
+(`picks_best`), the report that shows the chosen figure (linked by data flow), and the
+held-out evaluations of the file, so that TL401 (test data drives the choice) and TL402 (the
+selection figure is reported as final) only compare facts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from trainlint.semantic.dataroles import HELD_OUT, TEST, VALIDATION, DataRoles
+from trainlint.semantic.imports import ImportTable
+from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.names import (
+    argument,
+    bool_value,
+    dotted_name,
+    keyword_value,
+    last_name,
+    positional_args,
+    string_value,
+)
+from trainlint.semantic.reports import ReportFlow, mentioned_keys, target_keys
+from trainlint.semantic.roles import name_role, name_tokens
+
+# Kinds of selection.
+BEST_IF = "best-if"                # if metric > best: best = metric (+ save / deepcopy)
+LR_PLATEAU = "lr-plateau"          # ReduceLROnPlateau.step(metric)
+KERAS_CALLBACK = "keras-callback"  # fit(validation_data=..., callbacks=[ModelCheckpoint...])
+HF_TRAINER = "hf-trainer"          # TrainingArguments(load_best_model_at_end=True) + Trainer
+LIGHTNING = "lightning"            # ModelCheckpoint(monitor=...) + trainer.fit/validate
+SEARCH = "search"                  # GridSearchCV / RandomizedSearchCV
+COMPARISON = "comparison"          # max(scores, key=...), np.argmax(scores), df[col].idxmax()
+
+SEARCHES = {
+    "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV",
+    "BayesSearchCV",
+}
+NESTED_CV = {"cross_val_score", "cross_validate", "cross_val_predict"}
+HF_ARGUMENTS = {"TrainingArguments", "Seq2SeqTrainingArguments"}
+LIGHTNING_PREFIX = "lightning.pytorch."
+KERAS_CALLBACKS = {
+    "keras.callbacks.ModelCheckpoint": "checkpoint",
+    "keras.callbacks.EarlyStopping": "early-stopping",
+    "keras.callbacks.ReduceLROnPlateau": "plateau",
+}
+STATE_SAVES = {"deepcopy", "state_dict", "save", "save_weights", "save_model", "save_pretrained",
+               "save_checkpoint", "dump", "clone", "copy"}
+
+FIGURE_WORDS = {
+    "acc", "accs", "accuracy", "accuracies", "loss", "losses", "score", "scores", "f1", "auc",
+    "metric", "metrics", "result", "results", "perf", "performance", "error", "errors", "err",
+    "mse", "rmse", "mae", "r2", "precision", "recall", "map", "iou", "dice", "bleu", "rouge",
+    "corrects", "correct", "ppl", "perplexity", "wer", "mcc", "kappa",
+}
+
+# Calls whose data arguments are not an evaluation of that data.
+NOT_EVALUATION = {
+    "DataLoader", "TensorDataset", "Dataset", "Subset", "random_split", "len", "print", "fit",
+    "fit_transform", "fit_generator", "train_test_split", "transform", "append", "extend",
+    "shuffle", "from_tensor_slices", "batch", "map", "ImageFolder", "open", "to", "cuda", "cpu",
+    "save", "format", "str", "int", "float", "range", "zip", "list", "tuple", "dict", "set",
+    "isinstance", "type", "iter", "next", "array", "asarray", "tensor", "Tensor", "from_numpy",
+    "concatenate", "stack", "cat", "reshape", "astype", "copy", "deepcopy", "info", "log",
+    "warning", "debug", "write", "dump", "sort_values", "head", "describe", "value_counts",
+    "filter", "select", "remove_columns", "rename_column", "set_format", "read_csv", "tokenize",
+    "pad_sequences", "to_categorical", "flow", "flow_from_directory", "flow_from_dataframe",
+    "prefetch", "cache", "Trainer", "TrainingArguments", "Seq2SeqTrainingArguments", "plot",
+    "scatter", "hist", "imshow", "title", "xlabel", "ylabel", "legend", "set_title", "step",
+    "add_scalar", "add_scalars", "log_metric", "log_metrics", "update", "items", "keys",
+    "values", "get", "enumerate", "tqdm", "sorted", "round", "dropna", "drop", "reset_index",
+    "set_description", "set_postfix", "add", "max", "min", "sum", "mean", "abs", "float32",
+    "unsqueeze", "squeeze", "view", "permute", "numpy", "item", "detach", "torch", "zeros",
+    "ones", "CSVLogger", "DataFrame", "Series", "savefig", "show", "subplots", "figure",
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A held-out set evaluated: a call that receives it, or a loop over it."""
+
+    node: cst.CSTNode
+    role: str
+    key: Optional[str]
+
+
+@dataclass(frozen=True)
+class Selection:
+    kind: str
+    role: str                         # VALIDATION or TEST: the data behind the choice
+    node: cst.CSTNode                 # what TL401 reports
+    selection_node: cst.CSTNode       # what TL402 reports (the selecting statement)
+    picks_best: bool                  # keeps the best model/figure (not only stops or decays)
+    data_key: Optional[str]           # which held-out set drove it
+    report: Optional[cst.CSTNode]     # where the chosen figure (or the chosen model on the
+                                      # same data) is reported
+    start: cst.CSTNode                # evaluations after this one "follow" the selection
+    final_report: Optional[cst.CSTNode] = None  # report after the selection completed
+
+
+class SelectionFacts:
+    def __init__(self, index: ModuleIndex, imports: ImportTable) -> None:
+        self.index = index
+        self.imports = imports
+        self.roles = DataRoles(index)
+        self.flow = ReportFlow(index)
+        self._bindings = self._collect_bindings()
+        self.evaluations: List[Evaluation] = list(self._find_evaluations())
+        self.selections: List[Selection] = [
+            *self._best_ifs(), *self._lr_plateaus(), *self._keras(), *self._hugging_face(),
+            *self._lightning(), *self._searches(), *self._comparisons(),
+        ]
+
+    # -- questions the rules ask ------------------------------------------------------------
+
+    def has_test_evaluation(self) -> bool:
+        return any(evaluation.role == TEST for evaluation in self.evaluations)
+
+    def other_test_evaluation_after(self, selection: Selection) -> bool:
+        """A test set other than the one that drove the choice is evaluated afterwards."""
+        for evaluation in self.evaluations:
+            if evaluation.role != TEST or evaluation.key is None or not selection.data_key:
+                continue
+            if evaluation.key != selection.data_key and self.flow.is_after(evaluation.node, selection.start):
+                return True
+        return False
+
+    def held_out_evaluation_after(self, node: cst.CSTNode) -> bool:
+        return any(self.flow.is_after(e.node, node) for e in self.evaluations)
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    def _collect_bindings(self) -> Dict[str, List[cst.BaseExpression]]:
+        """Dotted name -> values assigned (`cb = ModelCheckpoint(...)`, `self.sched = ...`)."""
+        bindings: Dict[str, List[cst.BaseExpression]] = {}
+        for assign in self.index.of_type(cst.Assign):
+            for target in assign.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    bindings.setdefault(name, []).append(assign.value)
+        return bindings
+
+    def _bound_name(self, node: cst.CSTNode) -> Optional[str]:
+        parent = self.index.parent(node)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            return dotted_name(parent.targets[0].target)
+        return None
+
+    def _resolve_calls(self, node: Optional[cst.CSTNode], depth: int = 0) -> List[cst.Call]:
+        """The constructor calls an expression stands for: `[es, ModelCheckpoint(...)]`,
+        `callbacks` bound to a list, `base + [es]`."""
+        if node is None or depth > 3:
+            return []
+        if isinstance(node, cst.Call):
+            return [node]
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return [c for e in node.elements for c in self._resolve_calls(e.value, depth + 1)]
+        if isinstance(node, cst.BinaryOperation):
+            return self._resolve_calls(node.left, depth + 1) + self._resolve_calls(node.right, depth + 1)
+        name = dotted_name(node)
+        if name is not None:
+            found = [c for v in self._bindings.get(name, []) for c in self._resolve_calls(v, depth + 1)]
+            for call in self.index.of_type(cst.Call):  # callbacks.append(es)
+                if last_name(call) == "append" and isinstance(call.func, cst.Attribute) \
+                        and dotted_name(call.func.value) == name and call.args:
+                    found.extend(self._resolve_calls(call.args[0].value, depth + 1))
+            return found
+        return []
+
+    def _calls_on(self, owner: str, method: str) -> List[cst.Call]:
+        return [
+            call for call in self.index.of_type(cst.Call)
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == method
+            and dotted_name(call.func.value) == owner
+        ]
+
+    # -- evaluations ------------------------------------------------------------------------
+
+    def _find_evaluations(self) -> Iterator[Evaluation]:
+        for call in self.index.of_type(cst.Call):
+            name = last_name(call)
+            if name is None or name in NOT_EVALUATION:
+                continue
+            if name == "test" and isinstance(call.func, cst.Attribute) and self._is_lightning_trainer(call.func.value):
+                yield Evaluation(call, TEST, self.roles.key(_first_data_arg(call)) or "test")
+                continue
+            found = [(self.roles.held_out_role(arg.value), arg.value) for arg in call.args]
+            roles = {role for role, _ in found if role is not None}
+            if len(roles) == 1:
+                role = roles.pop()
+                data = next(value for found_role, value in found if found_role == role)
+                yield Evaluation(call, role, self.roles.key(data))
+        for loop in self.index.of_type(cst.For):
+            role = self.roles.held_out_role(loop.iter)
+            if role is not None:
+                yield Evaluation(loop, role, self.roles.key(_loop_data(loop.iter)))
+
+    def _reported_evaluation(
+        self, role: str, key: Optional[str], after: cst.CSTNode
+    ) -> Optional[cst.CSTNode]:
+        """A report of an evaluation of the same held-out set, after `after`."""
+        for evaluation in self.evaluations:
+            if evaluation.role != role or not self.flow.is_after(evaluation.node, after):
+                continue
+            if key is not None and evaluation.key is not None and evaluation.key != key:
+                continue
+            if isinstance(evaluation.node, cst.Call):
+                report = self.flow.result_reported(evaluation.node)
+                if report is not None:
+                    return report
+        return None
+
+    # -- PyTorch-style loops, manual hyperparameter loops -------------------------------------
+
+    def _best_ifs(self) -> Iterator[Selection]:
+        for if_node in self.index.of_type(cst.If):
+            match = self._best_comparison(if_node)
+            if match is None:
+                continue
+            metric, best_keys = match
+            role = self._metric_role(metric, if_node)
+            if role not in HELD_OUT or not _is_figure(metric):
+                continue
+            yield self._loop_selection(BEST_IF, role, if_node, metric, best_keys, picks_best=True)
+        for assign in self.index.of_type(cst.Assign):  # best = max(best, val_acc)
+            value = assign.value
+            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+                    and value.func.value in ("max", "min") and len(value.args) == 2):
+                continue
+            defined = set()
+            for target in assign.targets:
+                defined |= target_keys(target.target)
+            sides = [arg.value for arg in value.args]
+            others = [side for side in sides if not (mentioned_keys(side) & defined)]
+            if len(others) != 1 or len(others) == len(sides):
+                continue
+            role = self._metric_role(others[0], assign)
+            if role in HELD_OUT and _is_figure(others[0]):
+                statement = self.index.statement_of(assign)
+                yield self._loop_selection(BEST_IF, role, statement, others[0], defined, picks_best=True)
+
+    def _best_comparison(self, if_node: cst.If) -> Optional[Tuple[cst.BaseExpression, Set[str]]]:
+        """`metric > best` in the test, with `best = metric` in a branch: (metric, best keys)."""
+        writes: List[Tuple[Set[str], Set[str]]] = []
+        branches = [if_node.body]
+        if isinstance(if_node.orelse, cst.Else):
+            branches.append(if_node.orelse.body)
+        for branch in branches:
+            for statement in _direct_statements(branch):
+                if isinstance(statement, cst.Assign):
+                    defined: Set[str] = set()
+                    for target in statement.targets:
+                        defined |= target_keys(target.target)
+                    writes.append((defined, mentioned_keys(statement.value)))
+        if not writes:
+            return None
+        for comparison in _comparisons(if_node.test):
+            left, target = comparison.left, comparison.comparisons[0]
+            if not isinstance(target.operator, (cst.GreaterThan, cst.LessThan, cst.GreaterThanEqual,
+                                                cst.LessThanEqual)):
+                continue
+            right = target.comparator
+            for metric, best in ((left, right), (right, left)):
+                metric_keys, best_keys = mentioned_keys(metric), mentioned_keys(best)
+                for defined, read in writes:
+                    hit = defined & best_keys
+                    if hit and read & metric_keys and not (defined & metric_keys):
+                        return metric, hit
+        return None
+
+    def _metric_role(self, metric: cst.BaseExpression, at: cst.CSTNode) -> Optional[str]:
+        role = self.roles.role(metric)
+        if role is not None:
+            return role
+        # `if phase == "val" and epoch_acc > best_acc:` / inside `if phase == "val":`
+        for node in [at, *self.index.ancestors(at)]:
+            if isinstance(node, cst.If):
+                guarded = _guard_role(node.test)
+                if guarded is not None:
+                    return guarded
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                break
+        return None
+
+    def _loop_selection(
+        self, kind: str, role: str, node: cst.CSTNode, metric: cst.BaseExpression,
+        best_keys: Set[str], picks_best: bool,
+    ) -> Selection:
+        scope = self.flow.scope_of(node)
+        outer = _outermost_loop(self.index, node) or node
+        metric_keys = mentioned_keys(metric)
+        final = self.flow.reaching_report(scope, best_keys, after=outer)
+        if final is None and picks_best and self._saves_state(node):
+            final = self._reported_evaluation(role, self.roles.key(metric), outer)
+        report = final
+        if report is None and role == TEST:
+            report = self.flow.reaching_report(scope, best_keys | metric_keys) \
+                or self._reported_evaluation(role, self.roles.key(metric), node)
+        return Selection(kind, role, node, node, picks_best, self.roles.key(metric),
+                         report, outer, final)
+
+    def _saves_state(self, node: cst.CSTNode) -> bool:
+        return any(
+            last_name(call) in STATE_SAVES
+            for call in self.index.of_type(cst.Call) if self.index.is_inside(call, node)
+        )
+
+    def _lr_plateaus(self) -> Iterator[Selection]:
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) != "step" or not isinstance(call.func, cst.Attribute):
+                continue
+            owner = dotted_name(call.func.value)
+            constructors = self._bindings.get(owner or "", [])
+            if not any(last_name(value) == "ReduceLROnPlateau" for value in constructors):
+                continue
+            metric = argument(call, 0, "metrics")
+            role = self.roles.held_out_role(metric) if metric is not None else None
+            if role is None:
+                continue
+            scope = self.flow.scope_of(call)
+            report = self.flow.reaching_report(scope, mentioned_keys(metric)) \
+                or self._reported_evaluation(role, self.roles.key(metric), call)
+            statement = self.index.statement_of(call)
+            yield Selection(LR_PLATEAU, role, statement, statement, False, self.roles.key(metric),
+                            report, _outermost_loop(self.index, call) or statement)
+
+    # -- Keras ------------------------------------------------------------------------------
+
+    def _keras(self) -> Iterator[Selection]:
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
+                continue
+            callbacks = [
+                (KERAS_CALLBACKS[name], cb) for cb in self._resolve_calls(keyword_value(call, "callbacks"))
+                for name in self.imports.candidates(cb) if name in KERAS_CALLBACKS
+            ]
+            choosing = [(kind, cb) for kind, cb in callbacks if _keras_monitors_held_out(kind, cb)
+                        and not (kind == "checkpoint" and bool_value(keyword_value(cb, "save_best_only")) is not True)]
+            if not choosing:
+                continue
+            data = keyword_value(call, "validation_data")
+            if data is not None:
+                role, key = self.roles.held_out_role(data), self.roles.key(data)
+            elif keyword_value(call, "validation_split") is not None:
+                role, key = VALIDATION, None
+            else:
+                continue
+            if role is None:
+                continue
+            picks_best = any(
+                (kind == "checkpoint") or
+                (kind == "early-stopping" and bool_value(keyword_value(cb, "restore_best_weights")) is True)
+                for kind, cb in choosing
+            )
+            statement = self.index.statement_of(call)
+            report = self._keras_history_report(call, statement)
+            if report is None and key is not None:
+                report = self._reported_evaluation(role, key, statement)
+            yield Selection(KERAS_CALLBACK, role, call, call, picks_best, key, report, statement, report)
+
+    def _keras_history_report(self, fit: cst.Call, statement: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """`max(history.history["val_accuracy"])` reported after the fit."""
+        history = self._bound_name(fit)
+        if history is None:
+            return None
+        keys: Set[str] = set()
+        for subscript in self.index.of_type(cst.Subscript):
+            if dotted_name(subscript.value) != f"{history}.history":
+                continue
+            column = _subscript_text(subscript)
+            if column is None or not column.startswith("val_") or not self.flow.is_after(subscript, statement):
+                continue
+            direct = self.flow.reported_directly(subscript)
+            if direct is not None:
+                return direct
+            owner = self.index.statement_of(subscript)
+            if isinstance(owner, cst.SimpleStatementLine):
+                for small in owner.body:
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            keys |= target_keys(target.target)
+        if keys:
+            return self.flow.reaching_report(self.flow.scope_of(fit), keys, after=statement)
+        return None
+
+    # -- Hugging Face -----------------------------------------------------------------------
+
+    def _hugging_face(self) -> Iterator[Selection]:
+        for call in self.index.of_type(cst.Call):
+            name = last_name(call)
+            if name is None or not name.endswith("Trainer") or keyword_value(call, "eval_dataset") is None:
+                continue
+            if not self._from_library(call, ("transformers.", "trl.", "setfit.")) and not self._defined_here(name):
+                continue
+            arguments = self._hf_arguments(argument(call, 1, "args"))
+            callbacks = [last_name(cb) for cb in self._resolve_calls(keyword_value(call, "callbacks"))]
+            picks_best = arguments is not None and bool_value(keyword_value(arguments, "load_best_model_at_end")) is True
+            if not picks_best and "EarlyStoppingCallback" not in callbacks:
+                continue
+            eval_dataset = keyword_value(call, "eval_dataset")
+            role = self.roles.held_out_role(eval_dataset)
+            if role is None:
+                continue
+            key = self.roles.key(eval_dataset)
+            trainer = self._bound_name(call)
+            statement = self.index.statement_of(call)
+            report = None
+            if trainer is not None:
+                report = self._hf_report(trainer, key, statement)
+                for other in self._hf_other_predictions(trainer, key):
+                    self.evaluations.append(Evaluation(other, TEST, "__other__"))
+            selection_node = arguments if arguments is not None and picks_best else call
+            yield Selection(HF_TRAINER, role, call, selection_node, picks_best, key, report, statement, report)
+
+    def _hf_arguments(self, node: Optional[cst.BaseExpression]) -> Optional[cst.Call]:
+        for value in self._resolve_calls(node):
+            if last_name(value) in HF_ARGUMENTS or (last_name(value) or "").endswith(("Arguments", "Config")):
+                return value
+        return None
+
+    def _hf_report(self, trainer: str, key: Optional[str], after: cst.CSTNode) -> Optional[cst.CSTNode]:
+        for method in ("evaluate", "predict"):
+            for call in self._calls_on(trainer, method):
+                if not self.flow.is_after(call, after):
+                    continue
+                data = argument(call, 0, "eval_dataset" if method == "evaluate" else "test_dataset")
+                if data is not None and self.roles.key(data) != key:
+                    continue
+                if data is None and method == "predict":
+                    continue
+                report = self.flow.result_reported(call)
+                if report is not None:
+                    return report
+        return self.flow.reaching_report(self.flow.scope_of(after), {f"{trainer}.state.best_metric"}, after=after)
+
+    def _hf_other_predictions(self, trainer: str, key: Optional[str]) -> Iterator[cst.Call]:
+        """`trainer.predict(predict_dataset)` on another set: the HF scripts' test pass."""
+        for method in ("evaluate", "predict"):
+            for call in self._calls_on(trainer, method):
+                data = argument(call, 0, "eval_dataset" if method == "evaluate" else "test_dataset")
+                if data is not None and self.roles.key(data) != key and self.roles.role(data) != VALIDATION:
+                    yield call
+
+    # -- Lightning --------------------------------------------------------------------------
+
+    def _is_lightning(self, call: cst.CSTNode, name: str) -> bool:
+        return any(c.startswith(LIGHTNING_PREFIX) and c.endswith(name) for c in self.imports.candidates(call))
+
+    def _is_lightning_trainer(self, node: cst.CSTNode) -> bool:
+        name = dotted_name(node)
+        return any(self._is_lightning(value, "Trainer") for value in self._bindings.get(name or "", []))
+
+    def _lightning(self) -> Iterator[Selection]:
+        for trainer_call in self.index.of_type(cst.Call):
+            if not self._is_lightning(trainer_call, "Trainer"):
+                continue
+            monitors = [
+                cb for cb in self._resolve_calls(keyword_value(trainer_call, "callbacks"))
+                if self._lightning_monitor(cb) is not None
+            ]
+            trainer = self._bound_name(trainer_call)
+            if not monitors or trainer is None:
+                continue
+            checkpoint = next((cb for cb in monitors if self._is_lightning(cb, "ModelCheckpoint")), None)
+            for fit in self._calls_on(trainer, "fit"):
+                val_data = argument(fit, 2, "val_dataloaders")
+                role = self.roles.held_out_role(val_data) if val_data is not None else None
+                if role is None:
+                    monitored = {name_role(self._lightning_monitor(cb)) for cb in monitors}
+                    role = monitored.pop() if len(monitored) == 1 else None
+                if role not in HELD_OUT:
+                    continue
+                key = self.roles.key(val_data) if val_data is not None else None
+                statement = self.index.statement_of(fit)
+                report = self._lightning_report(trainer, checkpoint, key, statement)
+                node = fit if val_data is not None else (checkpoint or fit)
+                selection_node = checkpoint if checkpoint is not None else fit
+                yield Selection(LIGHTNING, role, node, selection_node, checkpoint is not None, key,
+                                report, statement, report)
+
+    def _lightning_monitor(self, callback: cst.Call) -> Optional[str]:
+        """The monitored figure of a Lightning ModelCheckpoint / EarlyStopping, if literal."""
+        if self._is_lightning(callback, "ModelCheckpoint"):
+            return string_value(keyword_value(callback, "monitor"))
+        if self._is_lightning(callback, "EarlyStopping"):
+            return string_value(argument(callback, 0, "monitor"))
+        return None
+
+    def _lightning_report(self, trainer: str, checkpoint: Optional[cst.Call], key: Optional[str],
+                          after: cst.CSTNode) -> Optional[cst.CSTNode]:
+        for method in ("validate", "test"):
+            for call in self._calls_on(trainer, method):
+                if string_value(keyword_value(call, "ckpt_path")) != "best" or not self.flow.is_after(call, after):
+                    continue
+                data = argument(call, 1, "dataloaders")
+                if method == "test" and (data is None or self.roles.key(data) != key):
+                    continue
+                report = self.flow.result_reported(call)
+                if report is not None:
+                    return report
+        names = {f"{trainer}.checkpoint_callback.best_model_score"}
+        if checkpoint is not None and self._bound_name(checkpoint):
+            names.add(f"{self._bound_name(checkpoint)}.best_model_score")
+        return self.flow.reaching_report(self.flow.scope_of(after), names, after=after)
+
+    # -- scikit-learn searches ----------------------------------------------------------------
+
+    def _searches(self) -> Iterator[Selection]:
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) not in SEARCHES:
+                continue
+            if not self._from_library(call, ("sklearn.", "skopt.")):
+                continue
+            search = self._bound_name(call)
+            if search is None:
+                continue
+            statement = self.index.statement_of(call)
+            if self._nested(search):
+                continue
+            fit_role, fit_key, fit_call = None, None, None
+            for fit in self._calls_on(search, "fit"):
+                role = self.roles.held_out_role(argument(fit, 0, "X"))
+                if role == TEST:
+                    fit_role, fit_key, fit_call = role, self.roles.key(argument(fit, 0, "X")), fit
+            score_keys = {f"{search}.best_score_", f"{search}.cv_results_"}
+            report = self.flow.reaching_report(self.flow.scope_of(call), score_keys, after=statement)
+            if fit_call is not None:
+                report = report or self._reported_evaluation(TEST, fit_key, statement)
+                yield Selection(SEARCH, TEST, fit_call, fit_call, True, fit_key, report, statement, report)
+            elif report is not None and not self.held_out_evaluation_after(statement):
+                yield Selection(SEARCH, VALIDATION, report, report, True, None, report, statement, report)
+
+    def _nested(self, search: str) -> bool:
+        """The search itself is cross-validated (nested CV) or passed on to another search."""
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) in NESTED_CV | SEARCHES:
+                first = argument(call, 0, "estimator")
+                if first is not None and dotted_name(first) == search:
+                    return True
+        return False
+
+    # -- comparisons ----------------------------------------------------------------------
+
+    def _comparisons(self) -> Iterator[Selection]:
+        for call in self.index.of_type(cst.Call):
+            candidates = _compared(call)
+            if candidates is None:
+                continue
+            role = self.roles.held_out_role(candidates)
+            if role is None:
+                continue
+            statement = self.index.statement_of(call)
+            report = self._pick_reported(call, candidates, statement)
+            yield Selection(COMPARISON, role, call, call, True, self.roles.key(candidates),
+                            report, statement, report)
+
+    def _pick_reported(self, call: cst.Call, candidates: cst.BaseExpression,
+                       statement: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The report of the picked figure. `max(val_accs)` is the figure itself; the winner
+        of `max(scores, key=scores.get)` is only a name, so its report must also read the
+        scores (`scores[winner]`), unless the statement already took the row
+        (`df.loc[df["f1"].idxmax()]`)."""
+        if _returns_figure(call):
+            return self.flow.result_reported(call)
+        container = mentioned_keys(candidates)
+        direct = self.flow.reported_directly(call)
+        if direct is not None:
+            return direct if container & _keys_outside(direct, call) else None
+        parent = self.index.parent(call)
+        if not isinstance(parent, cst.Assign) and isinstance(statement, cst.SimpleStatementLine):
+            parent = next((small for small in statement.body if isinstance(small, cst.Assign)), None)
+        if not isinstance(parent, cst.Assign):
+            return None
+        winner: Set[str] = set()
+        for target in parent.targets:
+            winner |= target_keys(target.target)
+        scope = self.flow.scope_of(call)
+        if container & _keys_outside(parent.value, call):
+            return self.flow.reaching_report(scope, winner, after=statement)
+        return self.flow.reaching_report(scope, winner, after=statement, also_reads=container)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _from_library(self, call: cst.Call, prefixes: Tuple[str, ...]) -> bool:
+        return any(c.startswith(prefixes) for c in self.imports.candidates(call))
+
+    def _defined_here(self, class_name: str) -> bool:
+        return any(node.name.value == class_name for node in self.index.of_type(cst.ClassDef))
+
+
+def _direct_statements(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    body = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    for line in body:
+        if isinstance(line, cst.SimpleStatementLine):
+            yield from line.body
+        elif isinstance(line, cst.SimpleStatementSuite):
+            yield from line.body
+        elif isinstance(line, cst.If):  # `if save: best = ...` one level down still counts
+            yield from _direct_statements(line.body)
+
+
+def _comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        yield test
+    elif isinstance(test, cst.BooleanOperation):
+        yield from _comparisons(test.left)
+        yield from _comparisons(test.right)
+
+
+def _guard_role(test: cst.BaseExpression) -> Optional[str]:
+    """`phase == "val"` / `split == 'test'` / `mode == "eval"` in a condition."""
+    for comparison in _all_comparisons(test):
+        if isinstance(comparison.comparisons[0].operator, cst.Equal):
+            for side in (comparison.left, comparison.comparisons[0].comparator):
+                role = name_role(string_value(side))
+                if role in HELD_OUT:
+                    return role
+    return None
+
+
+def _all_comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        yield test
+    elif isinstance(test, cst.BooleanOperation):
+        yield from _all_comparisons(test.left)
+        yield from _all_comparisons(test.right)
+
+
+def _outermost_loop(index: ModuleIndex, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    outer = None
+    for ancestor in index.ancestors(node):
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
+            break
+        if isinstance(ancestor, (cst.For, cst.While)):
+            outer = ancestor
+    return outer
+
+
+def _keras_monitors_held_out(kind: str, callback: cst.Call) -> bool:
+    monitor = keyword_value(callback, "monitor")
+    if monitor is None and kind == "early-stopping" and positional_args(callback):
+        monitor = positional_args(callback)[0].value
+    if monitor is None:
+        return True  # every one of these monitors "val_loss" by default
+    text = string_value(monitor)
+    return text is not None and text.startswith("val_")
+
+
+def _compared(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The candidates a picking call chooses among, or None when it is not one. Picking the
+    class of a prediction (`outputs.argmax(1)`) is not a choice between candidates."""
+    func = call.func
+    args = positional_args(call)
+    if isinstance(func, cst.Name) and func.value in ("max", "min"):
+        if keyword_value(call, "key") is not None and len(args) == 1:
+            first = args[0].value
+            if isinstance(first, cst.Call) and last_name(first) in ("items", "keys", "values") \
+                    and isinstance(first.func, cst.Attribute):
+                return first.func.value
+            return first if isinstance(first, (cst.Name, cst.Attribute)) else None
+        if len(call.args) == 1 and len(args) == 1 and isinstance(args[0].value, cst.Name) and _is_figure(args[0].value):
+            return args[0].value
+        return None
+    if len(call.args) > 1 or any(arg.keyword is not None for arg in call.args):
+        return None  # an axis / dim: a prediction, not a pick
+    name = last_name(call)
+    if name in ("argmax", "argmin", "nanargmax", "nanargmin", "idxmax", "idxmin"):
+        candidates = args[0].value if args else (func.value if isinstance(func, cst.Attribute) else None)
+        if isinstance(candidates, cst.Subscript) and last_name(candidates.value) == "history":
+            return None  # Keras history: judged with the fit's callbacks
+        if candidates is not None and _is_figure(candidates):
+            return candidates
+    return None
+
+
+def _returns_figure(call: cst.Call) -> bool:
+    """`max(val_accs)` returns a score; `max(d, key=...)`, `argmax`, `idxmax` a position."""
+    return isinstance(call.func, cst.Name) and keyword_value(call, "key") is None
+
+
+def _keys_outside(node: cst.CSTNode, excluded: cst.CSTNode) -> Set[str]:
+    """Names read in `node` outside the subtree `excluded`."""
+    if node is excluded:
+        return set()
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return mentioned_keys(node)
+    found: Set[str] = set()
+    for child in node.children:
+        found |= _keys_outside(child, excluded)
+    return found
+
+
+def words_of(name: str) -> Set[str]:
+    return set(name_tokens(name)) | {part for part in re.split(r"[^a-z0-9]+", name.lower()) if part}
+
+
+def _is_figure(node: cst.CSTNode) -> bool:
+    """Whether an expression names a score (`val_acc`, `scores`, `df["test_f1"]`)."""
+    words: Set[str] = set()
+    for key in mentioned_keys(node):
+        words |= words_of(key.rsplit(".", 1)[-1])
+    if isinstance(node, cst.Subscript):
+        text = _subscript_text(node)
+        if text:
+            words |= words_of(text)
+    return bool(words & FIGURE_WORDS) or any(
+        word.endswith(tuple(FIGURE_WORDS)) for word in words if len(word) > 4)
+
+
+def _first_data_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
+    data = keyword_value(call, "dataloaders") or keyword_value(call, "datamodule")
+    if data is not None:
+        return data
+    args = positional_args(call)
+    return args[1].value if len(args) > 1 else None
+
+
+def _loop_data(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`enumerate(tqdm(test_loader))` → test_loader."""
+    while isinstance(node, cst.Call) and last_name(node) in ("enumerate", "tqdm", "zip", "iter") and node.args:
+        node = node.args[0].value
+    return node
+
+
+def _subscript_text(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    return string_value(node.slice[0].slice.value)
+
+
+__all__ = ["Evaluation", "Selection", "SelectionFacts", "BEST_IF", "LR_PLATEAU", "KERAS_CALLBACK",
+           "HF_TRAINER", "LIGHTNING", "SEARCH", "COMPARISON"]
