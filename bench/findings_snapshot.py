@@ -47,7 +47,9 @@ def example_findings() -> List[str]:
         snippets: Dict[str, str] = {}
         for kind in ("INVALID", "VALID"):
             for number, text in enumerate(getattr(rule, kind)):
-                snippets[f"{kind}[{number}]"] = text
+                # a pinned INVALID (rules.base.Invalid) holds its text in `.snippet`; older
+                # checkouts have plain strings only, so no import of the class here
+                snippets[f"{kind}[{number}]"] = getattr(text, "snippet", text)
         for number, (before, _after) in enumerate(rule.FIX_EXAMPLES):
             snippets[f"FIX[{number}]"] = before
         for label, text in snippets.items():

@@ -1,6 +1,12 @@
+"""Shared fixtures of the test suite.
+
+Fast subset (no fuzzing, external tools or multi-run subprocess tests): `python -m pytest -m "not slow"`.
+"""
+
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -10,6 +16,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
+
+
+def pytest_report_header(config):
+    """Which interpreter the session runs on (version and path)."""
+    return f"python: {sys.version.split()[0]} ({platform.python_implementation()}) at {sys.executable}"
+
 
 # No test run leaves a result cache in the repository or reuses results across monkeypatched
 # runs; tests of the cache itself unset this.

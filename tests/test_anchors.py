@@ -30,7 +30,7 @@ def _sources():
         notebook = read_notebook(path.read_text(encoding="utf-8"))
         yield str(path.relative_to(FIXTURES)), join_cells(notebook.code_cells).text
     for rule in all_rules():
-        examples = rule.VALID + rule.INVALID + (getattr(rule, "example", ""),)
+        examples = rule.VALID + rule.invalid_snippets() + (getattr(rule, "example", ""),)
         examples += tuple(text for pair in rule.FIX_EXAMPLES for text in pair)
         for number, text in enumerate(examples):
             if isinstance(text, str):  # engine examples may be bytes (an unreadable file)
@@ -123,6 +123,7 @@ def test_unparsable_text_has_no_scan():
     assert anchors.scan("def f(:\n") is None
 
 
+@pytest.mark.slow  # hypothesmith-generated programs
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(hypothesmith.from_node(auto_target=False))  # breadth, not ever larger programs
 def test_generated_programs(source):

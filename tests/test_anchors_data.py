@@ -302,6 +302,6 @@ def test_examples_of_the_rules_are_anchored():
     for rule in all_rules():
         if rule.code not in ("TL305", "TL306", "TL307"):
             continue
-        for text in rule.INVALID + (rule.example,):
+        for text in rule.invalid_snippets() + (rule.example,):
             assert any(d.code == rule.code for d in lint_source(text)), rule.code
             assert anchors.scan(text).holds(rule.anchors), (rule.code, text)

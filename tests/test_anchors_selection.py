@@ -246,7 +246,7 @@ def test_rule_examples_hold_the_anchor_where_they_report():
         if rule.code not in ("TL401", "TL402"):
             continue
         assert rule.anchors == ("selection",)
-        for text in rule.INVALID + (rule.example,):
+        for text in rule.invalid_snippets() + (rule.example,):
             assert anchor(text), (rule.code, text)
 
 

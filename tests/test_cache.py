@@ -17,7 +17,8 @@ from trainlint.run import engine
 from trainlint.run.cache import DEFAULT_DIR, ResultCache, default_cache_dir
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
-from trainlint.run.engine import lint_paths
+from trainlint.run.engine_diagnostics import engine_diagnostic
+from trainlint.run.parallel import lint_paths
 
 FLAGGED = textwrap.dedent(
     """\
@@ -34,13 +35,13 @@ FLAGGED = textwrap.dedent(
 def counting(monkeypatch):
     """Counts the files actually linted (cache misses)."""
     linted = []
-    real = engine.lint_file
+    real = engine.lint_bytes
 
-    def lint_file(path, config, display_path=None):
+    def lint_bytes(data, path, config, *hooks):
         linted.append(Path(path).name)
-        return real(path, config, display_path)
+        return real(data, path, config, *hooks)
 
-    monkeypatch.setattr(engine, "lint_file", lint_file)
+    monkeypatch.setattr(engine, "lint_bytes", lint_bytes)
     return linted
 
 
@@ -133,7 +134,7 @@ def test_key_depends_on_content_path_and_config(tmp_path):
 
 def test_timeouts_and_read_errors_are_not_cached(tmp_path):
     cache = ResultCache(tmp_path, Config())
-    skipped = engine._engine_diagnostic("TL004", "a.py", "file skipped", 1, 1)
+    skipped = engine_diagnostic("TL004", "a.py", "file skipped")
     cache.put(cache.key(b"x", "a.py"), [skipped])
     assert cache.get(cache.key(b"x", "a.py")) is None
 
@@ -141,7 +142,7 @@ def test_timeouts_and_read_errors_are_not_cached(tmp_path):
 def test_concurrent_writers_leave_whole_entries(tmp_path):
     cache = ResultCache(tmp_path, Config())
     key = cache.key(b"x", "a.py")
-    diagnostic = engine._engine_diagnostic("TL001", "a.py", "syntax error: " + "x" * 5000, 1, 1)
+    diagnostic = engine_diagnostic("TL001", "a.py", "syntax error: " + "x" * 5000)
     errors = []
 
     def writer():
@@ -197,6 +198,7 @@ def test_cli_creates_the_cache_beside_the_project(tmp_path, run_trainlint):
     assert first.stdout.count("TL301") == 1
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_cli_no_cache_and_cache_dir(tmp_path, run_trainlint, monkeypatch):
     project(tmp_path)
     assert run_trainlint("--no-cache", ".", cwd=tmp_path).returncode == 1
@@ -209,6 +211,7 @@ def test_cli_no_cache_and_cache_dir(tmp_path, run_trainlint, monkeypatch):
     assert not (tmp_path / "third").exists()
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_cli_warm_run_reads_the_cache(tmp_path, run_trainlint):
     project(tmp_path)
     cache = str(tmp_path / "cache")
@@ -218,6 +221,7 @@ def test_cli_warm_run_reads_the_cache(tmp_path, run_trainlint):
     assert profiled.stdout.count("TL301") == 1
 
 
+@pytest.mark.slow  # concurrent CLI subprocesses
 def test_concurrent_cli_runs_share_a_cache(tmp_path):
     from conftest import trainlint_command
 

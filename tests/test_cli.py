@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Every test here starts the installed command at least once (about half a second each); the
+# fast subset keeps the in-process CLI tests and single-run CLI tests of the other files.
+pytestmark = pytest.mark.slow
+
 FLAGGED = textwrap.dedent(
     """\
     from sklearn.model_selection import train_test_split

@@ -67,6 +67,7 @@ def test_per_file_ignores(tmp_path, run_trainlint):
     assert paths == {"src/c.py"}
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_exclude_replaces_defaults_and_extend_exclude_adds(tmp_path, run_trainlint):
     write(tmp_path, "build/gen.py", FLAGGED)
     write(tmp_path, "notebooks_old/x.py", FLAGGED)

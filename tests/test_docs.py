@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 from trainlint.frontends.cli import main
 from trainlint.frontends.docs import RULES_DIR, generated_files, rule_documentation, stale_files, write_docs
@@ -43,6 +45,7 @@ def copy_docs(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow  # docs generator in subprocesses
 def test_check_detects_edited_missing_and_leftover_pages(tmp_path):
     root = copy_docs(tmp_path)
     assert stale_files(root) == []

@@ -37,7 +37,7 @@ def test_fix_example(rule, before, after):
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_rules_that_fix_document_their_fixes(rule):
-    fixes = [d.fix for snippet in rule.INVALID if isinstance(snippet, str)
+    fixes = [d.fix for snippet in rule.invalid_snippets() if isinstance(snippet, str)
              for d in lint(snippet) if d.code == rule.code and d.fix]
     if fixes:
         assert rule.FIX_EXAMPLES, f"{rule.code} offers fixes but has no FIX_EXAMPLES"
@@ -116,6 +116,7 @@ def test_fix_never_writes_unchanged_or_broken_files(tmp_path, run_trainlint):
         assert (path.read_bytes(), path.stat().st_mtime_ns) == (data, mtime)
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_diff_prints_and_writes_nothing(tmp_path, run_trainlint):
     path = write(tmp_path, "train.py", FLAGGED)
     result = run_trainlint("--diff", "train.py", cwd=tmp_path)

@@ -17,6 +17,8 @@ from conftest import FIXTURES
 from trainlint.run.engine import lint_source
 from trainlint.rules import all_rules
 
+pytestmark = pytest.mark.slow  # property-based fuzzing: generated and mutated programs
+
 # Prepending every rule's triggers makes sure generated programs reach every rule's check
 # instead of being skipped by the prefilter.
 TRIGGERS = "".join(

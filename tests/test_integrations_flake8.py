@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 from trainlint import __version__
 
@@ -40,6 +42,7 @@ def test_plugin_is_registered():
     assert f"trainlint: {__version__}" in result.stdout
 
 
+@pytest.mark.slow  # real flake8 in a subprocess
 def test_same_lines_and_columns_as_the_native_cli(run_trainlint):
     """Over every fixture script: flake8's TL findings are exactly the CLI's, position and text."""
     native = run_trainlint("fixtures", cwd=REPO)
@@ -50,6 +53,7 @@ def test_same_lines_and_columns_as_the_native_cli(run_trainlint):
     assert plugin.returncode == 1
 
 
+@pytest.mark.slow  # real flake8 in a subprocess
 def test_indented_finding_column(tmp_path, run_trainlint):
     (tmp_path / "train.py").write_text(FLAGGED, encoding="utf-8")
     plugin = flake8("--select", "TL", "train.py", cwd=tmp_path)
@@ -57,6 +61,7 @@ def test_indented_finding_column(tmp_path, run_trainlint):
     assert findings(plugin.stdout) == findings(run_trainlint("train.py", cwd=tmp_path).stdout)
 
 
+@pytest.mark.slow  # real flake8 in a subprocess
 def test_noqa(tmp_path):
     suppressed = FLAGGED.replace("train_test_split(X, y)", "train_test_split(X, y)  # noqa: TL301")
     (tmp_path / "train.py").write_text(suppressed, encoding="utf-8")
@@ -67,6 +72,7 @@ def test_noqa(tmp_path):
     assert "TL301" in flake8("--select", "TL", "train.py", cwd=tmp_path).stdout
 
 
+@pytest.mark.slow  # real flake8 in a subprocess
 def test_select_and_extend_ignore(tmp_path):
     (tmp_path / "train.py").write_text(FLAGGED + "print(undefined_name)\n", encoding="utf-8")
     everything = flake8("train.py", cwd=tmp_path).stdout

@@ -92,6 +92,7 @@ def test_hook_definition():
     assert "--force-exclude" in hook["entry"].split() + hook.get("args", [])
 
 
+@pytest.mark.slow  # real pre-commit and git in subprocesses
 def test_pre_commit_run_fails_on_a_finding_then_passes_after_the_fix(tmp_path):
     env = clean_env(tmp_path)
     hooks = tmp_path / "trainlint-hooks"

@@ -20,9 +20,12 @@ import pytest
 pytest.importorskip("pygls", reason="needs the lsp extra (pygls, lsprotocol)")
 
 NVIM = shutil.which("nvim")
-pytestmark = pytest.mark.skipif(
-    NVIM is None, reason="nvim not found: install Debian's `neovim` package to run the Neovim LSP test"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        NVIM is None, reason="nvim not found: install Debian's `neovim` package to run the Neovim LSP test"
+    ),
+    pytest.mark.slow,  # a real Neovim driving the server
+]
 
 SPLIT = 'print("données 😋"); X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)'
 TRAIN = textwrap.dedent(

@@ -17,7 +17,7 @@ from pytest_lsp import ClientServerConfig, client_capabilities  # noqa: E402
 
 from test_lsp import SERVER, code_action_params, codes, make_client, publication, published  # noqa: E402
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
+pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.slow]  # slow: a server process per test
 
 LOAD = 'import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import train_test_split\n\ndf = pd.read_csv("churn.csv")\nX, y = df.drop(columns="churned"), df["churned"]\n'
 SPLIT = '%matplotlib inline\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)\nclf = LogisticRegression().fit(X_train, y_train)\nprint(f"accuracy \\"é\\": {clf.score(X_test, y_test)}")\n'

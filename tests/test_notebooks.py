@@ -377,6 +377,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # hypothesis
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cell_sources)
 def test_blanking_never_raises_and_keeps_lines(source):
@@ -384,6 +385,7 @@ def test_blanking_never_raises_and_keeps_lines(source):
     assert blank_ipython(source).text.count("\n") == source.count("\n")
 
 
+@pytest.mark.slow  # hypothesis
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(cell_sources, min_size=1, max_size=5))
 def test_odd_cells_never_raise(sources):
@@ -396,6 +398,7 @@ def test_odd_cells_never_raise(sources):
         assert 1 <= diagnostic.col <= len(cell_lines[diagnostic.line - 1]) + 1, diagnostic
 
 
+@pytest.mark.slow  # hypothesis
 @settings(max_examples=80, deadline=None)
 @given(json_values, st.lists(json_values, max_size=3))
 def test_odd_json_never_raises(value, cells):
@@ -405,6 +408,7 @@ def test_odd_json_never_raises(value, cells):
             assert diagnostic.code in ("TL001", "TL002"), diagnostic
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_fix_changes_only_the_cell_sources_involved(tmp_path, run_trainlint):
     path = tmp_path / "churn.ipynb"
     outputs = [{"output_type": "stream", "name": "stdout", "text": ["accuracy 0.93\n"]},

@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES
 from trainlint.run import parallel
 from trainlint.core.config import Config
-from trainlint.run.engine import lint_paths
+from trainlint.run.parallel import lint_paths
 
 FLAGGED = textwrap.dedent(
     """\
@@ -37,6 +37,7 @@ def many_files(folder: Path, count: int = 40) -> list:
     return files + sorted(FIXTURES.rglob("*.py"))
 
 
+@pytest.mark.slow  # lints 40 files and every fixture twice
 def test_pool_gives_the_same_diagnostics_as_one_process(tmp_path):
     files = many_files(tmp_path)
     assert len(files) >= parallel.SMALL_RUN
@@ -70,18 +71,18 @@ def test_a_dying_worker_does_not_hang_the_run(tmp_path):
         f"""
         import os, sys
         from pathlib import Path
-        from trainlint.run import engine
+        from trainlint.run import engine, parallel
         from trainlint.core.config import Config
 
-        real = engine.lint_file
-        def lint_file(path, config, display_path=None):
+        real = engine.lint_bytes
+        def lint_bytes(data, path, config):
             if Path(path).name == "m13.py":
                 os._exit(9)  # as if killed: no exception, no result
-            return real(path, config, display_path)
-        engine.lint_file = lint_file
+            return real(data, path, config)
+        engine.lint_bytes = lint_bytes
 
         files = sorted(Path({str(tmp_path)!r}).glob("*.py"))
-        for d in engine.lint_paths(files, Config(), jobs=2):
+        for d in parallel.lint_paths(files, Config(), jobs=2):
             print(Path(d.path).name, d.code)
         """
     )
@@ -93,6 +94,7 @@ def test_a_dying_worker_does_not_hang_the_run(tmp_path):
     assert "m13.py TL301" not in lines
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_cli_jobs_flag(tmp_path, run_trainlint):
     for number in range(20):
         (tmp_path / f"m{number:02d}.py").write_text(FLAGGED)

@@ -66,14 +66,14 @@ def test_every_flagged_fixture_contains_the_rules_triggers(path):
 def test_rule_declares_triggers_found_in_its_invalid_examples(rule):
     # A rule without triggers never runs (the engine only parses for triggered rules).
     assert rule.triggers, f"{rule.code} declares no triggers"
-    for snippet in rule.INVALID + (rule.example,):
+    for snippet in rule.invalid_snippets() + (rule.example,):
         assert rule.is_triggered_by(snippet), f"{rule.code}: an INVALID example lacks every trigger"
 
 
 def _all_sources():
     sources = [(str(p.relative_to(FIXTURES)), p.read_text(encoding="utf-8")) for p in fixture_files() if p.suffix == ".py"]
     for rule in checked_rules():
-        for number, snippet in enumerate(rule.VALID + rule.INVALID):
+        for number, snippet in enumerate(rule.VALID + rule.invalid_snippets()):
             sources.append((f"{rule.code}-example-{number}", snippet))
     return sources
 
@@ -83,6 +83,7 @@ def switch_prefilter_off(monkeypatch):
     monkeypatch.setattr(prefilter, "triggered_rules", lambda rules, text: list(rules))
 
 
+@pytest.mark.slow  # lints every fixture and example twice
 def test_prefilter_changes_no_result(monkeypatch):
     """Linting every fixture and example with the prefilter switched off finds exactly
     what the normal run finds: no rule reports anything in a file without its triggers."""
@@ -122,7 +123,7 @@ def test_select_of_no_checked_rule_parses_nothing(monkeypatch):
     calls = count_parses(monkeypatch)
     assert lint_source(every_word(), "a.py", Config(select=("TL001",))) == []
     assert calls == []
-    lint_source(every_word() + checked_rules()[0].INVALID[0], "a.py", Config())
+    lint_source(every_word() + checked_rules()[0].invalid_snippets()[0], "a.py", Config())
     assert calls == [1]
 
 
@@ -139,7 +140,7 @@ def test_select_narrows_the_triggers(monkeypatch):
     """A file that only another rule's words reach is not parsed when that rule is not selected."""
     pairs = [
         (first, second, snippet)
-        for second in checked_rules() for snippet in second.INVALID
+        for second in checked_rules() for snippet in second.invalid_snippets()
         for first in checked_rules() if first is not second and not first.is_triggered_by(snippet)
     ]
     assert pairs, "every rule triggers on every other rule's examples"

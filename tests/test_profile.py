@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import FIXTURES
 from trainlint.core.config import Config
-from trainlint.run.engine import lint_paths
+from trainlint.run.parallel import lint_paths
 from trainlint.run.profile import STAGES, profiled_lint_paths
 
 
+@pytest.mark.slow  # lints every fixture twice
 def test_profiled_run_finds_what_a_normal_run_finds():
     files = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".py", ".ipynb"))
     found, profile = profiled_lint_paths(files, Config(), cache=None)

@@ -8,6 +8,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
 from trainlint.report import ReportOptions, render
 from trainlint.report.frame import code_frame, source_lines
@@ -132,6 +134,7 @@ def test_text_show_source_frames_notebook_cells_with_cell_lines():
 # -- end to end, through the installed command ----------------------------------------------
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_json_output_matches_text_output(tmp_path, run_trainlint):
     write(tmp_path, "train.py", FLAGGED)
     text = run_trainlint("train.py", cwd=tmp_path)
@@ -153,6 +156,7 @@ def test_github_output(tmp_path, run_trainlint):
     assert lines[1].startswith("::warning file=train.py,line=6,col=18,endLine=8,endColumn=19,title=TL301::")
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_output_format_from_config_and_command_line_wins(tmp_path, run_trainlint):
     write(tmp_path, "train.py", FLAGGED)
     write(tmp_path, "pyproject.toml", '[tool.trainlint]\noutput-format = "json"\n')
@@ -170,6 +174,7 @@ def test_bad_output_format_is_exit_2(tmp_path, run_trainlint):
     assert "output-format: unknown output format 'xml'" in result.stderr
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_output_file(tmp_path, run_trainlint):
     write(tmp_path, "train.py", FLAGGED)
     result = run_trainlint("train.py", "--output-format", "json", "--output-file", "out/report.json",

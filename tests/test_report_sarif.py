@@ -59,6 +59,7 @@ def run_sarif(run_trainlint, *args, cwd) -> dict:
 TEXT_LINE = re.compile(r"^(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<code>TL\d{3}) ")
 
 
+@pytest.mark.slow  # two CLI runs over every fixture
 def test_fixtures_run_is_valid_sarif_and_matches_text_output(validator, run_trainlint):
     log = run_sarif(run_trainlint, "fixtures", cwd=REPO)
     assert_valid(validator, log)
@@ -119,6 +120,7 @@ def fingerprints(run_trainlint, folder: Path, text: str) -> list:
     return [r["partialFingerprints"][FINGERPRINT_KEY] for r in results]
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_fingerprints_survive_moved_lines_and_tell_duplicates_apart(tmp_path, run_trainlint):
     twice = FLAGGED + "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
     before = fingerprints(run_trainlint, tmp_path, twice)
@@ -152,6 +154,7 @@ def notebook(*sources: str) -> str:
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
+@pytest.mark.slow  # several CLI subprocess runs
 def test_notebook_fingerprints_survive_a_cell_inserted_above(validator, tmp_path, run_trainlint):
     path = tmp_path / "churn.ipynb"
     path.write_text(notebook("import numpy as np\n", FLAGGED), encoding="utf-8")

@@ -52,11 +52,18 @@ CLEAN_SOURCES = {
 }
 
 
-@pytest.mark.parametrize("name", CLEAN_SOURCES)
+# Each of these takes several seconds (deep recursion, very long expressions).
+SLOW_SOURCES = ("5000-term sum", "1000 nested calls", "1000 nested lists")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name in SLOW_SOURCES else name for name in CLEAN_SOURCES
+])
 def test_valid_sources_lint_cleanly(name):
     assert lint_source(CLEAN_SOURCES[name], "x.py") == []
 
 
+@pytest.mark.slow  # a generated 50,000-line program
 def test_fifty_thousand_lines():
     text = SPLIT_IMPORT + "".join(f"value_{i} = {i} * 2\n" for i in range(50_000)) + FLAGGED
     assert codes(lint_source(text, "big.py")) == ["TL301"]
@@ -119,6 +126,7 @@ def test_directory_named_like_a_python_file(tmp_path, run_trainlint):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # CLI subprocess walking a symlink loop
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
 def test_symlink_loops_do_not_hang(tmp_path, run_trainlint):
     write(tmp_path, "pkg/train.py", FLAGGED)
@@ -155,7 +163,7 @@ def test_per_file_timeout(tmp_path, monkeypatch):
             time.sleep(5)
             return iter(())
 
-    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [SlowRule])
+    monkeypatch.setattr("trainlint.run.engine.enabled_rules", lambda config, path: [SlowRule])
     path = write(tmp_path, "train.py", FLAGGED)
     started = time.monotonic()
     found = lint_file(path, Config(per_file_timeout=0.2))
@@ -180,7 +188,7 @@ class CrashingRule(_StubRule):
 
 def test_rule_crash_is_isolated(monkeypatch, tmp_path, capsys):
     real = [r for r in all_rules() if r.code == "TL301"]
-    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [CrashingRule, *real])
+    monkeypatch.setattr("trainlint.run.engine.enabled_rules", lambda config, path: [CrashingRule, *real])
     write(tmp_path, "a.py", FLAGGED)
     write(tmp_path, "b.py", FLAGGED)
     monkeypatch.chdir(tmp_path)
@@ -195,7 +203,7 @@ def test_rule_crash_is_isolated(monkeypatch, tmp_path, capsys):
 
 
 def test_rule_crash_without_verbose_has_no_traceback(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("trainlint.run.engine.rules_for", lambda config, path: [CrashingRule])
+    monkeypatch.setattr("trainlint.run.engine.enabled_rules", lambda config, path: [CrashingRule])
     write(tmp_path, "a.py", FLAGGED)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.py"]) == 2

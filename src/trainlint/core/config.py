@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,17 +70,6 @@ class Config:
     def fingerprint(self) -> str:
         """A stable text that changes whenever the effective configuration changes."""
         return repr(replace(self, root="", config_path=None, output_format="text"))
-
-    # -- rule selection -------------------------------------------------------------------
-
-    def enabled_codes(self, path: Optional[str] = None) -> FrozenSet[str]:
-        from trainlint.rules import all_rules, resolve_selectors
-
-        selected = resolve_selectors(self.select + self.extend_select)
-        ignored = resolve_selectors(self.ignore)
-        if path is not None:
-            ignored |= resolve_selectors(self.ignored_for_path(path))
-        return frozenset(r.code for r in all_rules() if r.code in selected and r.code not in ignored)
 
     def ignored_for_path(self, path: str) -> Tuple[str, ...]:
         codes: List[str] = []
@@ -140,6 +129,18 @@ def _compiled_patterns(patterns: Tuple[str, ...]) -> Tuple[Optional["re.Pattern[
 
 # -- loading ------------------------------------------------------------------------------
 
+# Whether a rule selector or an output format exists is known to the rule registry and the
+# reporters, which core must not import. So the front ends pass a check, called as
+# `check(key, value, where)` for the selector lists (select, extend-select, ignore, each list
+# of per-file-ignores) and output-format, in file order (the first mistake in the file is the
+# one reported); it raises ConfigError.
+ValueCheck = Callable[[str, object, str], None]
+
+
+def _no_check(key: str, value: object, where: str) -> None:
+    pass
+
+
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
 _ROLE_NAME_KEYS = {"train-names", "validation-names", "test-names"}
@@ -171,8 +172,11 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
-def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None) -> Config:
-    """Load the configuration from `config_file`, or the nearest pyproject.toml."""
+def load_config(
+    config_file: Optional[Path] = None, start: Optional[Path] = None, check: Optional[ValueCheck] = None
+) -> Config:
+    """Load the configuration from `config_file`, or the nearest pyproject.toml; `check`
+    validates the values only the layers above know (see `ValueCheck`)."""
     if config_file is None:
         config_file = find_pyproject(start or Path.cwd())
         if config_file is None:
@@ -188,11 +192,14 @@ def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None
         prefix = ""
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.trainlint] must be a table")
-    values = parse_table(table, source=str(config_file), prefix=prefix)
+    values = parse_table(table, source=str(config_file), prefix=prefix, check=check)
     return replace(Config(), root=str(config_file.parent), config_path=str(config_file), **values)
 
 
-def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> Dict[str, object]:
+def parse_table(
+    table: Mapping[str, object], source: str, prefix: str = "", check: Optional[ValueCheck] = None
+) -> Dict[str, object]:
+    check = check or _no_check
     values: Dict[str, object] = {}
     for key, value in table.items():
         where = f"{source}: {prefix}{key}"
@@ -202,7 +209,7 @@ def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> D
         if key in _LIST_KEYS:
             items = _string_list(value, where)
             if key in ("select", "extend-select", "ignore"):
-                check_selectors(items, where)
+                check(key, items, where)
             values[key.replace("-", "_")] = tuple(items)
         elif key in _ROLE_NAME_KEYS:
             items = _string_list(value, where)
@@ -218,14 +225,17 @@ def parse_table(table: Mapping[str, object], source: str, prefix: str = "") -> D
                 raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
             values[_NUMBER_KEYS[key]] = float(value)
         elif key == "output-format":
-            values["output_format"] = check_output_format(value, where)
+            check(key, value, where)
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: expected a string, got {type(value).__name__}")
+            values["output_format"] = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f'{where}: expected a table of glob = ["TL301", ...]')
             pairs = []
             for glob, codes in value.items():
                 codes = _string_list(codes, f"{where}.{glob!r}")
-                check_selectors(codes, f"{where}.{glob!r}")
+                check(key, codes, f"{where}.{glob!r}")
                 pairs.append((glob, tuple(codes)))
             values["per_file_ignores"] = tuple(pairs)
     return values
@@ -237,22 +247,3 @@ def _string_list(value: object, where: str) -> List[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
     raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")
-
-
-def check_output_format(value: object, where: str) -> str:
-    from trainlint.report import FORMATS
-
-    if value not in FORMATS:
-        raise ConfigError(f"{where}: unknown output format {value!r} (expected one of: {', '.join(FORMATS)})")
-    return str(value)
-
-
-def check_selectors(selectors: Iterable[str], where: str) -> None:
-    from trainlint.rules import unknown_selectors
-
-    unknown = unknown_selectors(selectors)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown rule code or name {', '.join(map(repr, unknown))}"
-            " (run `trainlint rules` for the list)"
-        )

@@ -36,8 +36,13 @@ def decode_source(data: bytes) -> str:
 
 
 def read_source(path: Path) -> str:
+    return decode_source(read_bytes(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a file, or a SourceError saying in one line why not."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except IsADirectoryError:
         raise SourceError("is a directory, not a file") from None
     except FileNotFoundError:
@@ -46,4 +51,3 @@ def read_source(path: Path) -> str:
         raise SourceError("permission denied") from None
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
-    return decode_source(data)

@@ -3,7 +3,7 @@
 A notebook is rewritten only when its JSON can be reproduced exactly in the layout it has
 (indentation, key order, ASCII escaping, final newline), so outputs, metadata and every
 untouched cell stay byte for byte; otherwise it is left alone with a message. Fixes come in
-cell coordinates from `notebook.lint_notebook_source`; a cell whose source holds IPython
+cell coordinates from the notebook adapter (`run.notebook`); a cell whose source holds IPython
 syntax (magics, shell escapes) or carriage returns is not edited.
 """
 
@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from trainlint.core.diagnostics import Diagnostic
 from trainlint.fix.apply import MAX_ROUNDS, FixResult, applicable, apply_once
 from trainlint.run.ipython_syntax import blank_ipython
-from trainlint.run.notebook import _cells_of
+from trainlint.run.notebook import cells_of
 
 Layout = Tuple[Optional[int], bool, bool, str]  # indent, sort_keys, ensure_ascii, final text
 
@@ -73,7 +73,7 @@ def fix_notebook_text(
                              "so rewriting it could change more than the cells")
         return total, diagnostics
     for _ in range(MAX_ROUNDS):
-        cells = _cells_of(data)
+        cells = cells_of(data)
         by_cell: Dict[int, List[Diagnostic]] = {}
         for diagnostic in diagnostics:
             if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe):
@@ -100,7 +100,7 @@ def fix_notebook_text(
 def cell_diff(before: str, after: str, path: str) -> str:
     """A unified diff per changed code cell, headed `a/path (cell N)`: what a reader wants,
     rather than a diff of escaped JSON strings."""
-    old_cells, new_cells = _cells_of(json.loads(before)), _cells_of(json.loads(after))
+    old_cells, new_cells = cells_of(json.loads(before)), cells_of(json.loads(after))
     out = []
     for number, (old, new) in enumerate(zip(old_cells, new_cells), start=1):
         if not isinstance(old, dict) or old.get("cell_type") != "code":

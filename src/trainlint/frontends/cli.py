@@ -11,8 +11,9 @@ from typing import List, Optional, Sequence
 
 from trainlint import __version__
 from trainlint.run.cache import ResultCache, default_cache_dir
-from trainlint.core.config import Config, ConfigError, check_selectors, load_config
+from trainlint.core.config import Config, ConfigError
 from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.frontends.config_checks import check_selectors, load_checked_config
 from trainlint.run.discovery import discover
 from trainlint.report import FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
@@ -100,7 +101,7 @@ def _jobs(value: str) -> int:
 
 
 def _effective_config(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
+    config = load_checked_config(args.config)
     overrides = {}
     for option in ("select", "extend_select", "ignore"):
         value = getattr(args, option)
@@ -141,9 +142,9 @@ def run_check(argv: Sequence[str]) -> int:
 
         diagnostics, profile = profiled_lint_paths([Path(f) for f in files], config, cache)
     else:
-        from trainlint.run.parallel import lint_many
+        from trainlint.run.parallel import lint_paths
 
-        diagnostics = lint_many([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
+        diagnostics = lint_paths([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
     fixed: List[Diagnostic] = []
     if args.fix or args.diff:
         from trainlint.fix.autofix import fix_files

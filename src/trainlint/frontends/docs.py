@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Type
 
+from trainlint.report.rule_docs import rule_markdown
 from trainlint.rules import Rule, all_rules, get_rule
 
 TABLE_START = "<!-- rules-table:start -->"
@@ -40,42 +41,6 @@ def rules_table(link_prefix: Optional[str] = None) -> str:
 def with_rules_table(readme: str) -> str:
     pattern = re.compile(re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END), re.S)
     return pattern.sub(lambda _: f"{TABLE_START}\n{rules_table()}\n{TABLE_END}", readme)
-
-
-def rule_markdown(rule: Type[Rule]) -> str:
-    """The full documentation of one rule, in Markdown (`trainlint rule CODE`, docs pages)."""
-    parts = [
-        f"# {rule.code} {rule.name} ({rule.severity.value})",
-        "",
-        rule.summary,
-        "",
-        "## What it does",
-        "",
-        rule.what_it_does,
-        "",
-        "## Why it matters",
-        "",
-        rule.why_it_matters,
-        "",
-        "## Example",
-        "",
-        "```python",
-        rule.example.rstrip("\n"),
-        "```",
-        "",
-        "## Use instead",
-        "",
-        "```python",
-        rule.use_instead.rstrip("\n"),
-        "```",
-        "",
-        "## Fix safety",
-        "",
-        rule.fix_safety,
-    ]
-    if rule.references:
-        parts += ["", "## References", ""] + [f"- {ref}" for ref in rule.references]
-    return "\n".join(parts) + "\n"
 
 
 def rule_documentation(code_or_name: str) -> Optional[str]:

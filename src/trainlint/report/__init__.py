@@ -10,10 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Sequence
 
+from trainlint.core.config import ConfigError
 from trainlint.core.diagnostics import Diagnostic
 from trainlint.report.frame import SourceKey
 
 FORMATS = ("text", "json", "sarif", "github")
+
+
+def check_output_format(value: object, where: str) -> None:
+    """Raise a one-line ConfigError naming `where` when `value` is not one of FORMATS."""
+    if value not in FORMATS:
+        raise ConfigError(f"{where}: unknown output format {value!r} (expected one of: {', '.join(FORMATS)})")
 
 
 @dataclass(frozen=True)

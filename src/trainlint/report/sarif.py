@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from trainlint import __version__
 from trainlint.core.diagnostics import Diagnostic, Severity
-from trainlint.frontends.docs import rule_markdown
 from trainlint.report.frame import SourceKey, lines_of
+from trainlint.report.rule_docs import rule_markdown
 from trainlint.rules import Rule, all_rules
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -9,9 +9,13 @@ import re
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple, Type
 
+from trainlint.core.config import Config, ConfigError
 from trainlint.rules.base import Finding, Rule
 
-__all__ = ["Finding", "Rule", "all_rules", "get_rule", "resolve_selectors", "unknown_selectors"]
+__all__ = [
+    "Finding", "Rule", "all_rules", "check_selectors", "enabled_codes", "enabled_rules", "get_rule",
+    "resolve_selectors", "unknown_selectors",
+]
 
 _RULE_MODULE = re.compile(r"^tl\d{3}_[a-z0-9_]+$")
 
@@ -69,3 +73,28 @@ def resolve_selectors(selectors: Iterable[str]) -> FrozenSet[str]:
 
 def unknown_selectors(selectors: Iterable[str]) -> List[str]:
     return [s for s in selectors if s.strip() and not _match(s)]
+
+
+def check_selectors(selectors: Iterable[str], where: str) -> None:
+    """Raise a one-line ConfigError naming `where` when a selector matches no rule."""
+    unknown = unknown_selectors(selectors)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown rule code or name {', '.join(map(repr, unknown))}"
+            " (run `trainlint rules` for the list)"
+        )
+
+
+def enabled_codes(config: Config, path: Optional[str] = None) -> FrozenSet[str]:
+    """The codes `config` enables: selected and not ignored (for `path`, its per-file-ignores too)."""
+    selected = resolve_selectors(config.select + config.extend_select)
+    ignored = resolve_selectors(config.ignore)
+    if path is not None:
+        ignored |= resolve_selectors(config.ignored_for_path(path))
+    return frozenset(r.code for r in all_rules() if r.code in selected and r.code not in ignored)
+
+
+def enabled_rules(config: Config, path: Optional[str] = None) -> List[Type[Rule]]:
+    """The rules `config` enables for `path`, in code order."""
+    enabled = enabled_codes(config, path)
+    return [rule for rule in all_rules() if rule.code in enabled]

@@ -9,7 +9,7 @@ these attributes, so a rule lives in exactly one module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, ClassVar, Iterator, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -29,6 +29,36 @@ class Finding:
     fix: Optional[Fix] = None
 
 
+@dataclass(frozen=True)
+class Invalid:
+    """An INVALID example that pins where and how the rule reports it.
+
+    `Invalid(snippet, line=7, message="divided by the number of batches")`: linting `snippet`
+    must give a finding of the rule on `line` (1-based) whose message contains `message`.
+    A plain string in `INVALID` only requires that the rule reports somewhere.
+    """
+
+    snippet: Union[str, bytes]  # bytes: an example read from disk (TL002)
+    line: int
+    message: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.snippet, (str, bytes)):
+            raise TypeError(f"Invalid.snippet must be str or bytes, not {type(self.snippet).__name__}")
+        if not isinstance(self.line, int) or self.line < 1:
+            raise ValueError(f"Invalid.line must be a line number (1 or more), not {self.line!r}")
+        if not isinstance(self.message, str) or not self.message:
+            raise ValueError("Invalid.message must be a non-empty part of the expected message")
+
+
+Example = Union[str, bytes, Invalid]
+
+
+def snippet_of(example: Example) -> Union[str, bytes]:
+    """The source text of a VALID or INVALID entry, pinned or not."""
+    return example.snippet if isinstance(example, Invalid) else example
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
@@ -44,9 +74,11 @@ class Rule:
     fix_safety: ClassVar[str] = "This rule has no automatic fix."
     references: ClassVar[Tuple[str, ...]] = ()
 
-    # Code snippets: each INVALID one must report this rule, each VALID one must not.
-    VALID: ClassVar[Tuple[str, ...]] = ()
-    INVALID: ClassVar[Tuple[str, ...]] = ()
+    # Code snippets: each INVALID one must report this rule, each VALID one must not. An
+    # INVALID entry is a snippet, or an `Invalid` pinning the reported line and part of the
+    # message; read the texts through `invalid_snippets()`. Bytes are read from disk (TL002).
+    VALID: ClassVar[Tuple[Union[str, bytes], ...]] = ()
+    INVALID: ClassVar[Tuple[Example, ...]] = ()
 
     # For rules with fixes: (before, after) pairs; `after` is `before` with every applicable
     # fix applied (unsafe ones included). Tests check the fix, its idempotence and that the
@@ -72,6 +104,11 @@ class Rule:
         self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[Fix] = None
     ) -> Finding:
         return Finding(node=node, message=message, fix=fix)
+
+    @classmethod
+    def invalid_snippets(cls) -> Tuple[Union[str, bytes], ...]:
+        """The source text of every INVALID example, pinned or not, in order."""
+        return tuple(snippet_of(example) for example in cls.INVALID)
 
     @classmethod
     def is_triggered_by(cls, text: str, words: Optional["_Words"] = None) -> bool:

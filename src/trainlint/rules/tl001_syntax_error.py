@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class SyntaxErrorRule(Rule):
@@ -36,8 +36,16 @@ from sklearn.model_selection import train_test_split
 X_train, X_test = train_test_split(X, y)
 """
     INVALID = (
-        "from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X y)\n",
-        "from sklearn.model_selection import train_test_split\ndef split(:\n    return train_test_split(X)\n",
+        Invalid(
+            "from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X y)\n",
+            line=2,
+            message="syntax error: invalid syntax",
+        ),
+        Invalid(
+            "from sklearn.model_selection import train_test_split\ndef split(:\n    return train_test_split(X)\n",
+            line=2,
+            message="syntax error: invalid syntax",
+        ),
     )
     VALID = (
         "from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X)\n",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class UnreadableFile(Rule):
@@ -30,9 +30,21 @@ class UnreadableFile(Rule):
 
     # Examples given as bytes are linted through the file reader.
     INVALID = (
-        b"\x00\x01\x02binary data with a .py name",
-        b"# -*- coding: ascii -*-\nlabel = 'caf\xc3\xa9'\n",
-        b"label = 'caf\xe9'  # latin-1 without a coding cookie\n",
+        Invalid(
+            b"\x00\x01\x02binary data with a .py name",
+            line=1,
+            message="binary file (contains NUL bytes)",
+        ),
+        Invalid(
+            b"# -*- coding: ascii -*-\nlabel = 'caf\xc3\xa9'\n",
+            line=1,
+            message="cannot decode as ascii",
+        ),
+        Invalid(
+            b"label = 'caf\xe9'  # latin-1 without a coding cookie\n",
+            line=1,
+            message="cannot decode as utf-8",
+        ),
     )
     VALID = (
         b"# -*- coding: latin-1 -*-\nlabel = 'caf\xe9'\n",

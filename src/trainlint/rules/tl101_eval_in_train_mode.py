@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.edits import insert_line_after, insert_line_before, mode_call_in_scope
 from trainlint.semantic.modes import TRAIN
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class EvalInTrainMode(Rule):
@@ -85,7 +85,8 @@ for epoch in range(epochs):
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch
 import torchvision
 
@@ -103,7 +104,11 @@ for epoch in range(10):
         for images, labels in val_loader:
             correct += (model(images).argmax(1) == labels).sum().item()
 """,
-        """\
+            line=16,
+            message="forward pass over validation data while `model` may still be in train mode",
+        ),
+        Invalid(
+            """\
 import torch
 import torch.nn as nn
 
@@ -125,6 +130,9 @@ def evaluate(net, loader):
 net = Net()
 print(evaluate(net, test_loader))
 """,
+            line=16,
+            message="forward pass over test data while `net` may still be in train mode",
+        ),
     )
     VALID = (
         """\
@@ -184,7 +192,7 @@ def fit(model, train_loader, val_loader):
     )
 
     FIX_EXAMPLES = (
-        (INVALID[0], """\
+        (INVALID[0].snippet, """\
 import torch
 import torchvision
 
@@ -204,7 +212,7 @@ for epoch in range(10):
             correct += (model(images).argmax(1) == labels).sum().item()
         model.train()
 """),
-        (INVALID[1], """\
+        (INVALID[1].snippet, """\
 import torch
 import torch.nn as nn
 

@@ -11,7 +11,7 @@ from trainlint.semantic.edits import insert_line_before, mode_call_in_scope
 from trainlint.semantic.modes import EVAL
 from trainlint.semantic.names import dotted_name
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class TrainInEvalMode(Rule):
@@ -81,7 +81,8 @@ for epoch in range(epochs):
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch
 import torchvision
 
@@ -98,7 +99,11 @@ for epoch in range(20):
         for x, y in val_loader:
             val_out = model(x)
 """,
-        """\
+            line=10,
+            message="training step while `model` may be in eval mode",
+        ),
+        Invalid(
+            """\
 import torch
 import torch.nn as nn
 
@@ -120,6 +125,9 @@ for epoch in range(10):
     train_one_epoch(net, train_loader, opt)
     print(evaluate(net, val_loader))
 """,
+            line=13,
+            message="training step while `net` may be in eval mode",
+        ),
     )
     VALID = (
         """\
@@ -171,7 +179,7 @@ for images, labels in val_loader:
     )
 
     FIX_EXAMPLES = (
-        (INVALID[0], """\
+        (INVALID[0].snippet, """\
 import torch
 import torchvision
 
@@ -189,7 +197,7 @@ for epoch in range(20):
         for x, y in val_loader:
             val_out = model(x)
 """),
-        (INVALID[1], """\
+        (INVALID[1].snippet, """\
 import torch
 import torch.nn as nn
 

@@ -7,7 +7,7 @@ from typing import Iterator
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.figures import side_by_side
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class TrainModeMetric(Rule):
@@ -97,7 +97,8 @@ for epoch in range(epochs):
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch
 import torchvision
 
@@ -124,7 +125,11 @@ for epoch in range(10):
     val_acc = evaluate(model, val_loader)
     print(f"epoch {epoch}: train acc {train_acc:.3f} val acc {val_acc:.3f}")
 """,
-        """\
+            line=25,
+            message="training figure accumulated in train mode (dropout on, weights changing) reported beside a validation figure",
+        ),
+        Invalid(
+            """\
 import matplotlib.pyplot as plt
 from tensorflow import keras
 from tensorflow.keras import layers
@@ -136,6 +141,9 @@ plt.plot(history.history["accuracy"], label="train")
 plt.plot(history.history["val_accuracy"], label="validation")
 plt.legend()
 """,
+            line=8,
+            message="training `accuracy` from Keras history",
+        ),
     )
     VALID = (
         """\

@@ -9,7 +9,7 @@ import libcst as cst
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.names import dotted_name, last_name
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class EvalWithoutNoGrad(Rule):
@@ -72,7 +72,8 @@ with torch.no_grad():
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch
 
 def validate(model, loader):
@@ -86,7 +87,11 @@ def validate(model, loader):
 model = torch.hub.load("pytorch/vision", "resnet18")
 print(validate(model, val_loader))
 """,
-        """\
+            line=7,
+            message="evaluation forward pass with autograd on",
+        ),
+        Invalid(
+            """\
 import torch
 import torchvision
 
@@ -97,6 +102,9 @@ for batch in test_loader:
     logits = model(batch["pixel_values"])
     test_loss += criterion(logits, batch["labels"]).item()
 """,
+            line=8,
+            message="evaluation forward pass with autograd on",
+        ),
     )
     VALID = (
         """\

@@ -7,7 +7,7 @@ from typing import Iterator
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.epoch_figures import BATCH_MEAN, BATCHES, LIKELY_MEAN
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class MeanOfBatchMeans(Rule):
@@ -70,7 +70,8 @@ print(running_loss / seen)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
@@ -86,7 +87,11 @@ for epoch in range(10):
         total += loss.item()
     print(epoch, total / len(train_loader))
 """,
-        """\
+            line=14,
+            message="`total` sums per-batch means and is divided by the number of batches",
+        ),
+        Invalid(
+            """\
 from torch.utils.data import DataLoader
 from transformers import AutoModelForSequenceClassification
 
@@ -99,6 +104,9 @@ for step, batch in enumerate(eval_loader):
     eval_loss += outputs.loss.item()
 print("eval loss", eval_loss / (step + 1))
 """,
+            line=11,
+            message="`eval_loss` sums per-batch means and is divided by the number of batches",
+        ),
     )
     VALID = (
         """\

@@ -16,7 +16,7 @@ from trainlint.semantic.epoch_figures import (
 )
 from trainlint.semantic.names import dotted_name
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 
 class WrongMetricDenominator(Rule):
@@ -64,7 +64,8 @@ print("val acc", correct / len(val_loader.dataset))
     references = ()
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torchvision
 model = torchvision.models.resnet18(num_classes=10)
 model.eval()
@@ -73,7 +74,11 @@ for images, labels in test_loader:
     correct += (model(images).argmax(1) == labels).sum().item()
 print("accuracy", 100.0 * correct / len(test_loader))
 """,
-        """\
+            line=7,
+            message="`correct` is a per-sample count or sum but is divided by the number of batches",
+        ),
+        Invalid(
+            """\
 from transformers import AutoModelForTokenClassification
 model = AutoModelForTokenClassification.from_pretrained("bert-base-cased", num_labels=9)
 seen = 0
@@ -82,7 +87,11 @@ for batch in eval_dataloader:
         outputs = model(**batch)
     seen += len(batch)
 """,
-        """\
+            line=7,
+            message="`len(batch)` of a dict or tuple batch counts its keys or fields",
+        ),
+        Invalid(
+            """\
 from torch.utils.data import DataLoader, SubsetRandomSampler
 train_loader = DataLoader(full_ds, batch_size=64, sampler=SubsetRandomSampler(train_idx))
 hits = 0
@@ -94,6 +103,9 @@ for x, y in train_loader:
     hits += (out.argmax(1) == y).sum().item()
 print(hits / len(train_loader.dataset))
 """,
+            line=10,
+            message="SubsetRandomSampler draws a subset, so `len(loader.dataset)` is not the number of samples",
+        ),
     )
     VALID = (
         """\

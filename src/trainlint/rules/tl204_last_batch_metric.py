@@ -6,7 +6,7 @@ from typing import Iterator
 
 from trainlint.semantic.context import FileContext
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule, caseless
+from trainlint.rules.base import Finding, Invalid, Rule, caseless
 
 
 class LastBatchMetric(Rule):
@@ -59,7 +59,8 @@ print(f"val loss {total / seen:.4f}")
     references = ()
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import torch.nn as nn
 criterion = nn.CrossEntropyLoss()
 for epoch in range(20):
@@ -70,7 +71,11 @@ for epoch in range(20):
         optimizer.step()
     print(f"epoch {epoch}: loss {loss.item():.4f}")
 """,
-        """\
+            line=6,
+            message="`loss` is assigned (not accumulated) inside the batch loop",
+        ),
+        Invalid(
+            """\
 def evaluate(model, loader):
     model.eval()
     with torch.no_grad():
@@ -78,6 +83,9 @@ def evaluate(model, loader):
             acc = (model(images).argmax(1) == labels).float().mean().item()
     return acc
 """,
+            line=5,
+            message="`acc` is assigned (not accumulated) inside the batch loop",
+        ),
     )
     VALID = (
         """\

@@ -9,7 +9,7 @@ import libcst as cst
 
 from trainlint.semantic.context import FileContext
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule, caseless
+from trainlint.rules.base import Finding, Invalid, Rule, caseless
 
 
 class AccuracyOnImbalanced(Rule):
@@ -79,20 +79,29 @@ print(f"macro F1 {f1_score(y_true, y_pred, average='macro'):.3f}")
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from sklearn.utils.class_weight import compute_class_weight
 weights = compute_class_weight("balanced", classes=np.unique(y_train), y=y_train)
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(x_train, y_train, class_weight=dict(enumerate(weights)), validation_data=(x_val, y_val, w_val))
 """,
-        """\
+            line=3,
+            message="imbalanced here (compute_class_weight)",
+        ),
+        Invalid(
+            """\
 from imblearn.over_sampling import SMOTE
 from sklearn.metrics import accuracy_score
 X_res, y_res = SMOTE(random_state=0).fit_resample(X_train, y_train)
 clf.fit(X_res, y_res)
 print("test accuracy", accuracy_score(y_test, clf.predict(X_test)))
 """,
-        """\
+            line=5,
+            message="imbalanced here (resampling)",
+        ),
+        Invalid(
+            """\
 from torch.utils.data import DataLoader, WeightedRandomSampler
 sampler = WeightedRandomSampler(sample_weights, num_samples=len(sample_weights))
 loader = DataLoader(train_ds, batch_size=64, sampler=sampler)
@@ -101,6 +110,9 @@ for x, y in val_loader:
     total += y.size(0)
 print("val acc", 100.0 * correct / total)
 """,
+            line=7,
+            message="imbalanced here (WeightedRandomSampler)",
+        ),
     )
     VALID = (
         """\

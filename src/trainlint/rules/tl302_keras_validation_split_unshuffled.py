@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
 from trainlint.semantic.names import argument, keyword_value, last_name, positional_args
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 FILE_READERS = {
     "pandas.read_csv", "pandas.read_table", "pandas.read_excel", "pandas.read_parquet",
@@ -88,7 +88,8 @@ model.fit(x[order], y[order], epochs=10, validation_split=0.2)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import pandas as pd
 
 df = pd.read_csv("reviews_sorted_by_label.csv")
@@ -96,7 +97,11 @@ X = df.drop(columns=["label"]).values
 y = df["label"].values
 model.fit(X, y, epochs=5, batch_size=64, validation_split=0.1, shuffle=True)
 """,
-        """\
+            line=6,
+            message="these arrays are read in file order (line 3)",
+        ),
+        Invalid(
+            """\
 import os
 import numpy as np
 from tensorflow.keras.utils import load_img, img_to_array
@@ -108,13 +113,20 @@ for label, folder in enumerate(["cats", "dogs"]):
         labels.append(label)
 model.fit(np.array(images), np.array(labels), validation_split=0.2)
 """,
-        """\
+            line=10,
+            message="these arrays are read in file order (line 7)",
+        ),
+        Invalid(
+            """\
 import numpy as np
 
 X = np.load("features.npy")
 y = np.load("labels.npy")
 history = model.fit(x=X, y=y, validation_split=0.25, epochs=30)
 """,
+            line=5,
+            message="these arrays are read in file order (line 3)",
+        ),
     )
     VALID = (
         """\

@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.names import last_name
 from trainlint.core.diagnostics import Severity
 from trainlint.vocab.words import TRANSFORMER_WORDS
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 
 LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}
 # Functions that scale with column statistics in one call.
@@ -71,7 +71,8 @@ X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
@@ -81,7 +82,11 @@ imputer = SimpleImputer(strategy="median")
 df[["income", "debt"]] = imputer.fit_transform(df[["income", "debt"]])
 train_df, test_df = train_test_split(df, test_size=0.2, random_state=0)
 """,
-        """\
+            line=7,
+            message="SimpleImputer is fitted (`fit_transform`) on rows that train_test_split (line 8) later holds out",
+        ),
+        Invalid(
+            """\
 from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC
@@ -90,14 +95,22 @@ pca = PCA(n_components=20)
 X_reduced = pca.fit_transform(X)
 print(cross_val_score(SVC(), X_reduced, y, cv=5).mean())
 """,
-        """\
+            line=6,
+            message="PCA is fitted (`fit_transform`) on rows that cross-validation (line 7) later holds out",
+        ),
+        Invalid(
+            """\
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 X = (X - X.mean(axis=0)) / X.std(axis=0)
 X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.1)
 """,
-        """\
+            line=4,
+            message="`X.mean(axis=0)` is computed over rows that train_test_split (line 5) later holds out",
+        ),
+        Invalid(
+            """\
 from tensorflow.keras.preprocessing.text import Tokenizer
 from sklearn.model_selection import train_test_split
 
@@ -106,7 +119,11 @@ tokenizer.fit_on_texts(texts)
 sequences = tokenizer.texts_to_sequences(texts)
 x_train, x_test, y_train, y_test = train_test_split(sequences, labels)
 """,
-        """\
+            line=5,
+            message="Tokenizer is fitted (`fit_on_texts`) on rows that train_test_split (line 7) later holds out",
+        ),
+        Invalid(
+            """\
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.model_selection import train_test_split
 
@@ -115,6 +132,9 @@ X_train, X_test, y_train, y_test = train_test_split(X, y)
 X_train = scaler.transform(X_train)
 X_test = scaler.transform(X_test)
 """,
+            line=4,
+            message="MinMaxScaler is fitted (`fit`) on rows that train_test_split (line 5) later holds out",
+        ),
     )
     VALID = (
         """\

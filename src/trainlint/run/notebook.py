@@ -7,7 +7,8 @@ position in the module maps back to (cell, line, column) by a table lookup. Cell
 numbered from 1 among all cells, markdown included, as Jupyter and ruff show them.
 
 Outputs and attachments are never looked at; a notebook of 100 MB of plots costs one
-`json.loads`. Everything here is pure: text in, diagnostics out.
+`json.loads`. This is the pipeline's source adapter for notebooks (`adapt`): JSON text in,
+the Python text to analyse, its line labels and the way back to cells out. Pure.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import libcst as cst
-
 from trainlint.core.config import Config
-from trainlint.core.diagnostics import Diagnostic, Fix
-from trainlint.run.ipython_syntax import blank_ipython
+from trainlint.core.diagnostics import READ_ERROR, Diagnostic, Fix
 from trainlint.core.limits import deeper_recursion
+from trainlint.run.engine_diagnostics import code_cells_too_large, engine_diagnostic, parse
+from trainlint.run.ipython_syntax import blank_ipython
 
 NOTEBOOK_SUFFIX = ".ipynb"
 # A notebook file may be this many times larger than max-file-size: outputs are not
@@ -67,7 +67,7 @@ def read_notebook(text: str) -> Notebook:
         raise NotebookError(f"not a readable notebook: {error}") from None
     if not isinstance(data, dict):
         raise NotebookError("not a readable notebook: the JSON is not an object with a `cells` list")
-    cells = _cells_of(data)
+    cells = cells_of(data)
     notebook = Notebook(code_cells=[], is_python=_is_python(data.get("metadata")))
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -98,7 +98,8 @@ def _clean(source: str) -> str:
     return source
 
 
-def _cells_of(data: dict) -> list:
+def cells_of(data: dict) -> list:
+    """The cells of a notebook's JSON object, whatever its nbformat."""
     cells = data.get("cells")
     if isinstance(cells, list):
         return cells
@@ -167,44 +168,79 @@ def join_cells(cells: Sequence[CodeCell]) -> JoinedCells:
     return JoinedCells(list(cells), texts, first_lines, shifts)
 
 
-# -- linting -----------------------------------------------------------------------------
+# -- the source adapter ----------------------------------------------------------------
 
-def lint_notebook_source(text: str, path: str, config: Optional[Config] = None) -> List[Diagnostic]:
-    """Lint a notebook given as its JSON text. Pure: returns diagnostics with `cell` set."""
-    from trainlint.run import engine  # imported here: the engine imports this module
+@dataclass
+class NotebookSource:
+    """A notebook as the pipeline analyses it: the Python text of its code cells, what was
+    found while reading them, and the way from the text's positions back to the cells."""
+
+    joined: Optional[JoinedCells]  # None: nothing to analyse
+    diagnostics: List[Diagnostic]  # found while reading, already in cell coordinates
+    # Cells CPython cannot parse on their own (the pipeline then calls `drop_unparsable`).
+    suspect: List[int] = field(default_factory=list)
+
+    @property
+    def text(self) -> Optional[str]:
+        return self.joined.text if self.joined is not None else None
+
+    def line_label(self, line: int) -> str:
+        assert self.joined is not None
+        return self.joined.line_label(line)
+
+    def drop_unparsable(self, path: str) -> List[Diagnostic]:
+        """Jupyter compiles each cell on its own: a cell that does not parse alone gets a
+        TL001 in its coordinates and is emptied from `text`, even when the joined text would
+        parse (an `else:` continuing the cell above, a bracket left open across cells).
+
+        CPython's parser screened the cells (fast); the few it rejects are parsed with libcst,
+        the parser that decides for scripts too (it may accept syntax newer than this Python)."""
+        assert self.joined is not None
+        broken: List[int] = []
+        found: List[Diagnostic] = []
+        with deeper_recursion():
+            for index in self.suspect:
+                parsed = parse(self.joined.cell_texts[index], path)
+                if isinstance(parsed, Diagnostic):
+                    broken.append(index)
+                    found.append(self._in_cell(parsed, index))
+        self.joined = self.joined.without(broken)
+        return found
+
+    def _in_cell(self, diagnostic: Diagnostic, index: int) -> Diagnostic:
+        assert self.joined is not None
+        first = self.joined.first_lines[index]
+        shift = self.joined.column_shifts.get(first + diagnostic.line - 1, 0)
+        return replace(
+            diagnostic, cell=self.joined.cells[index].number, col=diagnostic.col + shift,
+            end_line=diagnostic.line, end_col=diagnostic.col + shift,
+        )
+
+    def to_source(self, diagnostic: Diagnostic) -> Diagnostic:
+        """A diagnostic of `text`, in the coordinates of its cell."""
+        assert self.joined is not None
+        return _to_cell(diagnostic, self.joined)
 
 
-    config = config or Config()
+def adapt(text: str, path: str, config: Config) -> NotebookSource:
+    """Read a notebook's JSON text for the pipeline. Pure."""
     try:
         notebook = read_notebook(text)
     except NotebookError as error:
-        return [engine._engine_diagnostic(engine.READ_ERROR, path, str(error), 1, 1)]
+        return NotebookSource(None, [engine_diagnostic(READ_ERROR, path, str(error))])
     if not notebook.is_python:
-        return []
+        return NotebookSource(None, [])
     diagnostics = [
-        replace(engine._engine_diagnostic(engine.READ_ERROR, path, problem, 1, 1), cell=number)
+        replace(engine_diagnostic(READ_ERROR, path, problem), cell=number)
         for number, problem in notebook.broken_cells
     ]
     joined = join_cells(notebook.code_cells)
     if not joined.cells:
-        return diagnostics
-    code = joined.text
-    if len(code.encode("utf-8", "surrogatepass")) > config.max_file_size_mb * 1024 * 1024:
-        message = (
-            f"file skipped: its code cells are larger than max-file-size ({config.max_file_size_mb:g} MB)"
-        )
-        return diagnostics + [engine._engine_diagnostic(engine.FILE_SKIPPED, path, message, 1, 1)]
-    if not any(rule.is_triggered_by(code) for rule in engine.rules_for(config, path)):
-        return diagnostics  # the prefilter of scripts: nothing here can match
-    # Jupyter compiles each cell on its own: a cell that does not parse alone is reported
-    # and left out, even when the joined text would parse (an `else:` continuing the cell
-    # above, a bracket left open across cells).
-    broken = _unparsable_cells(joined, path)
-    diagnostics.extend(diagnostic for _, diagnostic in broken)
-    joined = joined.without([index for index, _ in broken])
-    found = engine.lint_python_source(joined.text, path, config, line_label=joined.line_label)
-    diagnostics.extend(_to_cell(diagnostic, joined) for diagnostic in found)
-    return sorted(set(diagnostics), key=Diagnostic.sort_key)
+        return NotebookSource(None, diagnostics)
+    if len(joined.text.encode("utf-8", "surrogatepass")) > config.max_file_size_mb * 1024 * 1024:
+        return NotebookSource(None, diagnostics + [code_cells_too_large(path, config)])
+    suspect = [index for index, cell in enumerate(joined.cell_texts) if not _parses_in_cpython(cell)]
+    return NotebookSource(joined, diagnostics, suspect)
 
 
 def _parses_in_cpython(text: str) -> bool:
@@ -215,39 +251,6 @@ def _parses_in_cpython(text: str) -> bool:
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     return True
-
-
-def _unparsable_cells(joined: JoinedCells, path: str) -> List[Tuple[int, Diagnostic]]:
-    """The cells that do not parse on their own, each with its TL001 in cell coordinates.
-
-    CPython's parser screens the cells (fast); the few it rejects are parsed with libcst, the
-    parser that decides for scripts too (it may accept syntax newer than this Python)."""
-    from trainlint.run import engine
-
-    broken = []
-    for index, cell in enumerate(joined.cells):
-        cell_text = joined.cell_texts[index]
-        if _parses_in_cpython(cell_text):
-            continue
-        with deeper_recursion():
-            try:
-                cst.parse_module(cell_text)
-            except cst.ParserSyntaxError as error:
-                diagnostic = engine._syntax_error(path, cell_text, error)
-            except RecursionError:
-                diagnostic = engine._engine_diagnostic(
-                    engine.SYNTAX_ERROR, path, "too deeply nested for the parser", 1, 1
-                )
-            else:
-                continue
-        first = joined.first_lines[index]
-        shift = joined.column_shifts.get(first + diagnostic.line - 1, 0)
-        located = replace(
-            diagnostic, cell=cell.number, col=diagnostic.col + shift,
-            end_line=diagnostic.line, end_col=diagnostic.col + shift,
-        )
-        broken.append((index, located))
-    return broken
 
 
 def _to_cell(diagnostic: Diagnostic, joined: JoinedCells) -> Diagnostic:

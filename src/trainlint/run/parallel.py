@@ -1,11 +1,14 @@
-"""Linting many files: result cache first, then a process pool for what is left.
+"""Linting many files: each read once, the result cache first, then the engine for what is
+left, in this process or in a pool of workers.
 
-Workers are set up once (configuration and rule registry, in the pool initializer) and
-send back plain `Diagnostic` dataclasses, never CST nodes. Small runs stay in process: a
-pool costs more to start than a handful of files cost to lint. A worker that dies (killed,
-out of memory, a crash in native code) must not hang or sink the run: the files it left
-unfinished are retried one at a time, and a file that kills its worker again is reported
-as an internal error (TL003).
+The parent reads every file and looks its bytes up in the cache; the bytes of a miss are
+both what the engine lints and what the result is stored under, so a file edited during the
+run cannot leave a stale entry. Workers are set up once (configuration and rule registry, in
+the pool initializer), receive (path, bytes) and send back plain `Diagnostic` dataclasses,
+never CST nodes. Small runs stay in process: a pool costs more to start than a handful of
+files cost to lint. A worker that dies (killed, out of memory, a crash in native code) must
+not hang or sink the run: the files it left unfinished are retried one at a time, and a file
+that kills its worker again is reported as an internal error (TL003).
 """
 
 from __future__ import annotations
@@ -16,70 +19,94 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from trainlint.run.cache import ResultCache
 from trainlint.core.config import Config
-from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.core.diagnostics import Diagnostic
 from trainlint.core.limits import batch_gc, use_batch_gc
+from trainlint.run.cache import ResultCache
+from trainlint.run.engine_diagnostics import worker_died
+from trainlint.run.files import read_file
+from trainlint.run.hooks import NO_HOOKS, Hooks
+from trainlint.run.notebook import is_notebook
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
 SMALL_RUN = 16
 # Files per task: small enough to balance uneven files, large enough to keep IPC cheap.
 MAX_CHUNK = 16
 
+Item = Tuple[str, bytes]  # (path shown, the bytes read): what a worker lints
+
+
+class _Miss(NamedTuple):
+    number: int  # position in the paths given
+    shown: str
+    data: bytes
+    key: Optional[str]  # its cache key, when there is a cache
+
 
 def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def lint_many(
-    paths: Sequence[Path], config: Config, jobs: Optional[int] = None, cache: Optional[ResultCache] = None
+def lint_paths(
+    paths: Sequence[Path], config: Config, jobs: Optional[int] = 1, cache: Optional[ResultCache] = None,
+    hooks: Hooks = NO_HOOKS,
 ) -> List[Diagnostic]:
+    """The diagnostics of every file, sorted. `jobs`: worker processes (None: one per CPU);
+    with `hooks` (the profiler) everything runs in this process."""
     results: Dict[int, List[Diagnostic]] = {}
-    keys: Dict[int, str] = {}
-    todo: List[int] = []
+    misses: List[_Miss] = []
     for number, path in enumerate(paths):
+        shown = str(path)
+        hooks.count("files")
+        if is_notebook(shown):
+            hooks.count("notebooks")
+        hooks.lap("other")
+        data = read_file(path, config, shown)
+        hooks.lap("read")
+        if isinstance(data, Diagnostic):  # TL002 or TL004: never cached
+            results[number] = [data]
+            continue
+        key = None
         if cache is not None:
-            key = _cache_key(cache, path)
-            if key is not None:
-                cached = cache.get(key)
-                if cached is not None:
-                    results[number] = cached
-                    continue
-                keys[number] = key
-        todo.append(number)
+            key = cache.key(data, shown)
+            cached = cache.get(key)
+            hooks.lap("cache")
+            if cached is not None:
+                hooks.count("cached")
+                results[number] = cached
+                continue
+        # Held until linted: the size of the sources, small beside the trees built from them.
+        misses.append(_Miss(number, shown, data, key))
 
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    fresh: Dict[int, List[Diagnostic]] = {}
-    if todo:
-        # Imported only now: a run whose files all come from the cache never loads libcst and
-        # the rules. Loaded before the pool forks, so workers inherit them.
-        from trainlint.run.engine import lint_file
-        from trainlint.rules import all_rules
-
-        all_rules()
-        with batch_gc():  # forked workers inherit it
-            if jobs == 1 or len(todo) < SMALL_RUN:
-                fresh = {number: lint_file(paths[number], config) for number in todo}
-            else:
-                found = _lint_in_pool([paths[number] for number in todo], config, jobs)
-                fresh = {todo[position]: diagnostics for position, diagnostics in found.items()}
-
-    for number, found in fresh.items():
-        results[number] = found
-        if cache is not None and number in keys:
-            cache.put(keys[number], found)
+    if misses:
+        for miss, found in zip(misses, _lint_misses(misses, config, jobs, hooks)):
+            results[miss.number] = found
+            if cache is not None and miss.key is not None:
+                hooks.lap("other")
+                cache.put(miss.key, found)
+                hooks.lap("cache")
     diagnostics = [d for number in sorted(results) for d in results[number]]
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
-def _cache_key(cache: ResultCache, path: Path) -> Optional[str]:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None  # lint_file reports it; such results are not cached
-    return cache.key(data, str(path))
+def _lint_misses(
+    misses: Sequence[_Miss], config: Config, jobs: Optional[int], hooks: Hooks
+) -> List[List[Diagnostic]]:
+    # Imported only now: a run whose files all come from the cache never loads libcst and
+    # the rules. Loaded before the pool forks, so workers inherit them.
+    from trainlint.rules import all_rules
+    from trainlint.run import engine
+
+    all_rules()
+    hooks.lap("other")
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    with batch_gc():  # forked workers inherit it
+        if hooks is not NO_HOOKS or jobs == 1 or len(misses) < SMALL_RUN:
+            return [engine.lint_bytes(miss.data, miss.shown, config, hooks) for miss in misses]
+        found = _lint_in_pool([(miss.shown, miss.data) for miss in misses], config, jobs)
+        return [found[position] for position in range(len(misses))]
 
 
 # -- the pool -------------------------------------------------------------------------------
@@ -93,15 +120,14 @@ def _init_worker(config: Config) -> None:
 
     _worker_config = config
     all_rules()  # import every rule module once per worker, not once per file
-    config.enabled_codes()
     use_batch_gc()  # the worker is ours for its whole life (a forked one inherits it already)
 
 
-def _lint_chunk(paths: List[str]) -> List[List[Diagnostic]]:
-    from trainlint.run.engine import lint_file
+def _lint_chunk(items: List[Item]) -> List[List[Diagnostic]]:
+    from trainlint.run import engine
 
     assert _worker_config is not None, "worker used without its initializer"
-    return [lint_file(Path(path), _worker_config) for path in paths]
+    return [engine.lint_bytes(data, shown, _worker_config) for shown, data in items]
 
 
 def _context():
@@ -117,17 +143,17 @@ def _chunks(count: int, jobs: int) -> List[Tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _lint_in_pool(paths: Sequence[Path], config: Config, jobs: int) -> Dict[int, List[Diagnostic]]:
-    """Diagnostics per position in `paths`."""
+def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, List[Diagnostic]]:
+    """Diagnostics per position in `items`."""
     results: Dict[int, List[Diagnostic]] = {}
     unfinished: List[int] = []
-    names = [str(path) for path in paths]
     executor = ProcessPoolExecutor(
-        max_workers=min(jobs, len(paths)), mp_context=_context(), initializer=_init_worker, initargs=(config,)
+        max_workers=min(jobs, len(items)), mp_context=_context(), initializer=_init_worker, initargs=(config,)
     )
     try:
         futures = {
-            executor.submit(_lint_chunk, names[start:end]): (start, end) for start, end in _chunks(len(paths), jobs)
+            executor.submit(_lint_chunk, list(items[start:end])): (start, end)
+            for start, end in _chunks(len(items), jobs)
         }
         pending = set(futures)
         while pending:
@@ -142,25 +168,19 @@ def _lint_in_pool(paths: Sequence[Path], config: Config, jobs: int) -> Dict[int,
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     for position in sorted(unfinished):
-        results[position] = _lint_isolated(paths[position], config)
+        results[position] = _lint_isolated(items[position], config)
     return results
 
 
-def _lint_isolated(path: Path, config: Config) -> List[Diagnostic]:
+def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
     """Lint one file in a fresh single-use worker: if that worker dies too, the file is the
     cause, and it gets a TL003 instead of taking the run down with it."""
     executor = ProcessPoolExecutor(
         max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(config,)
     )
     try:
-        return executor.submit(_lint_chunk, [str(path)]).result()[0]
+        return executor.submit(_lint_chunk, [item]).result()[0]
     except BrokenProcessPool:
-        from trainlint.run.engine import _engine_diagnostic
-
-        message = (
-            "internal error: the worker process died while linting this file"
-            " (killed, out of memory, or a crash in native code); please report it"
-        )
-        return [_engine_diagnostic(INTERNAL_ERROR, str(path), message, 1, 1)]
+        return [worker_died(item[0])]
     finally:
         executor.shutdown(wait=True)

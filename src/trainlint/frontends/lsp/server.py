@@ -28,8 +28,8 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from trainlint import __version__
-from trainlint.core.diagnostics import Edit
-from trainlint.run.engine import INTERNAL_ERROR, lint_text
+from trainlint.core.diagnostics import INTERNAL_ERROR, Edit
+from trainlint.run.engine import lint_text
 from trainlint.fix.apply import fix_text
 from trainlint.frontends.lsp.actions import LineLayout, noqa_edit
 from trainlint.frontends.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit

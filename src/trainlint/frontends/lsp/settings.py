@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
-from trainlint.core.config import Config, ConfigError, load_config
+from trainlint.core.config import Config, ConfigError
+from trainlint.frontends.config_checks import load_checked_config
 
 Stamp = Tuple[Tuple[str, int, int], ...]
 
@@ -47,7 +48,7 @@ class ConfigResolver:
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            config = load_config(start=folder)
+            config = load_checked_config(start=folder)
         except ConfigError as error:
             # One message per distinct problem, not one per keystroke; lint with the
             # defaults meanwhile so that the editor still shows findings.
