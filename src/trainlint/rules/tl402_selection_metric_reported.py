@@ -142,10 +142,10 @@ print(inner.best_score_)
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         facts = ctx.selection
-        if facts.has_test_evaluation():
-            return
         for selection in facts.selections:
             if selection.role != VALIDATION or not selection.picks_best or selection.final_report is None:
+                continue
+            if facts.chosen_model_tested(selection):
                 continue
             line = ctx.position(selection.final_report).start.line
             message = (

@@ -75,6 +75,7 @@ class ScriptSource:
     diagnostics: Tuple[Diagnostic, ...] = ()
     suspect: Tuple[int, ...] = ()
     line_label: Optional[Callable[[int], str]] = None
+    cell_starts: Tuple[int, ...] = ()
 
     def __init__(self, text: str) -> None:
         self.text: Optional[str] = text
@@ -110,7 +111,7 @@ def analyse(text: str, path: str, config: Config, hooks: Hooks) -> List[Diagnost
         hooks.lap("notebooks")
     code = source.text
     assert code is not None
-    python_found = _lint_python(code, path, config, rules, hooks, source.line_label)
+    python_found = _lint_python(code, path, config, rules, hooks, source.line_label, source.cell_starts)
     found.extend(source.to_source(diagnostic) for diagnostic in python_found)
     if notebook:
         hooks.lap("notebooks")
@@ -119,7 +120,7 @@ def analyse(text: str, path: str, config: Config, hooks: Hooks) -> List[Diagnost
 
 def _lint_python(
     text: str, path: str, config: Config, rules: Sequence[Type[Rule]], hooks: Hooks,
-    line_label: Optional[Callable[[int], str]],
+    line_label: Optional[Callable[[int], str]], cell_starts: Tuple[int, ...] = (),
 ) -> List[Diagnostic]:
     exemption = file_exemption(text)
     triggered = prefilter.triggered_rules(rules, text)
@@ -139,6 +140,7 @@ def _lint_python(
         ctx = hooks.new_context(FileContext, text, path, module, config)
         if line_label is not None:
             ctx.line_label = line_label  # a notebook names its lines by cell
+        ctx.cell_starts = cell_starts
         suppressions = LineSuppressions(text)
         diagnostics: List[Diagnostic] = []
         for rule_class in to_run:

@@ -188,6 +188,11 @@ class NotebookSource:
         assert self.joined is not None
         return self.joined.line_label(line)
 
+    @property
+    def cell_starts(self) -> Tuple[int, ...]:
+        """The line where each code cell starts: a cell's last expression is displayed."""
+        return tuple(self.joined.first_lines) if self.joined is not None else ()
+
     def drop_unparsable(self, path: str) -> List[Diagnostic]:
         """Jupyter compiles each cell on its own: a cell that does not parse alone gets a
         TL001 in its coordinates and is emptied from `text`, even when the joined text would

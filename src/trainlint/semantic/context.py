@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class FileContext:
+    # The first line of each notebook cell (empty for a script): Jupyter displays the value
+    # of a cell's last expression, which is a report like `print`.
+    cell_starts: Tuple[int, ...] = ()
+
     def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
         self.text = text
         self.path = path
@@ -79,7 +83,7 @@ class FileContext:
 
     @cached_property
     def selection(self) -> SelectionFacts:
-        return SelectionFacts(self.index, self.imports)
+        return SelectionFacts(self.index, self.imports, self.cell_starts)
 
     @cached_property
     def loaders(self) -> LoaderTable:

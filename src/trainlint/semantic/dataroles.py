@@ -86,6 +86,10 @@ class DataRoles:
         if isinstance(node, cst.Subscript):
             index = _subscript_string(node)
             named = name_role(index) if index is not None else None
+            if named == TEST and self._is_split_output(node.value):
+                # `splits["test"]` of `Dataset.train_test_split` is whatever part was held out;
+                # the name the author binds it to (`val_ds`, `test_ds`) says which.
+                return set()
             return {named} if named else self._roles(node.value, depth)
         if isinstance(node, cst.Call):
             named = name_role(last_name(node))
@@ -112,10 +116,19 @@ class DataRoles:
         if depth < 3:
             for value in self.values(name):
                 from_values |= self._roles(value, depth + 1)
+        named = name_role(name)
+        if from_values == {TRAIN} and named in HELD_OUT and all(_is_part_of(v) for v in self.values(name)):
+            return {named}  # `X_valid = X_train_full[:5000]`: held out of the training data
         if len(from_values) == 1:
             return from_values
-        named = name_role(name)
         return {named} if named else set()
+
+    def _is_split_output(self, node: cst.BaseExpression) -> bool:
+        """`splits` in `splits["test"]` holds the result of a `train_test_split` call."""
+        return isinstance(node, cst.Name) and any(
+            isinstance(value, cst.Call) and last_name(value) == "train_test_split"
+            for value in self.values(node.value)
+        )
 
     def held_out_role(self, node: Optional[cst.CSTNode]) -> Optional[str]:
         role = self.role(node)
@@ -142,6 +155,16 @@ class DataRoles:
                     return self.key(arg.value)
             return _name_key(last_name(node) or "")
         return None
+
+
+SUBSET_CALLS = {"Subset", "take", "skip", "select", "shard", "sample", "head", "tail"}
+
+
+def _is_part_of(value: cst.BaseExpression) -> bool:
+    """A slice or subset of the data it reads (`data[:n]`, `data.iloc[idx]`, `Subset(ds, idx)`)."""
+    if isinstance(value, cst.Subscript):
+        return _subscript_string(value) is None
+    return isinstance(value, cst.Call) and last_name(value) in SUBSET_CALLS
 
 
 def _subscript_string(node: cst.Subscript) -> Optional[str]:

@@ -10,8 +10,9 @@ call sites that use it.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -70,8 +71,9 @@ class ReportFlow:
 
     CONTAINER_WRITES = {"append", "extend", "update", "add", "insert", "setdefault"}
 
-    def __init__(self, index: ModuleIndex) -> None:
+    def __init__(self, index: ModuleIndex, cell_starts: Sequence[int] = ()) -> None:
         self.index = index
+        self.cell_starts = tuple(cell_starts)
         # scope -> [(statement node, defined keys, read keys)]
         self._writes: Dict[Scope, List[Tuple[cst.CSTNode, Set[str], Set[str]]]] = defaultdict(list)
         # scope -> [(report node, read keys)]
@@ -116,6 +118,25 @@ class ReportFlow:
                 self._main_functions.add(function)
         for function in self._functions_called_under_main_guard():
             self._main_functions.add(function)
+        for displayed in self._displayed_expressions():
+            self._reports[None].append((displayed, mentioned_keys(displayed.value)))
+
+    def _displayed_expressions(self) -> Iterable[cst.Expr]:
+        """The last statement of each notebook cell when it is an expression: Jupyter shows
+        its value (`grid.best_score_`, `model.evaluate(X_valid, y_valid)`), unless a `;`
+        ends it."""
+        if not self.cell_starts:
+            return
+        last_of_cell: Dict[int, cst.CSTNode] = {}
+        for statement in self.index.module.body:
+            line = self.index.positions[statement].start.line
+            last_of_cell[bisect.bisect_right(self.cell_starts, line)] = statement
+        for statement in last_of_cell.values():
+            if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
+                continue
+            last = statement.body[-1]
+            if isinstance(last, cst.Expr) and isinstance(last.semicolon, cst.MaybeSentinel):
+                yield last
 
     def _read_call(self, call: cst.Call) -> None:
         func = call.func

@@ -17,7 +17,7 @@ VALIDATION = "validation"
 TEST = "test"
 
 DEFAULT_TRAIN_NAMES: Tuple[str, ...] = ("train", "training", "trn", "tr")
-DEFAULT_VALIDATION_NAMES: Tuple[str, ...] = ("val", "valid", "validation", "dev", "eval", "vl")
+DEFAULT_VALIDATION_NAMES: Tuple[str, ...] = ("val", "valid", "validation", "dev", "eval", "vl", "va")
 DEFAULT_TEST_NAMES: Tuple[str, ...] = ("test", "testing", "holdout", "tst", "te")
 
 # Short patterns (`tr`, `te`, `vl`) only count as a whole token, `X_te`; longer ones may

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -56,6 +56,7 @@ KERAS_CALLBACKS = {
     "keras.callbacks.EarlyStopping": "early-stopping",
     "keras.callbacks.ReduceLROnPlateau": "plateau",
 }
+MODEL_LOADS = {"load_model", "load", "from_pretrained", "load_from_checkpoint", "clone_model"}
 STATE_SAVES = {"deepcopy", "state_dict", "save", "save_weights", "save_model", "save_pretrained",
                "save_checkpoint", "dump", "clone", "copy"}
 
@@ -108,14 +109,17 @@ class Selection:
                                       # same data) is reported
     start: cst.CSTNode                # evaluations after this one "follow" the selection
     final_report: Optional[cst.CSTNode] = None  # report after the selection completed
+    # Names the chosen model lives under afterwards (the search, the fitted Keras model, the
+    # Trainer), when one object is chosen and known; None when the analysis cannot tell.
+    model_keys: Optional[Tuple[str, ...]] = None
 
 
 class SelectionFacts:
-    def __init__(self, index: ModuleIndex, imports: ImportTable) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, cell_starts: Sequence[int] = ()) -> None:
         self.index = index
         self.imports = imports
         self.roles = DataRoles(index)
-        self.flow = ReportFlow(index)
+        self.flow = ReportFlow(index, cell_starts)
         self._bindings = self._collect_bindings()
         self.evaluations: List[Evaluation] = list(self._find_evaluations())
         self.selections: List[Selection] = [
@@ -127,6 +131,43 @@ class SelectionFacts:
 
     def has_test_evaluation(self) -> bool:
         return any(evaluation.role == TEST for evaluation in self.evaluations)
+
+    def chosen_model_tested(self, selection: Selection) -> bool:
+        """The model this selection chose is evaluated on test data afterwards. Judged per
+        selection: a notebook that tests one model does not test the others. When the chosen
+        model's names are unknown, any test evaluation of the file counts."""
+        if selection.model_keys is None:
+            return self.has_test_evaluation()
+        scope = self.flow.scope_of(selection.start)
+        names = self.flow.derived(scope, selection.model_keys)  # `best = search.best_estimator_`
+        until = self._rebinding_after(selection.model_keys, selection.start)
+        for evaluation in self.evaluations:
+            if evaluation.role != TEST or not self.flow.is_after(evaluation.node, selection.start):
+                continue
+            if until is not None and self.index.order(evaluation.node) > self.index.order(until):
+                continue
+            if mentioned_keys(evaluation.node) & names:
+                return True
+        return False
+
+    def _rebinding_after(self, keys: Tuple[str, ...], start: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The first later assignment that gives one of `keys` a new object (a notebook's next
+        variant reuses `model`); reloading the saved best model, or `hs = hs.fit(...)`, keeps
+        the same model."""
+        scope = self.flow.scope_of(start)
+        for assign in self.index.of_type(cst.Assign):
+            if self.flow.scope_of(assign) is not scope or not self.flow.is_after(assign, start):
+                continue
+            if isinstance(assign.value, cst.Call) and last_name(assign.value) in MODEL_LOADS:
+                continue
+            if mentioned_keys(assign.value) & set(keys):
+                continue  # `hs = hs.fit(X, y)`: the same object
+            defined: Set[str] = set()
+            for target in assign.targets:
+                defined |= target_keys(target.target)
+            if defined & set(keys):
+                return assign
+        return None
 
     def other_test_evaluation_after(self, selection: Selection) -> bool:
         """A test set other than the one that drove the choice is evaluated afterwards."""
@@ -368,7 +409,9 @@ class SelectionFacts:
             report = self._keras_history_report(call, statement)
             if report is None and key is not None:
                 report = self._reported_evaluation(role, key, statement)
-            yield Selection(KERAS_CALLBACK, role, call, call, picks_best, key, report, statement, report)
+            model = dotted_name(call.func.value)
+            yield Selection(KERAS_CALLBACK, role, call, call, picks_best, key, report, statement, report,
+                            model_keys=(model,) if model else None)
 
     def _keras_history_report(self, fit: cst.Call, statement: cst.CSTNode) -> Optional[cst.CSTNode]:
         """`max(history.history["val_accuracy"])` reported after the fit."""
@@ -422,7 +465,8 @@ class SelectionFacts:
                 for other in self._hf_other_predictions(trainer, key):
                     self.evaluations.append(Evaluation(other, TEST, "__other__"))
             selection_node = arguments if arguments is not None and picks_best else call
-            yield Selection(HF_TRAINER, role, call, selection_node, picks_best, key, report, statement, report)
+            yield Selection(HF_TRAINER, role, call, selection_node, picks_best, key, report, statement, report,
+                            model_keys=(trainer,) if trainer else None)
 
     def _hf_arguments(self, node: Optional[cst.BaseExpression]) -> Optional[cst.Call]:
         for value in self._resolve_calls(node):
@@ -539,8 +583,9 @@ class SelectionFacts:
             if fit_call is not None:
                 report = report or self._reported_evaluation(TEST, fit_key, statement)
                 yield Selection(SEARCH, TEST, fit_call, fit_call, True, fit_key, report, statement, report)
-            elif report is not None and not self.held_out_evaluation_after(statement):
-                yield Selection(SEARCH, VALIDATION, report, report, True, None, report, statement, report)
+            elif report is not None:
+                yield Selection(SEARCH, VALIDATION, report, report, True, None, report, statement, report,
+                                model_keys=(search,))
 
     def _nested(self, search: str) -> bool:
         """The search itself is cross-validated (nested CV) or passed on to another search."""
