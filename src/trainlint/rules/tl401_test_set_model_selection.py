@@ -8,6 +8,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.selection import (
     BEST_IF,
     COMPARISON,
+    HF_SEARCH,
     HF_TRAINER,
     KERAS_CALLBACK,
     LIGHTNING,
@@ -19,6 +20,8 @@ from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 from trainlint.vocab.words import SELECTION_WORDS
 
+# Selections that keep a model (checkpoint, restored weights, best Trainer checkpoint).
+KEEPS_MODEL = (BEST_IF, KERAS_CALLBACK, HF_TRAINER, LIGHTNING)
 _ADVICE = "select on a validation split and evaluate the test set once, at the end"
 _MESSAGES = {
     BEST_IF: "the best model (epoch, checkpoint or setting) is kept by a test figure, so the "
@@ -29,6 +32,8 @@ _MESSAGES = {
                     "stops on it, so the test figure is optimistic; " + _ADVICE,
     HF_TRAINER: "Trainer chooses the best checkpoint (or stops early) on the test split passed as "
                 "eval_dataset, so its test figure is optimistic; " + _ADVICE,
+    HF_SEARCH: "hyperparameter_search ranks the trials on the test split passed as eval_dataset, "
+               "so the best run's test figure is optimistic; " + _ADVICE,
     LIGHTNING: "checkpointing / early stopping monitors the test loader passed as validation "
                "data, so the test figure is optimistic; " + _ADVICE,
     SEARCH: "the hyperparameter search is fitted on the test split, so its score is optimistic; "
@@ -57,8 +62,11 @@ class TestSetModelSelection(Rule):
         "`eval_dataset` is the test split with `load_best_model_at_end=True` or early stopping, a "
         "Lightning `trainer.fit(..., val_dataloaders=test_loader)` with a monitoring callback, a "
         "search fitted on the test split, and `max`/`argmax`/`idxmax` picking the best of several "
-        "candidates by their test scores. It fires only when a test figure that depends on the "
-        "choice is reported, and stays silent when another test set is evaluated afterwards."
+        "candidates by their test scores. A kept checkpoint (best epoch, restored weights, "
+        "`load_best_model_at_end`) chosen on test data is flagged whether or not the file prints "
+        "the figure, since the delivered model's test figure is optimistic wherever it is read; "
+        "the other choices are flagged when a test figure that depends on them is reported. It "
+        "stays silent when another test set is evaluated afterwards."
     )
     why_it_matters = (
         "A test set that was used to choose the epoch, the learning rate, the hyperparameters or "
@@ -154,7 +162,11 @@ print(model.evaluate(x_holdout, y_holdout))
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         facts = ctx.selection
         for selection in facts.selections:
-            if selection.role != TEST or selection.report is None:
+            if selection.role != TEST:
+                continue
+            # A kept checkpoint chosen on test data is optimistic wherever its test figure is
+            # read later, printed here or not; other uses of a test figure need its report.
+            if selection.report is None and not (selection.picks_best and selection.kind in KEEPS_MODEL):
                 continue
             if facts.other_test_evaluation_after(selection):
                 continue

@@ -8,6 +8,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.selection import (
     BEST_IF,
     COMPARISON,
+    HF_SEARCH,
     HF_TRAINER,
     KERAS_CALLBACK,
     LIGHTNING,
@@ -22,6 +23,7 @@ _WHAT = {
     BEST_IF: "the best checkpoint is chosen by this validation figure",
     KERAS_CALLBACK: "a callback keeps the best epoch by its validation figure",
     HF_TRAINER: "load_best_model_at_end keeps the checkpoint with the best validation figure",
+    HF_SEARCH: "hyperparameter_search ranks the trials by their figure on the Trainer's eval_dataset, and best_run.objective is the winner's",
     LIGHTNING: "ModelCheckpoint keeps the checkpoint with the best validation figure",
     SEARCH: "best_score_ is the cross-validated score of the configuration the search picked",
     COMPARISON: "the best candidate is picked by its validation score",
@@ -145,7 +147,7 @@ print(inner.best_score_)
         for selection in facts.selections:
             if selection.role != VALIDATION or not selection.picks_best or selection.final_report is None:
                 continue
-            if facts.chosen_model_tested(selection):
+            if facts.chosen_model_tested(selection) or facts.in_unit_test(selection, ctx.path):
                 continue
             line = ctx.position(selection.final_report).start.line
             message = (

@@ -31,6 +31,7 @@ _NOISE_TOKENS = {
     "encoded", "processed", "tensor", "tensors", "np", "arr", "array", "tf", "torch", "pad",
     "padded", "seq", "img", "imgs", "image", "label", "input", "target", "text", "enc", "t",
     "final", "dataloader", "dataloaders", "tokens", "encodings", "tfds", "pd", "raw", "clean",
+    "sequences",
 }
 _ROLE_WORDS = ("test", "testing", "holdout", "val", "valid", "validation", "dev", "eval")
 
@@ -86,6 +87,10 @@ class DataRoles:
         if isinstance(node, cst.Subscript):
             index = _subscript_string(node)
             named = name_role(index) if index is not None else None
+            if named is None and index is None:  # `encoded[validation_key]`, `X[test_idx]`
+                by_key = self._roles(_index_name(node), depth)
+                if len(by_key) == 1:
+                    return by_key
             if named == TEST and self._is_split_output(node.value):
                 # `splits["test"]` of `Dataset.train_test_split` is whatever part was held out;
                 # the name the author binds it to (`val_ds`, `test_ds`) says which.
@@ -143,6 +148,8 @@ class DataRoles:
         if isinstance(node, cst.Name):
             return _name_key(node.value)
         if isinstance(node, cst.Attribute):
+            if name_role(node.attr.value) is None:  # `image.size`, `test_ds.data`: the owner's
+                return self.key(node.value)
             return _name_key(node.attr.value)
         if isinstance(node, cst.Subscript):
             index = _subscript_string(node)
@@ -165,6 +172,14 @@ def _is_part_of(value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Subscript):
         return _subscript_string(value) is None
     return isinstance(value, cst.Call) and last_name(value) in SUBSET_CALLS
+
+
+def _index_name(node: cst.Subscript) -> Optional[cst.Name]:
+    """`idx` in `data[idx]` (one plain name as the index), else None."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and isinstance(node.slice[0].slice.value, cst.Name):
+        return node.slice[0].slice.value
+    return None
 
 
 def _subscript_string(node: cst.Subscript) -> Optional[str]:

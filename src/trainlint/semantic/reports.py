@@ -224,6 +224,15 @@ class ReportFlow:
         if direct is not None:
             return direct
         statement = self.index.statement_of(call)
+        returned = self.index.enclosing(call, cst.Return)
+        if returned is not None and self._scope(returned) is self._scope(call):
+            # `return model.evaluate(valid)["mae"]`: the callers show it
+            function = self._scope(call)
+            if function in self._main_functions:
+                return returned
+            if isinstance(function, cst.FunctionDef):
+                return self._report_at_call_sites(function, 0)
+            return None
         assigned: Set[str] = set()
         parent = self.index.parent(call)
         if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign)):

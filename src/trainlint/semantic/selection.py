@@ -40,6 +40,7 @@ BEST_IF = "best-if"                # if metric > best: best = metric (+ save / d
 LR_PLATEAU = "lr-plateau"          # ReduceLROnPlateau.step(metric)
 KERAS_CALLBACK = "keras-callback"  # fit(validation_data=..., callbacks=[ModelCheckpoint...])
 HF_TRAINER = "hf-trainer"          # TrainingArguments(load_best_model_at_end=True) + Trainer
+HF_SEARCH = "hf-search"            # best_run = trainer.hyperparameter_search(...)
 LIGHTNING = "lightning"            # ModelCheckpoint(monitor=...) + trainer.fit/validate
 SEARCH = "search"                  # GridSearchCV / RandomizedSearchCV
 COMPARISON = "comparison"          # max(scores, key=...), np.argmax(scores), df[col].idxmax()
@@ -85,6 +86,9 @@ NOT_EVALUATION = {
     "set_description", "set_postfix", "add", "max", "min", "sum", "mean", "abs", "float32",
     "unsqueeze", "squeeze", "view", "permute", "numpy", "item", "detach", "torch", "zeros",
     "ones", "CSVLogger", "DataFrame", "Series", "savefig", "show", "subplots", "figure",
+    # building and preparing a data set is not evaluating it
+    "tokenizer", "processor", "image_processor", "feature_extractor", "add_column", "from_dict",
+    "from_pandas", "from_list", "with_transform", "set_transform", "cast_column", "rename_columns",
 }
 
 
@@ -149,6 +153,15 @@ class SelectionFacts:
             if mentioned_keys(evaluation.node) & names:
                 return True
         return False
+
+    def in_unit_test(self, selection: Selection, path: str) -> bool:
+        """The selection runs inside a pytest test function (`def test_grid_search(...)` in
+        `test_*.py`): what it prints checks the library, it is not a result."""
+        base = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if not (base.startswith("test_") or base.endswith("_test.py")):
+            return False
+        function = self.index.enclosing(selection.start, cst.FunctionDef)
+        return function is not None and function.name.value.startswith("test_")
 
     def _rebinding_after(self, keys: Tuple[str, ...], start: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The first later assignment that gives one of `keys` a new object (a notebook's next
@@ -450,8 +463,6 @@ class SelectionFacts:
             arguments = self._hf_arguments(argument(call, 1, "args"))
             callbacks = [last_name(cb) for cb in self._resolve_calls(keyword_value(call, "callbacks"))]
             picks_best = arguments is not None and bool_value(keyword_value(arguments, "load_best_model_at_end")) is True
-            if not picks_best and "EarlyStoppingCallback" not in callbacks:
-                continue
             eval_dataset = keyword_value(call, "eval_dataset")
             role = self.roles.held_out_role(eval_dataset)
             if role is None:
@@ -459,6 +470,10 @@ class SelectionFacts:
             key = self.roles.key(eval_dataset)
             trainer = self._bound_name(call)
             statement = self.index.statement_of(call)
+            if trainer is not None:
+                yield from self._hf_searches(trainer, role, key, statement)
+            if not picks_best and "EarlyStoppingCallback" not in callbacks:
+                continue
             report = None
             if trainer is not None:
                 report = self._hf_report(trainer, key, statement)
@@ -467,6 +482,21 @@ class SelectionFacts:
             selection_node = arguments if arguments is not None and picks_best else call
             yield Selection(HF_TRAINER, role, call, selection_node, picks_best, key, report, statement, report,
                             model_keys=(trainer,) if trainer else None)
+
+    def _hf_searches(self, trainer: str, role: str, key: Optional[str],
+                     after: cst.CSTNode) -> Iterator[Selection]:
+        """`best_run = trainer.hyperparameter_search(...)`: the trials are ranked by the
+        figure on the Trainer's eval_dataset, and `best_run.objective` is that figure."""
+        for call in self._calls_on(trainer, "hyperparameter_search"):
+            if not self.flow.is_after(call, after):
+                continue
+            until = self._rebinding_after((trainer,), after)
+            if until is not None and self.index.order(call) > self.index.order(until):
+                continue  # another Trainer by the same name
+            report = self.flow.result_reported(call)
+            statement = self.index.statement_of(call)
+            yield Selection(HF_SEARCH, role, call, report or call, True, key, report, statement, report,
+                            model_keys=(trainer,))
 
     def _hf_arguments(self, node: Optional[cst.BaseExpression]) -> Optional[cst.Call]:
         for value in self._resolve_calls(node):
@@ -786,4 +816,4 @@ def _subscript_text(node: cst.Subscript) -> Optional[str]:
 
 
 __all__ = ["Evaluation", "Selection", "SelectionFacts", "BEST_IF", "LR_PLATEAU", "KERAS_CALLBACK",
-           "HF_TRAINER", "LIGHTNING", "SEARCH", "COMPARISON"]
+           "HF_TRAINER", "HF_SEARCH", "LIGHTNING", "SEARCH", "COMPARISON"]
