@@ -31,7 +31,7 @@ _NOISE_TOKENS = {
     "encoded", "processed", "tensor", "tensors", "np", "arr", "array", "tf", "torch", "pad",
     "padded", "seq", "img", "imgs", "image", "label", "input", "target", "text", "enc", "t",
     "final", "dataloader", "dataloaders", "tokens", "encodings", "tfds", "pd", "raw", "clean",
-    "sequences",
+    "sequences", "iterator", "iterators",
 }
 _ROLE_WORDS = ("test", "testing", "holdout", "val", "valid", "validation", "dev", "eval")
 
@@ -87,8 +87,11 @@ class DataRoles:
         if isinstance(node, cst.Subscript):
             index = _subscript_string(node)
             named = name_role(index) if index is not None else None
-            if named is None and index is None:  # `encoded[validation_key]`, `X[test_idx]`
-                by_key = self._roles(_index_name(node), depth)
+            if isinstance(node.value, cst.Attribute) and node.value.attr.value == "cv_results_":
+                return {VALIDATION}  # `search.cv_results_["mean_test_score"]`: CV folds
+            key_name = _index_name(node) if named is None and index is None else None
+            if key_name is not None and self._holds_strings(key_name.value):
+                by_key = self._roles(key_name, depth)  # `encoded[validation_key]`
                 if len(by_key) == 1:
                     return by_key
             if named == TEST and self._is_split_output(node.value):
@@ -100,8 +103,15 @@ class DataRoles:
             named = name_role(last_name(node))
             if named:
                 return {named}
+            declared = _declared_split(node)
+            if declared is not None:
+                return {declared}
             found: Set[str] = set()
             for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value in NOT_DATA_KEYWORDS:
+                    continue
+                if isinstance(arg.value, cst.Name) and _names_a_transform(arg.value.value):
+                    continue  # `ImageFolder(valid_dir, test_transforms)`: how, not which data
                 found |= self._roles(arg.value, depth)
             if not found and isinstance(node.func, cst.Attribute):  # `x_test.mean()`
                 found = self._roles(node.func.value, depth)
@@ -127,6 +137,11 @@ class DataRoles:
         if len(from_values) == 1:
             return from_values
         return {named} if named else set()
+
+    def _holds_strings(self, name: str) -> bool:
+        """Every value assigned to `name` is a string (`key = "validation" if a else "dev"`)."""
+        values = self.values(name)
+        return bool(values) and all(_is_string_choice(value) for value in values)
 
     def _is_split_output(self, node: cst.BaseExpression) -> bool:
         """`splits` in `splits["test"]` holds the result of a `train_test_split` call."""
@@ -164,6 +179,35 @@ class DataRoles:
         return None
 
 
+NOT_DATA_KEYWORDS = {"transform", "transforms", "target_transform", "collate_fn", "sampler_kwargs"}
+_TRANSFORM_TOKENS = {"transform", "transforms", "tfms", "tfm", "augment", "augmentation", "aug", "augs"}
+
+
+def _names_a_transform(name: str) -> bool:
+    return bool(_TRANSFORM_TOKENS & set(name_tokens(name)))
+
+
+def _declared_split(call: cst.Call) -> Optional[str]:
+    """The split a data set constructor asks for: `split="test"`, torchvision's `train=False`
+    (the test set), or a folder path ending in `valid` / `test`."""
+    for arg in call.args:
+        if arg.keyword is None:
+            text = string_value(arg.value)
+            if text and "/" in text.strip("/"):
+                role = name_role(text.rstrip("/").rsplit("/", 1)[-1])
+                if role is not None:
+                    return role
+            continue
+        if arg.keyword.value == "split":
+            role = name_role(string_value(arg.value))
+            if role is not None:
+                return role
+        if arg.keyword.value == "train" and isinstance(arg.value, cst.Name) \
+                and arg.value.value in ("True", "False"):
+            return TRAIN if arg.value.value == "True" else TEST
+    return None
+
+
 SUBSET_CALLS = {"Subset", "take", "skip", "select", "shard", "sample", "head", "tail"}
 
 
@@ -172,6 +216,12 @@ def _is_part_of(value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Subscript):
         return _subscript_string(value) is None
     return isinstance(value, cst.Call) and last_name(value) in SUBSET_CALLS
+
+
+def _is_string_choice(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.IfExp):
+        return _is_string_choice(node.body) and _is_string_choice(node.orelse)
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
 
 
 def _index_name(node: cst.Subscript) -> Optional[cst.Name]:
@@ -201,10 +251,16 @@ def _strip_glued(token: str) -> str:
     return token
 
 
+# Spellings of one role word: `va_loss` and `valid_iter` are about the same set.
+_SYNONYMS = {"va": "val", "vl": "val", "valid": "val", "validation": "val",
+             "te": "test", "tst": "test", "testing": "test"}
+
+
 def _name_key(name: Optional[str]) -> Optional[str]:
     if not name:
         return None
     tokens = [_strip_glued(token) for token in name_tokens(name)]
+    tokens = [_SYNONYMS.get(token, token) for token in tokens]
     kept = [token for token in tokens if token not in _NOISE_TOKENS and not token.isdigit()]
     return "_".join(kept) or None
 

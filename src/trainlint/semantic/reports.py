@@ -164,10 +164,13 @@ class ReportFlow:
 
     # -- queries --------------------------------------------------------------------------
 
-    def derived(self, scope: Scope, keys: Iterable[str]) -> Set[str]:
-        """`keys` and every key assigned (in this scope) from an expression that reads one."""
+    def derived(self, scope: Scope, keys: Iterable[str], after: Optional[cst.CSTNode] = None) -> Set[str]:
+        """`keys` and every key assigned (in this scope, after `after` when given) from an
+        expression that reads one."""
         found = set(keys)
         writes = self._writes.get(scope, [])
+        if after is not None:
+            writes = [write for write in writes if self.is_after(write[0], after)]
         changed = True
         rounds = 0
         while changed and rounds < 6:

@@ -65,7 +65,7 @@ FIGURE_WORDS = {
     "acc", "accs", "accuracy", "accuracies", "loss", "losses", "score", "scores", "f1", "auc",
     "metric", "metrics", "result", "results", "perf", "performance", "error", "errors", "err",
     "mse", "rmse", "mae", "r2", "precision", "recall", "map", "iou", "dice", "bleu", "rouge",
-    "corrects", "correct", "ppl", "perplexity", "wer", "mcc", "kappa",
+    "corrects", "correct", "ppl", "perplexity", "wer", "mcc", "kappa", "top1", "top5",
 }
 
 # Calls whose data arguments are not an evaluation of that data.
@@ -143,7 +143,7 @@ class SelectionFacts:
         if selection.model_keys is None:
             return self.has_test_evaluation()
         scope = self.flow.scope_of(selection.start)
-        names = self.flow.derived(scope, selection.model_keys)  # `best = search.best_estimator_`
+        names = self.flow.derived(scope, selection.model_keys, after=selection.start)  # `best = search.best_estimator_`
         until = self._rebinding_after(selection.model_keys, selection.start)
         for evaluation in self.evaluations:
             if evaluation.role != TEST or not self.flow.is_after(evaluation.node, selection.start):
@@ -346,7 +346,19 @@ class SelectionFacts:
                     return guarded
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 break
-        return None
+        # `def validate(epoch):` whose only held-out data is one set: its figures are of it
+        function = self.index.enclosing(at, cst.FunctionDef)
+        if function is None:
+            return None
+        evaluated = {e.role for e in self.evaluations if self.index.is_inside(e.node, function)}
+        return evaluated.pop() if len(evaluated) == 1 and not self._trains_in(function) else None
+
+    def _trains_in(self, function: cst.CSTNode) -> bool:
+        """The function takes optimizer steps or calls backward (it trains as well)."""
+        return any(
+            last_name(call) in ("backward", "step", "fit") and self.index.is_inside(call, function)
+            for call in self.index.of_type(cst.Call)
+        )
 
     def _loop_selection(
         self, kind: str, role: str, node: cst.CSTNode, metric: cst.BaseExpression,
@@ -356,6 +368,9 @@ class SelectionFacts:
         outer = _outermost_loop(self.index, node) or node
         metric_keys = mentioned_keys(metric)
         final = self.flow.reaching_report(scope, best_keys, after=outer)
+        if final is None and scope is not None and best_keys & _globals_of(scope):
+            # `global best_acc` in `def test(epoch):`: the script reports it at module level
+            final = self.flow.reaching_report(None, best_keys & _globals_of(scope), after=scope)
         if final is None and picks_best and self._saves_state(node):
             final = self._reported_evaluation(role, self.roles.key(metric), outer)
         report = final
@@ -601,15 +616,18 @@ class SelectionFacts:
             if search is None:
                 continue
             statement = self.index.statement_of(call)
-            if self._nested(search):
+            if self._nested(search, statement):
                 continue
             fit_role, fit_key, fit_call = None, None, None
             for fit in self._calls_on(search, "fit"):
                 role = self.roles.held_out_role(argument(fit, 0, "X"))
                 if role == TEST:
                     fit_role, fit_key, fit_call = role, self.roles.key(argument(fit, 0, "X")), fit
-            score_keys = {f"{search}.best_score_", f"{search}.cv_results_"}
-            report = self.flow.reaching_report(self.flow.scope_of(call), score_keys, after=statement)
+            # the best score is the selection figure; the table of all candidates is a log
+            # unless nothing else is shown
+            scope = self.flow.scope_of(call)
+            report = self.flow.reaching_report(scope, {f"{search}.best_score_"}, after=statement) \
+                or self.flow.reaching_report(scope, {f"{search}.cv_results_"}, after=statement)
             if fit_call is not None:
                 report = report or self._reported_evaluation(TEST, fit_key, statement)
                 yield Selection(SEARCH, TEST, fit_call, fit_call, True, fit_key, report, statement, report)
@@ -617,9 +635,15 @@ class SelectionFacts:
                 yield Selection(SEARCH, VALIDATION, report, report, True, None, report, statement, report,
                                 model_keys=(search,))
 
-    def _nested(self, search: str) -> bool:
-        """The search itself is cross-validated (nested CV) or passed on to another search."""
+    def _nested(self, search: str, statement: cst.CSTNode) -> bool:
+        """This search itself is cross-validated (nested CV) or passed on to another search,
+        before its name is given to another search."""
+        until = self._rebinding_after((search,), statement)
         for call in self.index.of_type(cst.Call):
+            if not self.flow.is_after(call, statement):
+                continue
+            if until is not None and self.index.order(call) > self.index.order(until):
+                continue
             if last_name(call) in NESTED_CV | SEARCHES:
                 first = argument(call, 0, "estimator")
                 if first is not None and dotted_name(first) == search:
@@ -673,6 +697,18 @@ class SelectionFacts:
 
     def _defined_here(self, class_name: str) -> bool:
         return any(node.name.value == class_name for node in self.index.of_type(cst.ClassDef))
+
+
+def _globals_of(scope: cst.CSTNode) -> Set[str]:
+    """Names a function declares `global`."""
+    if not isinstance(scope, cst.FunctionDef) or not isinstance(scope.body, cst.IndentedBlock):
+        return set()
+    return {
+        item.name.value
+        for line in scope.body.body if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body if isinstance(small, cst.Global)
+        for item in small.names
+    }
 
 
 def _direct_statements(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:

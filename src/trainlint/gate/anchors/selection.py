@@ -162,7 +162,16 @@ class _SelectionScan:
         return False
 
     def held_out_metric(self, metric: ast.AST, at: ast.AST) -> bool:
-        return _is_figure(metric) and (self.held_out(metric) or self.guarded(at))
+        return _is_figure(metric) and (self.held_out(metric) or self.guarded(at) or self.in_held_out_function(at))
+
+    def in_held_out_function(self, node: ast.AST) -> bool:
+        """selection._metric_role's third look: the enclosing function reads held-out data
+        somewhere (`def test(epoch):` looping over `testloader`)."""
+        for current in self.tree.ancestors(node):
+            if isinstance(current, FUNCTIONS):
+                return any(self.held_out(child) for child in ast.walk(current)
+                           if isinstance(child, (ast.Name, ast.Attribute)))
+        return False
 
     # -- the fact builders, one condition each ------------------------------------------------
 
