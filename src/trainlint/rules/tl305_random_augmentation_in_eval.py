@@ -15,9 +15,10 @@ from trainlint.semantic.names import (
     last_name,
     positional_args,
     string_value,
+    subscript_string,
+    walk,
 )
-from trainlint.semantic.roles import TRAIN, name_role
-from trainlint.semantic.splits import _string_index, is_eval
+from trainlint.semantic.roles import TRAIN, is_eval
 from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -198,7 +199,7 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
                         return found
             return None
         if isinstance(expr, cst.Subscript):
-            key = _string_index(expr)
+            key = subscript_string(expr)
             if key is None:
                 return None
             for value in ctx.dataflow.defining_values(expr.value):
@@ -207,7 +208,7 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
                         if isinstance(element, cst.DictElement) and string_value(element.key) == key:
                             return self.random_transform(ctx, element.value, depth - 1)
             return None
-        for node in _walk(expr):
+        for node in walk(expr):
             if isinstance(node, cst.Call) and self._is_random_op(ctx, node):
                 return last_name(node)
             if isinstance(node, cst.Name) and node is not expr and isinstance(ctx.index.parent(node), cst.Element):
@@ -255,14 +256,14 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
             return train_flag is False
         split = string_value(keyword_value(call, "split"))
         if split is not None:
-            return is_eval(name_role(split))
-        role = _assigned_role(ctx, call)
+            return is_eval(ctx.roles.name_role(split))
+        role = ctx.roles.assigned_role(call)
         if role is not None:
             return is_eval(role)
         paths = [s for node in call.args for s in _strings_in(node.value)]
         if any(EVAL_PATH.search(p) for p in paths) and not any(TRAIN_PATH.search(p) for p in paths):
             return True
-        return is_eval(ctx.splits.role(positional_args(call)[0].value)) if positional_args(call) else False
+        return is_eval(ctx.roles.along_flow(positional_args(call)[0].value)) if positional_args(call) else False
 
     def _split_of_augmented(self, ctx: FileContext, call: cst.Call):
         if not ctx.imports.candidates(call):
@@ -285,11 +286,11 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
             target = parent.targets[0].target
             parts = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
         if last_name(call) == "random_split":
-            eval_parts = [p for i, p in enumerate(parts) if i > 0 and name_role(ctx.code(p)) != TRAIN]
+            eval_parts = [p for i, p in enumerate(parts) if i > 0 and ctx.roles.name_role(ctx.code(p)) != TRAIN]
         else:
-            eval_parts = [p for p in parts if is_eval(name_role(ctx.code(p)))]
+            eval_parts = [p for p in parts if is_eval(ctx.roles.name_role(ctx.code(p)))]
             indices = argument(call, 1, "indices")
-            if not eval_parts and not is_eval(ctx.splits.role(indices)):
+            if not eval_parts and not is_eval(ctx.roles.along_flow(indices)):
                 return None
         if last_name(call) == "random_split" and not eval_parts:
             return None
@@ -301,8 +302,8 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
 
     def _mapped(self, ctx: FileContext, call: cst.Call):
         receiver = call.func.value  # type: ignore[attr-defined]
-        role = ctx.splits.role(receiver)
-        assigned = _assigned_role(ctx, call)
+        role = ctx.roles.along_flow(receiver)
+        assigned = ctx.roles.assigned_role(call)
         if not is_eval(role) and not is_eval(assigned):
             return None
         if role == TRAIN or assigned == TRAIN:
@@ -314,7 +315,7 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
         body = function
         if isinstance(function, cst.Name) and ctx.dataflow.function(function.value) is not None:
             body = ctx.dataflow.function(function.value).body  # a helper defined in this file
-        for node in _walk(body):
+        for node in walk(body):
             if isinstance(node, cst.Call):
                 if self._is_random_op(ctx, node):
                     random_op = last_name(node)
@@ -345,10 +346,10 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
         if subset is not None:
             evaluation = subset == "validation"
         else:
-            role = _assigned_role(ctx, call)
+            role = ctx.roles.assigned_role(call)
             if role is None:
                 first = positional_args(call)[0].value if positional_args(call) else None
-                role = ctx.splits.role(first)
+                role = ctx.roles.along_flow(first)
                 if role is None and first is not None:
                     paths = list(_strings_in(first))
                     role = "eval" if any(EVAL_PATH.search(p) for p in paths) else None
@@ -368,7 +369,7 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
         target = assign.targets[0].target
         if not (isinstance(target, cst.Attribute) and target.attr.value in ("transform", "transforms")):
             return None
-        role = ctx.splits.role(target.value)
+        role = ctx.roles.along_flow(target.value)
         if not is_eval(role):
             return None
         random_op = self.random_transform(ctx, assign.value)
@@ -378,18 +379,6 @@ val_gen = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/val")
             f"the evaluation dataset is given a random transform ({random_op}): its figures become "
             "random and pessimistic; give it a deterministic pipeline"
         ))
-
-
-def _assigned_role(ctx: FileContext, call: cst.Call) -> Optional[str]:
-    parent = ctx.index.parent(call)
-    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
-        target = parent.targets[0].target
-        if isinstance(target, cst.Name):
-            return name_role(target.value)
-        if isinstance(target, cst.Subscript):
-            key = _string_index(target)
-            return name_role(key) if key else None
-    return None
 
 
 def _transform_reassigned(ctx: FileContext) -> bool:
@@ -415,20 +404,12 @@ def _falsy(node: cst.BaseExpression) -> bool:
 
 
 def _strings_in(node: cst.CSTNode) -> Iterator[str]:
-    for current in _walk(node):
+    for current in walk(node):
         value = string_value(current) if isinstance(current, (cst.SimpleString, cst.ConcatenatedString)) else None
         if value is not None:
             yield value
         elif isinstance(current, cst.FormattedStringText):
             yield current.value
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 __all__ = ["RandomAugmentationInEval"]

@@ -10,8 +10,7 @@ import libcst as cst
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import Binding
 from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, positional_args
-from trainlint.semantic.roles import TRAIN, name_role
-from trainlint.semantic.splits import is_eval
+from trainlint.semantic.roles import TRAIN, is_eval
 from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Rule
 
@@ -127,7 +126,6 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
     # -- validation data passed to training --------------------------------------------
 
     def _validation_arguments(self, ctx: FileContext) -> Iterator[Finding]:
-        splits = ctx.splits
         for call in ctx.index.of_type(cst.Call):
             method = last_name(call)
             validation = None
@@ -144,7 +142,7 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
                 training = [e for e in [keyword_value(call, "train_dataset")] if e is not None]
             if validation is None:
                 continue
-            if splits.role(validation) == TRAIN or self._same_data(ctx, validation, training):
+            if ctx.roles.along_flow(validation) == TRAIN or self._same_data(ctx, validation, training):
                 yield self.report(call, message=(
                     f"the validation data `{ctx.code(validation)}` is the training data, so the "
                     "validation figure (and any early stopping or checkpointing on it) measures "
@@ -171,16 +169,15 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
     # -- loaders over the training dataset -------------------------------------------------
 
     def _loaders(self, ctx: FileContext) -> Iterator[Finding]:
-        splits = ctx.splits
         for call in ctx.index.of_type(cst.Call):
             if not ctx.imports.matches(call, DATALOADERS):
                 continue
             dataset = argument(call, 0, "dataset")
-            if dataset is None or splits.role(dataset) != TRAIN:
+            if dataset is None or ctx.roles.along_flow(dataset) != TRAIN:
                 continue
             if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
                 continue  # `DataLoader(train_ds, sampler=SubsetRandomSampler(val_idx))` picks other rows
-            loader_role = self._assigned_role(ctx, call)
+            loader_role = ctx.roles.assigned_role(call)
             if is_eval(loader_role):
                 yield self.report(call, message=(
                     f"the evaluation loader reads the training dataset `{ctx.code(dataset)}`, so its "
@@ -188,24 +185,12 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
                 ))
 
     def _assigned_role(self, ctx: FileContext, call: cst.Call) -> Optional[str]:
-        parent = ctx.index.parent(call)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
-            target = parent.targets[0].target
-            name = ctx.code(target)
-            if isinstance(target, cst.Subscript):
-                from trainlint.semantic.splits import _string_index
-
-                key = _string_index(target)
-                return name_role(key) if key else None
-            return name_role(name.replace(".", "_"))
-        if isinstance(parent, cst.Arg) and parent.keyword is not None:
-            return name_role(parent.keyword.value)
-        return None
+        """Kept for gate/anchors/data.py until the gate rewrite; the answer is ctx.roles'."""
+        return ctx.roles.assigned_role(call)
 
     # -- "test" figures computed on training arrays ----------------------------------------
 
     def _labelled_scores(self, ctx: FileContext) -> Iterator[Finding]:
-        splits = ctx.splits
         reported: Set[int] = set()
         for call in ctx.index.of_type(cst.Call):
             method = last_name(call)
@@ -216,7 +201,7 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
             data = [a.value for a in positional_args(call)[:2]]
             if not data:
                 continue
-            roles = [splits.role(d) for d in data]
+            roles = [ctx.roles.along_flow(d) for d in data]
             if not all(role == TRAIN for role in roles):
                 continue
             statement = ctx.index.statement_of(call)
@@ -233,7 +218,7 @@ print(model.score(X_val, y_val), model.score(X_test, y_test))
         parent = ctx.index.parent(call)
         if isinstance(parent, cst.Assign):
             names = [ctx.code(t.target) for t in parent.targets]
-            roles = {name_role(n.split(".")[-1]) for n in names}
+            roles = {ctx.roles.name_role(n.split(".")[-1]) for n in names}
             if len(roles) == 1 and is_eval(roles.pop()):
                 return True
             return False

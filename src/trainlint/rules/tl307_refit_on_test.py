@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import STATE, Binding
 from trainlint.semantic.names import last_name
 from trainlint.semantic.roles import TRAIN
-from trainlint.semantic.splits import is_eval
+from trainlint.semantic.roles import is_eval
 from trainlint.core.diagnostics import Severity
 from trainlint.vocab.words import TRANSFORMER_LIBRARY_WORDS, TRANSFORMER_WORDS
 from trainlint.rules.base import Finding, Rule
@@ -157,11 +157,10 @@ X_test = scaler.transform(X_test)
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         facts = ctx.leakage
-        splits = ctx.splits
         for fit in facts.fits:
             if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
                 continue
-            if not is_eval(splits.role(fit.data)):
+            if not is_eval(ctx.roles.along_flow(fit.data)):
                 continue
             earlier = self._earlier_fit(ctx, fit)
             if earlier is not None:
@@ -182,14 +181,14 @@ X_test = scaler.transform(X_test)
             if binding.how == "mutate" and isinstance(value, cst.Call) and value is not fit.call:
                 if last_name(value) in REFITTING and flow.call_state(value) is binding:
                     data = value.args[0].value if value.args else None
-                    if data is not None and not is_eval(ctx.splits.role(data)):
+                    if data is not None and not is_eval(ctx.roles.along_flow(data)):
                         return value
             stack.extend(r.binding for r in binding.parents if r.kind == STATE)
             if binding.how == "assign" and isinstance(value, cst.Call) and last_name(value) in REFITTING:
                 state = flow.call_state(value)
                 if state is not None and value is not fit.call:
                     data = value.args[0].value if value.args else None
-                    if data is not None and not is_eval(ctx.splits.role(data)):
+                    if data is not None and not is_eval(ctx.roles.along_flow(data)):
                         return value
         return None
 
@@ -217,7 +216,7 @@ X_test = scaler.transform(X_test)
             roles = []
             for call in calls:
                 argument = _call_argument(call, position, param.name)
-                roles.append((call, ctx.splits.role(argument) if argument is not None else None))
+                roles.append((call, ctx.roles.along_flow(argument) if argument is not None else None))
             if not any(role == TRAIN for _, role in roles):
                 continue
             for call, role in roles:

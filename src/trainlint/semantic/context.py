@@ -51,13 +51,13 @@ class FileContext:
 
     @cached_property
     def dataflow(self) -> "DataFlow":
-        from trainlint.semantic.dataflow import DataFlow
-
-        return DataFlow(self.module, self.index, self.imports)
+        return self.splits.flow
 
     @cached_property
     def splits(self) -> "SplitFacts":
-        return self.dataflow.split_facts
+        from trainlint.semantic.splits import split_data_flow
+
+        return split_data_flow(self.module, self.index, self.imports, self.roles.words)
 
     @cached_property
     def leakage(self) -> "LeakageFacts":
@@ -75,11 +75,11 @@ class FileContext:
 
     @cached_property
     def imbalance(self) -> ImbalanceFacts:
-        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria)
+        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria, self.roles.words)
 
     @cached_property
     def selection(self) -> SelectionFacts:
-        return SelectionFacts(self.index, self.imports)
+        return SelectionFacts(self.index, self.imports, self.roles)
 
     @cached_property
     def loaders(self) -> LoaderTable:
@@ -91,7 +91,7 @@ class FileContext:
 
     @cached_property
     def roles(self) -> DataRoles:
-        return DataRoles(self.module, self.index, self.config)
+        return DataRoles(self)
 
     @cached_property
     def loops(self) -> LoopTable:

@@ -28,7 +28,8 @@ import libcst as cst
 from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
 from trainlint.semantic.batching import LoaderFacts, LoaderTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, last_name, positional_args
+from trainlint.semantic.names import dotted_name, last_name, positional_args, walk
+from trainlint.vocab.roles import name_tokens
 
 BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
 SAMPLE_COUNT, BATCH_COUNT, LEN_BATCH = "sample_count", "batch_count", "len_batch"
@@ -347,7 +348,7 @@ class EpochFigures:
             name = assign.targets[0].target.value
             if name in accumulated or name in loop.batch_names or name in seen:
                 continue
-            if "last" in _tokens(name) or any(read in accumulated for read in _read_names(assign.value)):
+            if "last" in name_tokens(name) or any(read in accumulated for read in _read_names(assign.value)):
                 continue  # named as the last batch, or a running figure over the accumulators
             if not self._is_metric_value(name, assign.value, loop, assign):
                 continue
@@ -371,7 +372,7 @@ class EpochFigures:
         core = _strip(value)
         if isinstance(core, cst.Call) and self._criteria.loss_use(core) is not None:
             return True
-        tokens = set(_tokens(name)) | set(name.lower().split("_"))
+        tokens = set(name_tokens(name)) | set(name.lower().split("_"))
         if not tokens & _METRIC_WORDS:
             return False
         if isinstance(core, cst.Call) and last_name(core.func) in _METRIC_FUNCTIONS:
@@ -505,20 +506,12 @@ def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield target
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _calls(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in _walk(node))
+    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in walk(node))
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for child in _walk(node):
+    for child in walk(node):
         if isinstance(child, cst.ComparisonTarget) and isinstance(child.operator, cst.Equal):
             return True
         if isinstance(child, cst.Call) and last_name(child.func) == "eq":
@@ -529,12 +522,6 @@ def _has_equality(node: cst.CSTNode) -> bool:
 def _looks_like_criterion(name: str) -> bool:
     lowered = name.lower()
     return "loss" in lowered or lowered.startswith("crit") or lowered.endswith("criterion")
-
-
-def _tokens(name: str) -> List[str]:
-    from trainlint.semantic.roles import name_tokens
-
-    return name_tokens(name)
 
 
 def _ends_with_break(loop_node: cst.CSTNode) -> bool:

@@ -29,8 +29,9 @@ from trainlint.semantic.names import (
     last_name,
     positional_args,
     string_value,
+    walk,
 )
-from trainlint.semantic.roles import TRAIN, name_role, name_tokens
+from trainlint.vocab.roles import TRAIN, RoleWords, name_tokens
 
 KERAS_ACCURACY_STRINGS = {
     "accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
@@ -74,8 +75,9 @@ class Site:
 
 class ImbalanceFacts:
     def __init__(self, module: cst.Module, index: ModuleIndex, imports: ImportTable,
-                 criteria: CriteriaTable) -> None:
+                 criteria: CriteriaTable, words: RoleWords) -> None:
         self._module = module
+        self._words = words
         self._index = index
         self._imports = imports
         self._criteria = criteria
@@ -144,7 +146,7 @@ class ImbalanceFacts:
             self.other_metric = True
         elif name == "accuracy_score":
             truth = argument(call, 0, "y_true")
-            if name_role(dotted_name(truth)) != TRAIN:
+            if self._words.name_role(dotted_name(truth)) != TRAIN:
                 self.accuracy.append(Site(call, "accuracy_score"))
         elif name == "compile" and isinstance(call.func, cst.Attribute):
             self._read_keras_metrics(call)
@@ -203,7 +205,7 @@ class ImbalanceFacts:
         names = [n for t in assign.targets for n in _names(t.target)]
         if not any({"acc", "accuracy"} & set(name_tokens(n)) for n in names):
             return
-        if any(name_role(n) == TRAIN for n in names):
+        if any(self._words.name_role(n) == TRAIN for n in names):
             return
         if _contains_call(assign.value, {"mean"}) and _has_equality(assign.value):
             statement = self._index.statement_of(assign)
@@ -222,16 +224,16 @@ class ImbalanceFacts:
         statement = self._index.statement_of(division)
         if any(site.node is statement for site in self.accuracy):
             return
-        if any(name_role(n) == TRAIN for n in _names(division.left)):
+        if any(self._words.name_role(n) == TRAIN for n in _names(division.left)):
             return
         function = self._index.enclosing_function(division)
-        if function is not None and name_role(function.name.value) == TRAIN:
+        if function is not None and self._words.name_role(function.name.value) == TRAIN:
             return  # a training-progress figure, not the evaluation metric
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign):
                     targets = [dotted_name(t.target) for t in small.targets]
-                    if any(name_role(t) == TRAIN for t in targets if t):
+                    if any(self._words.name_role(t) == TRAIN for t in targets if t):
                         return
         self.accuracy.append(Site(statement, "correct / total"))
 
@@ -265,23 +267,14 @@ class ImbalanceFacts:
         return values
 
 
-def _walk(node: cst.CSTNode):
-    """Nodes of a (small) subtree, without libcst's rebuilding visitor."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _contains_call(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n) in names for n in _walk(node))
+    return any(isinstance(n, cst.Call) and last_name(n) in names for n in walk(node))
 
 
 def _names(node: cst.CSTNode) -> List[str]:
     """Identifiers in an expression: names and attribute names."""
     found: List[str] = []
-    for current in _walk(node):
+    for current in walk(node):
         if isinstance(current, cst.Name):
             found.append(current.value)
     return found
@@ -298,7 +291,7 @@ def _counts_correct(numerator: cst.CSTNode) -> bool:
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for current in _walk(node):
+    for current in walk(node):
         if isinstance(current, cst.ComparisonTarget) and isinstance(current.operator, cst.Equal):
             return True
         if isinstance(current, cst.Call) and last_name(current) == "eq":
