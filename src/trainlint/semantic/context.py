@@ -24,9 +24,15 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.augmentation import AugmentationFacts
     from trainlint.semantic.dataflow import DataFlow
     from trainlint.semantic.leakage import LeakageFacts
+    from trainlint.semantic.loss_weighting import LossWeightingFacts
+    from trainlint.semantic.overlap import OverlapFacts
+    from trainlint.semantic.refits import RefitFacts
+    from trainlint.semantic.resampling import ResamplingFacts
     from trainlint.semantic.splits import SplitFacts
+    from trainlint.semantic.stratification import StratificationFacts
 
 
 class FileContext:
@@ -80,6 +86,42 @@ class FileContext:
     @cached_property
     def selection(self) -> SelectionFacts:
         return SelectionFacts(self.index, self.imports, self.roles)
+
+    @cached_property
+    def augmentation(self) -> "AugmentationFacts":
+        from trainlint.semantic.augmentation import AugmentationFacts
+
+        return AugmentationFacts(self)
+
+    @cached_property
+    def overlap(self) -> "OverlapFacts":
+        from trainlint.semantic.overlap import OverlapFacts
+
+        return OverlapFacts(self)
+
+    @cached_property
+    def refits(self) -> "RefitFacts":
+        from trainlint.semantic.refits import RefitFacts
+
+        return RefitFacts(self)
+
+    @cached_property
+    def stratification(self) -> "StratificationFacts":
+        from trainlint.semantic.stratification import StratificationFacts
+
+        return StratificationFacts(self)
+
+    @cached_property
+    def resampling(self) -> "ResamplingFacts":
+        from trainlint.semantic.resampling import ResamplingFacts
+
+        return ResamplingFacts(self)
+
+    @cached_property
+    def loss_weighting(self) -> "LossWeightingFacts":
+        from trainlint.semantic.loss_weighting import LossWeightingFacts
+
+        return LossWeightingFacts(self)
 
     @cached_property
     def loaders(self) -> LoaderTable:

@@ -28,7 +28,7 @@ import libcst as cst
 from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
 from trainlint.semantic.batching import LoaderFacts, LoaderTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, last_name, positional_args, walk
+from trainlint.semantic.names import dotted_name, is_zero, last_name, positional_args, walk
 from trainlint.vocab.roles import name_tokens
 
 BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
@@ -189,7 +189,7 @@ class EpochFigures:
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             if name == "size" and receiver is not None:
                 args = positional_args(node)
-                return bool(args) and _is_zero_int(args[0].value) and self._is_batch_data(receiver, loop)
+                return bool(args) and _is_zero_index(args[0].value) and self._is_batch_data(receiver, loop)
             if name == "numel" and receiver is not None:
                 return self._is_batch_data(receiver, loop)
             if name == "len" and positional_args(node):
@@ -197,7 +197,7 @@ class EpochFigures:
             return False
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
-            if isinstance(index, cst.Index) and _is_zero_int(index.value):
+            if isinstance(index, cst.Index) and _is_zero_index(index.value):
                 base = node.value
                 if isinstance(base, cst.Attribute) and base.attr.value == "shape":
                     return self._is_batch_data(base.value, loop)
@@ -475,10 +475,6 @@ def _is_number(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float))
 
 
-def _is_zero_int(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Integer) and node.value == "0"
-
-
 def _enumerate_index(loop) -> Optional[str]:
     node = loop.node
     if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
@@ -546,3 +542,8 @@ def _read_names(root: cst.CSTNode) -> Iterator[str]:
             stack.append(node.value)
         else:
             stack.extend(node.children)
+
+
+def _is_zero_index(node: cst.BaseExpression) -> bool:
+    """`x.size(0)`, `shape[0]`: an integer literal zero."""
+    return isinstance(node, cst.Integer) and is_zero(node)

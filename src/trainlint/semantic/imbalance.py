@@ -31,6 +31,13 @@ from trainlint.semantic.names import (
     string_value,
     walk,
 )
+from trainlint.vocab.class_balance import (
+    IMBALANCE_KEYWORDS,
+    RESAMPLERS,
+    WEIGHT_FUNCTIONS,
+    WEIGHTED_TORCH_LOSSES,
+    WEIGHTING_CALLS,
+)
 from trainlint.vocab.roles import TRAIN, RoleWords, name_tokens
 
 KERAS_ACCURACY_STRINGS = {
@@ -39,13 +46,6 @@ KERAS_ACCURACY_STRINGS = {
 KERAS_ACCURACY_CLASSES = {
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
 }
-WEIGHT_FUNCTIONS = {"compute_class_weight", "compute_sample_weight"}
-RESAMPLERS = {
-    "SMOTE", "ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "SMOTENC", "SMOTEN",
-    "RandomOverSampler", "RandomUnderSampler", "NearMiss", "TomekLinks", "ClusterCentroids",
-    "EditedNearestNeighbours", "SMOTEENN", "SMOTETomek", "OneSidedSelection",
-}
-IMBALANCE_KEYWORDS = {"class_weight", "scale_pos_weight", "auto_class_weights", "class_weights"}
 OTHER_METRIC_CALLS = {
     "f1_score", "fbeta_score", "precision_score", "recall_score", "roc_auc_score",
     "balanced_accuracy_score", "classification_report", "confusion_matrix",
@@ -236,6 +236,23 @@ class ImbalanceFacts:
                     if any(self._words.name_role(t) == TRAIN for t in targets if t):
                         return
         self.accuracy.append(Site(statement, "correct / total"))
+
+    def weighting_by_import(self) -> Optional[str]:
+        """The first weighted sampler or class-weight function resolved through the imports,
+        or torch loss given `weight=` / `pos_weight=`: narrower than `evidence` (no bare
+        keywords, no resampling), what a random_split must see to be called imbalanced."""
+        for call in self._index.of_type(cst.Call):
+            candidates = self._imports.candidates(call)
+            for qualified in candidates:
+                if qualified in WEIGHTING_CALLS:
+                    return WEIGHTING_CALLS[qualified]
+            name = last_name(call)
+            if name in WEIGHTED_TORCH_LOSSES and any(c.startswith("torch.") for c in candidates):
+                for keyword_name in ("weight", "pos_weight"):
+                    value = keyword_value(call, keyword_name)
+                    if value is not None and not is_none(value):
+                        return f"{name}({keyword_name}=...)"
+        return None
 
     def _mentions_other_metric(self) -> bool:
         """Identifiers the code defines or strings it prints that name another metric."""

@@ -29,21 +29,8 @@ from trainlint.semantic.names import (
     string_value,
 )
 from trainlint.semantic.roles import FlowRoles
-from trainlint.vocab.roles import EVAL, TRAIN, RoleWords, is_eval  # noqa: F401  (is_eval: gate/anchors/data.py imports it from here)
-
-TRAIN_TEST_SPLIT = {"sklearn.model_selection.train_test_split"}
-RANDOM_SPLIT = {"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"}
-SUBSET = {"torch.utils.data.Subset", "torch.utils.data.dataset.Subset"}
-CV_FUNCTIONS = {
-    "cross_val_score", "cross_validate", "cross_val_predict", "learning_curve",
-    "validation_curve", "permutation_test_score",
-}
-SEARCHES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV",
-            "BayesSearchCV", "RFECV"}
-SHUFFLING_CALLS = {
-    "numpy.random.permutation", "sklearn.utils.shuffle", "torch.randperm",
-    "tensorflow.random.shuffle", "numpy.random.shuffle", "random.shuffle", "random.sample",
-}
+from trainlint.vocab.roles import EVAL, TRAIN, RoleWords, is_eval
+from trainlint.vocab.splitting import CV_FUNCTIONS, RANDOM_SPLIT, SEARCHES, SPLIT_CONSUMERS, SUBSET, TRAIN_TEST_SPLIT
 
 
 @dataclass(eq=False)
@@ -54,13 +41,6 @@ class Split:
     parts: List[Binding] = field(default_factory=list)
     estimator: Optional[cst.BaseExpression] = None
     splitter: Optional[cst.BaseExpression] = None  # the cv= / splitter expression
-
-
-# Calls whose row arguments show that slices of one array are training / evaluation parts.
-SPLIT_CONSUMERS = {
-    "fit", "fit_transform", "partial_fit", "train_on_batch", "evaluate", "score", "predict",
-    "predict_proba", "test_on_batch", "DataLoader", "TensorDataset", "Dataset", "DMatrix",
-}
 
 
 def split_data_flow(module: cst.Module, index: ModuleIndex, imports: ImportTable,
@@ -392,3 +372,7 @@ def _is_shift(piece: cst.Slice) -> bool:
         if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
             return False
     return True
+
+
+# `is_eval` and the word lists stay importable here for gate/anchors until its rewrite.
+__all__ = ["Split", "SplitFacts", "split_data_flow", "is_eval", "CV_FUNCTIONS", "SEARCHES", "SPLIT_CONSUMERS"]
