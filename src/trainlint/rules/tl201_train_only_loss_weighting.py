@@ -7,7 +7,7 @@ from typing import FrozenSet, Iterator, List, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.criteria import (
     LABEL_SMOOTHING,
@@ -110,15 +110,24 @@ class Classifier(pl.LightningModule):
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["AUC"])
 history = model.fit(x_train, y_train, epochs=20, class_weight={0: 1.0, 1: 9.0},
                     validation_data=(x_val, y_val))
 """,
-        """\
+            line=2,
+            message="Keras applies class_weight= to the training loss only, and validation_data has no weights",
+        ),
+        Invalid(
+            """\
 model.fit(X, y, sample_weight=w, validation_split=0.2, epochs=10)
 """,
-        """\
+            line=1,
+            message="Keras applies sample_weight= to the training loss only, and validation_split data carries",
+        ),
+        Invalid(
+            """\
 import lightning as L
 import torch.nn as nn
 
@@ -136,6 +145,9 @@ class Tagger(L.LightningModule):
         x, y = batch
         self.log("val_loss", self.val_loss(self(x), y))
 """,
+            line=16,
+            message="the training loss uses pos_weight= but this validation loss does not",
+        ),
     )
     VALID = (
         """\

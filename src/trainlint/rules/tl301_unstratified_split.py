@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.edits import add_keyword_argument
 from trainlint.semantic.names import keyword
@@ -70,7 +70,8 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratif
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from sklearn.model_selection import train_test_split
 from sklearn.ensemble import RandomForestClassifier
 
@@ -80,14 +81,22 @@ def fit_forest(features, labels):
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
 forest = fit_forest(X_train, y_train)
 """,
-        """\
+            line=7,
+            message="classification target split without stratification",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.ensemble import GradientBoostingClassifier
 
 cv = KFold(n_splits=5, shuffle=True, random_state=0)
 scores = cross_val_score(GradientBoostingClassifier(), X, y, cv=cv, scoring="accuracy")
 """,
-        """\
+            line=4,
+            message="KFold on a classification target does not stratify",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import ShuffleSplit
 from sklearn.linear_model import LogisticRegression
 
@@ -95,7 +104,11 @@ for train_idx, val_idx in ShuffleSplit(n_splits=10, test_size=0.2).split(X):
     clf = LogisticRegression(max_iter=1000).fit(X[train_idx], y[train_idx])
     print(clf.score(X[val_idx], y[val_idx]))
 """,
-        """\
+            line=4,
+            message="ShuffleSplit on a classification target does not stratify",
+        ),
+        Invalid(
+            """\
 import torch
 from torch import nn
 from torch.utils.data import random_split
@@ -105,14 +118,22 @@ full = datasets.ImageFolder("xray/", transform=tfm)
 train_ds, val_ds = random_split(full, [0.8, 0.2])
 criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 6.0]))  # pneumonia cases are rare
 """,
-        """\
+            line=7,
+            message="random_split of a labelled dataset whose classes are imbalanced",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import train_test_split
 from sklearn.ensemble import RandomForestClassifier
 
 train_df, test_df = train_test_split(df, test_size=0.2, random_state=7)
 clf = RandomForestClassifier().fit(train_df[features], train_df["churned"])
 """,
-        """\
+            line=4,
+            message="classification target split without stratification",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import train_test_split
 from sklearn.ensemble import RandomForestClassifier
 
@@ -120,19 +141,30 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random
 model = RandomForestClassifier(n_estimators=200)
 model.fit(X_train, y_train)
 """,
-        """\
+            line=4,
+            message="classification target split without stratification",
+        ),
+        Invalid(
+            """\
 import sklearn.model_selection as ms
 from sklearn.metrics import accuracy_score
 
 X_tr, X_te, y_tr, y_te = ms.train_test_split(features, labels, test_size=0.3)
 print(accuracy_score(y_te, predict(X_te)))
 """,
-        """\
+            line=4,
+            message="classification target split without stratification",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import train_test_split as tts
 
 print(df["churn"].value_counts())
 X_train, X_val, y_train, y_val = tts(df.drop(columns="churn"), df["churn"])
 """,
+            line=4,
+            message="classification target split without stratification",
+        ),
     )
     FIX_EXAMPLES = (
         (

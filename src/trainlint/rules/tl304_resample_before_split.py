@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 
 
@@ -59,7 +59,8 @@ X_train, y_train = SMOTE().fit_resample(X_train, y_train)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import pandas as pd
 from sklearn.utils import resample
 from sklearn.model_selection import train_test_split
@@ -70,7 +71,11 @@ minority_up = resample(minority, replace=True, n_samples=len(majority), random_s
 balanced = pd.concat([majority, minority_up])
 train, test = train_test_split(balanced, test_size=0.25)
 """,
-        """\
+            line=7,
+            message="resampled before the split at line 9",
+        ),
+        Invalid(
+            """\
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -78,7 +83,11 @@ X = np.concatenate([X, X[y == 1], X[y == 1]])
 y = np.concatenate([y, y[y == 1], y[y == 1]])
 X_train, X_test, y_train, y_test = train_test_split(X, y)
 """,
-        """\
+            line=4,
+            message="rows duplicated before the split at line 6",
+        ),
+        Invalid(
+            """\
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import cross_val_score
 from sklearn.ensemble import RandomForestClassifier
@@ -86,6 +95,9 @@ from sklearn.ensemble import RandomForestClassifier
 X_bal, y_bal = RandomUnderSampler().fit_resample(X, y)
 scores = cross_val_score(RandomForestClassifier(), X_bal, y_bal, cv=5)
 """,
+            line=5,
+            message="resampled before the split at line 6",
+        ),
     )
     VALID = (
         """\

@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.augmentation import (
     BUILT_WITH,
     GENERATOR,
@@ -88,7 +88,8 @@ val_ds = datasets.ImageFolder("data/val", transform=eval_tf)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from torch.utils.data import random_split
 from torchvision import datasets, transforms as T
 
@@ -96,27 +97,42 @@ augment = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.To
 full = datasets.ImageFolder("images/", transform=augment)
 train_set, val_set = random_split(full, [0.9, 0.1])
 """,
-        """\
+            line=6,
+            message="the evaluation part of this split inherits the random transform (RandomCrop) of `full`",
+        ),
+        Invalid(
+            """\
 from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
 datagen = ImageDataGenerator(rescale=1 / 255, rotation_range=20, horizontal_flip=True, validation_split=0.2)
 train_gen = datagen.flow_from_directory("data", subset="training")
 val_gen = datagen.flow_from_directory("data", subset="validation")
 """,
-        """\
+            line=5,
+            message="the evaluation generator comes from an ImageDataGenerator that augments",
+        ),
+        Invalid(
+            """\
 import tensorflow as tf
 from tensorflow.keras import layers
 
 augment = tf.keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)])
 val_ds = val_ds.map(lambda x, y: (augment(x, training=True), y))
 """,
-        """\
+            line=5,
+            message="random augmentation (RandomFlip) is mapped over the evaluation dataset",
+        ),
+        Invalid(
+            """\
 import albumentations as A
 from albumentations.pytorch import ToTensorV2
 
 tfm = A.Compose([A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast(p=0.2), ToTensorV2()])
 test_dataset = LeafDataset(test_df, transforms=tfm)
 """,
+            line=5,
+            message="the evaluation dataset is built with a random transform (HorizontalFlip) in `tfm`",
+        ),
     )
     VALID = (
         """\

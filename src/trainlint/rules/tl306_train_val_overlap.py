@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.overlap import (
     EVAL_WORDS,
@@ -56,25 +56,38 @@ model.fit(x_train, y_train, epochs=20, validation_data=(x_val, y_val))
     references = ("https://developers.google.com/machine-learning/crash-course/overfitting/dividing-datasets",)
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from torch.utils.data import DataLoader
 
 train_loader = DataLoader(train_dataset, batch_size=64, shuffle=True)
 val_loader = DataLoader(train_dataset, batch_size=256)
 """,
-        """\
+            line=4,
+            message="the evaluation loader reads the training dataset `train_dataset`, so its figures measure",
+        ),
+        Invalid(
+            """\
 from sklearn.metrics import accuracy_score
 
 clf.fit(X_train, y_train)
 print("Test accuracy:", accuracy_score(y_train, clf.predict(X_train)))
 """,
-        """\
+            line=4,
+            message="`accuracy_score(y_train, clf.predict(X_train))` is computed on training data but reported",
+        ),
+        Invalid(
+            """\
 from transformers import Trainer
 
 trainer = Trainer(model=model, args=args, train_dataset=tokenized["train"],
                   eval_dataset=tokenized["train"])
 """,
-        """\
+            line=3,
+            message="the validation data `tokenized[\"train\"]` is the training data, so the validation figure",
+        ),
+        Invalid(
+            """\
 from sklearn.model_selection import train_test_split
 
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
@@ -82,6 +95,9 @@ model.fit(X_train, y_train)
 X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2)  # re-split: new rows
 print(model.score(X_val, y_val))
 """,
+            line=6,
+            message="`model.score(X_val, y_val)` scores the evaluation part of a second split (line 5) of the",
+        ),
     )
     VALID = (
         """\

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.leakage import Fit
 from trainlint.semantic.refits import Refit, is_transformer
@@ -64,14 +64,19 @@ X_test = scaler.transform(X_test)
     references = ("https://scikit-learn.org/stable/common_pitfalls.html#inconsistent-preprocessing",)
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 vectorizer = TfidfVectorizer(min_df=2)
 X_train = vectorizer.fit_transform(train_texts)
 X_val = vectorizer.fit_transform(val_texts)
 """,
-        """\
+            line=5,
+            message="TfidfVectorizer fitted on the training data (line 4) is fitted again (`fit_transform`) on",
+        ),
+        Invalid(
+            """\
 from tensorflow.keras.preprocessing.text import Tokenizer
 
 tok = Tokenizer(num_words=5000)
@@ -80,7 +85,11 @@ x_train = tok.texts_to_sequences(train_df["text"])
 tok.fit_on_texts(test_df["text"])
 x_test = tok.texts_to_sequences(test_df["text"])
 """,
-        """\
+            line=6,
+            message="Tokenizer fitted on the training data (line 4) is fitted again (`fit_on_texts`) on",
+        ),
+        Invalid(
+            """\
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.model_selection import train_test_split
 
@@ -89,7 +98,11 @@ mm = MinMaxScaler()
 mm.fit(X_a)
 X_b = mm.fit(X_b).transform(X_b)
 """,
-        """\
+            line=7,
+            message="MinMaxScaler fitted on the training data (line 6) is fitted again (`fit`) on evaluation",
+        ),
+        Invalid(
+            """\
 from sklearn.preprocessing import StandardScaler
 
 def scale(features):
@@ -98,6 +111,9 @@ def scale(features):
 X_train = scale(X_train)
 X_test = scale(X_test)
 """,
+            line=7,
+            message="`scale` fits a new StandardScaler on every call, and is called here on evaluation data",
+        ),
     )
     VALID = (
         """\
