@@ -26,6 +26,7 @@ from trainlint.semantic.names import (
     positional_args,
     string_value,
     subscript_string,
+    literal_texts,
     walk,
 )
 from trainlint.vocab.random_transforms import (
@@ -156,7 +157,7 @@ class AugmentationFacts:
         role = roles.assigned_role(call)
         if role is not None:
             return is_eval(role)
-        paths = [s for node in call.args for s in _strings_in(node.value)]
+        paths = [s for node in call.args for s in literal_texts(node.value)]
         if any(EVAL_PATH.search(p) for p in paths) and not any(TRAIN_PATH.search(p) for p in paths):
             return True
         first = positional_args(call)
@@ -235,7 +236,7 @@ class AugmentationFacts:
                 first = positional_args(call)[0].value if positional_args(call) else None
                 role = ctx.roles.along_flow(first)
                 if role is None and first is not None:
-                    role = EVAL if any(EVAL_PATH.search(p) for p in _strings_in(first)) else None
+                    role = EVAL if any(EVAL_PATH.search(p) for p in literal_texts(first)) else None
             evaluation = is_eval(role)
         return AugmentedEvaluation(call, GENERATOR, augmenting) if evaluation else None
 
@@ -281,11 +282,3 @@ def _mentions_tta(text: str) -> bool:
     return "tta" in re.findall(r"[a-z]+", lowered.replace("_", " ")) or "test-time augmentation" in lowered \
         or "test time augmentation" in lowered
 
-
-def _strings_in(node: cst.CSTNode) -> Iterator[str]:
-    for current in walk(node):
-        value = string_value(current) if isinstance(current, (cst.SimpleString, cst.ConcatenatedString)) else None
-        if value is not None:
-            yield value
-        elif isinstance(current, cst.FormattedStringText):
-            yield current.value

@@ -20,7 +20,6 @@ import libcst as cst
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
-    argument,
     bool_value,
     dotted_name,
     is_none,

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set
 import libcst as cst
 
 from trainlint.semantic.dataflow import DATA_KINDS, ROWS, STATE, STATE_METHODS, Binding
-from trainlint.semantic.names import argument, bool_value, keyword_value, last_name, positional_args, string_value, walk
+from trainlint.semantic.names import (
+    argument,
+    bool_value,
+    keyword_value,
+    last_name,
+    positional_args,
+    string_value,
+    walk,
+)
 from trainlint.semantic.splits import Split
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -118,6 +118,17 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(current.children))
 
 
+def literal_texts(node: cst.CSTNode) -> Iterator[str]:
+    """The text of every string literal in a subtree, f-string parts included (a
+    concatenation yields its whole value and then its parts)."""
+    for current in walk(node):
+        value = string_value(current)
+        if value is not None:
+            yield value
+        elif isinstance(current, cst.FormattedStringText):
+            yield current.value
+
+
 def expression_key(module: cst.Module, node: cst.CSTNode) -> str:
     """A whitespace-insensitive text key for comparing expressions (`df['y']` == `df[ 'y' ]`)."""
     if isinstance(node, cst.Name) and not node.lpar:

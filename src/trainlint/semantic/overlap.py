@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from trainlint.semantic.dataflow import Binding, DataFlow
-from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, positional_args, walk
+from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
 from trainlint.semantic.splits import Split
 from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
 from trainlint.vocab.roles import EVAL_TEXT_PATTERN, TRAIN, TRAIN_TEXT_PATTERN, is_eval
@@ -129,7 +129,7 @@ class OverlapFacts:
             names = [ctx.code(t.target) for t in parent.targets]
             roles = {ctx.roles.name_role(n.split(".")[-1]) for n in names}
             return len(roles) == 1 and is_eval(roles.pop())
-        texts = list(_texts(statement))
+        texts = list(literal_texts(statement))
         mentions_eval = any(EVAL_WORDS.search(t.replace("_", " ")) for t in texts)
         mentions_train = any(TRAIN_WORDS.search(t) for t in texts)
         # The statement reports only training-data figures: all its other metric calls too.
@@ -234,13 +234,3 @@ def _nearest_parts(flow: DataFlow, expr: cst.BaseExpression) -> Set[Binding]:
         stack.extend(r.binding for r in binding.parents if r.kind in ("rows", "element"))
     return found
 
-
-def _texts(node: cst.CSTNode) -> Iterator[str]:
-    """The literal text of a statement's strings and f-string parts."""
-    for current in walk(node):
-        if isinstance(current, cst.SimpleString):
-            value = current.evaluated_value
-            if isinstance(value, str):
-                yield value
-        elif isinstance(current, cst.FormattedStringText):
-            yield current.value

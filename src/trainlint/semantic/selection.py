@@ -529,11 +529,10 @@ class SelectionFacts:
             statement = self.index.statement_of(call)
             if self._nested(search):
                 continue
-            fit_role, fit_key, fit_call = None, None, None
+            fit_key, fit_call = None, None
             for fit in self._calls_on(search, "fit"):
-                role = self.roles.held_out(argument(fit, 0, "X"))
-                if role == TEST:
-                    fit_role, fit_key, fit_call = role, self.roles.key(argument(fit, 0, "X")), fit
+                if self.roles.held_out(argument(fit, 0, "X")) == TEST:
+                    fit_key, fit_call = self.roles.key(argument(fit, 0, "X")), fit
             score_keys = {f"{search}.best_score_", f"{search}.cv_results_"}
             report = self.flow.reaching_report(self.flow.scope_of(call), score_keys, after=statement)
             if fit_call is not None:

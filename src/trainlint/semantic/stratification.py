@@ -145,7 +145,8 @@ class StratificationFacts:
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
             target = parent.targets[0].target
             binding = ctx.dataflow.binding_of_target.get(target)
-            expressions.extend(n for n in names[target.value] if n is not target and binding in ctx.dataflow.resolve_name(n.value, n))
+            expressions.extend(n for n in names[target.value]
+                               if n is not target and binding in ctx.dataflow.resolve_name(n.value, n))
         found: List[Tuple[cst.Call, str]] = []
         for expr in expressions:
             parent = ctx.index.parent(expr)
@@ -154,7 +155,8 @@ class StratificationFacts:
                 if isinstance(call, cst.Call):
                     if last_name(call) in SKLEARN_SEARCHES:
                         for fit in ctx.index.of_type(cst.Call):
-                            if _is_fit(fit) and call in ctx.dataflow.defining_values(fit.func.value):  # type: ignore[attr-defined]
+                            receiver = fit.func.value if _is_fit(fit) else None  # type: ignore[attr-defined]
+                            if receiver is not None and call in ctx.dataflow.defining_values(receiver):
                                 found.append((_as_cv_call(fit, call), "cv"))
                     found.append((call, "cv"))
             elif isinstance(parent, cst.Attribute) and parent.attr.value == "split":
