@@ -21,12 +21,6 @@ EXAMPLES = [
     for index, example in enumerate(examples)
 ]
 
-# Rules whose INVALID examples are still plain strings; remove a code once its examples pin
-# the reported line and message (`Invalid(...)`).
-NOT_YET_PINNED = ("TL201", "TL301", "TL304", "TL305", "TL306", "TL307", "TL401", "TL402")
-NOT_YET_PINNED_REASON = "rules tl201, tl301, tl304-tl307, tl401, tl402 are converted after their restructuring"
-
-
 def _lint_example(snippet, tmp_path):
     if isinstance(snippet, bytes):  # bytes examples go through the file reader
         path = tmp_path / "example.py"
@@ -57,15 +51,7 @@ def test_rule_example(rule, kind, index, example, tmp_path):
         )
 
 
-def _pinning_params():
-    for rule in all_rules():
-        marks = ()
-        if rule.code in NOT_YET_PINNED:
-            marks = pytest.mark.xfail(strict=False, reason=NOT_YET_PINNED_REASON)
-        yield pytest.param(rule, id=rule.code, marks=marks)
-
-
-@pytest.mark.parametrize("rule", _pinning_params())
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_every_invalid_example_is_pinned(rule):
     """Every INVALID example says where the rule reports and what it says (`Invalid(...)`)."""
     unpinned = [index for index, example in enumerate(rule.INVALID) if not isinstance(example, Invalid)]

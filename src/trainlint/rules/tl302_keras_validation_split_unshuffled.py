@@ -8,7 +8,7 @@ import libcst as cst
 
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
-from trainlint.semantic.names import argument, keyword_value, last_name, positional_args
+from trainlint.semantic.names import argument, keyword_value, last_name, positional_args, walk
 from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Invalid, Rule
 
@@ -193,7 +193,7 @@ model.fit(x, y, validation_split=0.2)
         # Source order, so that the evidence named in the message is the same on every run.
         ordered = sorted((b for b in ancestry if b.value is not None), key=lambda b: (b.order, b.name, b.how))
         for node in list(arrays) + [b.value for b in ordered]:
-            yield from (n for n in _walk(node) if isinstance(n, cst.Call))
+            yield from (n for n in walk(node) if isinstance(n, cst.Call))
 
     def _shuffled(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> bool:
         if any(b.shuffled for b in ancestry):
@@ -230,14 +230,6 @@ def _several_parts(call: cst.Call) -> bool:
         return len(args) >= 2
     first = args[0].value if args else keyword_value(call, "objs")
     return isinstance(first, (cst.List, cst.Tuple)) and len(first.elements) >= 2
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 __all__ = ["KerasValidationSplitUnshuffled"]

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from typing import Iterator
 
-import libcst as cst
-
-from trainlint.semantic.context import FileContext
-from trainlint.semantic.names import bool_value, expression_key, keyword_value, last_name, positional_args
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
-
-RESAMPLE_FUNCTIONS = {"sklearn.utils.resample"}
-ROW_CONCATENATIONS = {
-    "numpy.concatenate", "numpy.vstack", "numpy.append", "numpy.row_stack", "pandas.concat",
-    "torch.cat", "torch.concat", "tensorflow.concat",
-}
+from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.semantic.context import FileContext
 
 
 class ResampleBeforeSplit(Rule):
@@ -68,7 +59,8 @@ X_train, y_train = SMOTE().fit_resample(X_train, y_train)
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 import pandas as pd
 from sklearn.utils import resample
 from sklearn.model_selection import train_test_split
@@ -79,7 +71,11 @@ minority_up = resample(minority, replace=True, n_samples=len(majority), random_s
 balanced = pd.concat([majority, minority_up])
 train, test = train_test_split(balanced, test_size=0.25)
 """,
-        """\
+            line=7,
+            message="resampled before the split at line 9",
+        ),
+        Invalid(
+            """\
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -87,7 +83,11 @@ X = np.concatenate([X, X[y == 1], X[y == 1]])
 y = np.concatenate([y, y[y == 1], y[y == 1]])
 X_train, X_test, y_train, y_test = train_test_split(X, y)
 """,
-        """\
+            line=4,
+            message="rows duplicated before the split at line 6",
+        ),
+        Invalid(
+            """\
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import cross_val_score
 from sklearn.ensemble import RandomForestClassifier
@@ -95,6 +95,9 @@ from sklearn.ensemble import RandomForestClassifier
 X_bal, y_bal = RandomUnderSampler().fit_resample(X, y)
 scores = cross_val_score(RandomForestClassifier(), X_bal, y_bal, cv=5)
 """,
+            line=5,
+            message="resampled before the split at line 6",
+        ),
     )
     VALID = (
         """\
@@ -130,125 +133,13 @@ boot = [model.score(*resample(X_test, y_test)) for _ in range(1000)]  # bootstra
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
-        facts = ctx.leakage
-        flow = ctx.dataflow
-        resamplers: List[cst.Call] = []
-        for fit in facts.fits:
-            if fit.category == "sampler" and fit.method in ("fit_resample", "fit_sample"):
-                resamplers.append(fit.call)
-        for call in ctx.index.of_type(cst.Call):
-            if ctx.imports.matches(call, RESAMPLE_FUNCTIONS):
-                resamplers.append(call)
-            elif last_name(call) == "sample" and isinstance(call.func, cst.Attribute) and bool_value(
-                keyword_value(call, "replace")
-            ):
-                resamplers.append(call)
-        for call in resamplers:
-            data = positional_args(call)[0].value if positional_args(call) else None
-            if data is None and isinstance(call.func, cst.Attribute) and last_name(call) == "sample":
-                data = call.func.value
-            if data is None:
-                continue
-            if last_name(call) == "sample":
-                data = call.func.value  # type: ignore[attr-defined]
-            cover = facts.covered_rows(data)
-            produced = set(flow.bindings_assigned_from(call))
-            split = facts.split_covering(cover, produced)
-            if split is not None:
-                yield self.report(call, message=self._message(ctx, split, "resampled"))
-        for call in ctx.index.of_type(cst.Call):
-            if not ctx.imports.matches(call, ROW_CONCATENATIONS):
-                continue
-            if not _duplicates_rows(ctx, call):
-                continue
-            cover = set()
-            for part in _parts(call):
-                cover |= facts.covered_rows(part)
-            produced = set(flow.bindings_assigned_from(call))
-            split = facts.split_covering(cover, produced)
-            if split is not None:
-                yield self.report(call, message=self._message(ctx, split, "rows duplicated"))
-
-    def _message(self, ctx: FileContext, split, what: str) -> str:
-        line = ctx.position(split.node).start.line
-        return (
-            f"{what} before the split at line {line}: copies of the same rows can land in both "
-            "training and evaluation data (or the evaluation set gets an artificial class mix); "
-            "split first and resample the training part only"
-        )
-
-
-def _parts(call: cst.Call) -> List[cst.BaseExpression]:
-    args = positional_args(call)
-    first = keyword_value(call, "objs") if not args else args[0].value
-    if last_name(call) == "append" and len(args) >= 2:
-        return [args[0].value, args[1].value]
-    if isinstance(first, (cst.List, cst.Tuple)):
-        return [e.value for e in first.elements]
-    if isinstance(first, cst.BinaryOperation):  # [df] + [minority] * 3
-        return _list_terms(first)
-    return []
-
-
-def _list_terms(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
-    if isinstance(expr, cst.BinaryOperation):
-        return _list_terms(expr.left) + _list_terms(expr.right)
-    if isinstance(expr, (cst.List, cst.Tuple)):
-        return [e.value for e in expr.elements]
-    return []
-
-
-def _axis_is_rows(call: cst.Call) -> bool:
-    axis = keyword_value(call, "axis") or keyword_value(call, "dim")
-    if axis is None and last_name(call) in ("concatenate", "cat", "concat") and len(positional_args(call)) >= 2:
-        axis = positional_args(call)[1].value
-    if axis is None:
-        return True
-    return isinstance(axis, cst.Integer) and axis.value == "0"
-
-
-def _duplicates_rows(ctx: FileContext, call: cst.Call) -> bool:
-    """Two parts hold the same rows: a repeated part, a list repeated with `*`, or a whole
-    array next to rows taken or derived from it."""
-    if not _axis_is_rows(call):
-        return False
-    args = positional_args(call)
-    first = keyword_value(call, "objs") if not args else args[0].value
-    if _has_list_repetition(first):
-        return True
-    parts = _parts(call)
-    keys = [expression_key(ctx.module, p) for p in parts]
-    if len(set(keys)) < len(keys):
-        return True
-    flow = ctx.dataflow
-    for index, part in enumerate(parts):
-        whole = _whole(part)
-        if whole is None:
-            continue
-        whole_bindings = set(flow.bindings(whole))
-        if not whole_bindings or any(flow.is_constant(b) for b in whole_bindings):
-            continue
-        for other_index, other in enumerate(parts):
-            if other_index != index and whole_bindings & flow.derivation(other):
-                return True
-    return False
-
-
-def _has_list_repetition(expr: Optional[cst.BaseExpression]) -> bool:
-    if isinstance(expr, cst.BinaryOperation):
-        if isinstance(expr.operator, cst.Multiply) and isinstance(expr.left, (cst.List, cst.Tuple)):
-            return True
-        return _has_list_repetition(expr.left) or _has_list_repetition(expr.right)
-    return False
-
-
-def _whole(part: cst.BaseExpression) -> Optional[cst.BaseExpression]:
-    """`X`, `df`, `X.values`: a part that is a whole array rather than some of its rows."""
-    if isinstance(part, cst.Name):
-        return part
-    if isinstance(part, cst.Attribute) and part.attr.value == "values" and isinstance(part.value, cst.Name):
-        return part.value
-    return None
+        for copied in ctx.resampling.copied_before_split:
+            line = ctx.position(copied.split.node).start.line
+            yield self.report(copied.node, message=(
+                f"{copied.how} before the split at line {line}: copies of the same rows can land in both "
+                "training and evaluation data (or the evaluation set gets an artificial class mix); "
+                "split first and resample the training part only"
+            ))
 
 
 __all__ = ["ResampleBeforeSplit"]

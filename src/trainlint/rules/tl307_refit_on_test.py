@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Set
+from typing import Iterator, Optional
 
 import libcst as cst
 
+from trainlint.core.diagnostics import Fix, Severity
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
-from trainlint.semantic.dataflow import STATE, Binding
-from trainlint.semantic.names import last_name
-from trainlint.semantic.roles import TRAIN
-from trainlint.semantic.splits import is_eval
-from trainlint.core.diagnostics import Severity
+from trainlint.semantic.leakage import Fit
+from trainlint.semantic.refits import Refit, is_transformer
+from trainlint.vocab.refitting import LABEL_ENCODERS, REFITTING, TRANSFORM_FOR
 from trainlint.vocab.words import TRANSFORMER_LIBRARY_WORDS, TRANSFORMER_WORDS
-from trainlint.rules.base import Finding, Rule
-
-REFITTING = {"fit", "fit_transform", "fit_on_texts", "adapt"}
-# Label encoders are harmless to fit once on all labels (TL303 ignores them), but refitting
-# one on the test labels renumbers the classes.
-LABEL_ENCODERS = {"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer", "OrdinalEncoder"}
-TRANSFORM_FOR = {"fit": "transform", "fit_transform": "transform",
-                 "fit_on_texts": "texts_to_sequences", "adapt": "the layer itself"}
 
 
 class RefitOnTest(Rule):
@@ -72,14 +64,19 @@ X_test = scaler.transform(X_test)
     references = ("https://scikit-learn.org/stable/common_pitfalls.html#inconsistent-preprocessing",)
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 vectorizer = TfidfVectorizer(min_df=2)
 X_train = vectorizer.fit_transform(train_texts)
 X_val = vectorizer.fit_transform(val_texts)
 """,
-        """\
+            line=5,
+            message="TfidfVectorizer fitted on the training data (line 4) is fitted again (`fit_transform`) on",
+        ),
+        Invalid(
+            """\
 from tensorflow.keras.preprocessing.text import Tokenizer
 
 tok = Tokenizer(num_words=5000)
@@ -88,7 +85,11 @@ x_train = tok.texts_to_sequences(train_df["text"])
 tok.fit_on_texts(test_df["text"])
 x_test = tok.texts_to_sequences(test_df["text"])
 """,
-        """\
+            line=6,
+            message="Tokenizer fitted on the training data (line 4) is fitted again (`fit_on_texts`) on",
+        ),
+        Invalid(
+            """\
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.model_selection import train_test_split
 
@@ -97,7 +98,11 @@ mm = MinMaxScaler()
 mm.fit(X_a)
 X_b = mm.fit(X_b).transform(X_b)
 """,
-        """\
+            line=7,
+            message="MinMaxScaler fitted on the training data (line 6) is fitted again (`fit`) on evaluation",
+        ),
+        Invalid(
+            """\
 from sklearn.preprocessing import StandardScaler
 
 def scale(features):
@@ -106,6 +111,9 @@ def scale(features):
 X_train = scale(X_train)
 X_test = scale(X_test)
 """,
+            line=7,
+            message="`scale` fits a new StandardScaler on every call, and is called here on evaluation data",
+        ),
     )
     VALID = (
         """\
@@ -156,115 +164,34 @@ X_test = scaler.transform(X_test)
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
-        facts = ctx.leakage
-        splits = ctx.splits
-        for fit in facts.fits:
-            if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
-                continue
-            if not is_eval(splits.role(fit.data)):
-                continue
-            earlier = self._earlier_fit(ctx, fit)
-            if earlier is not None:
-                yield self.report(fit.call, message=self._message(ctx, fit, earlier), fix=self._fix(ctx, fit))
-        yield from self._helper_refits(ctx)
+        for refit in ctx.refits.refits:
+            if refit.helper is not None:
+                yield self.report(refit.node, message=(
+                    f"`{refit.helper.name.value}` fits a new {refit.fit.cls or 'transformer'} on every call, and "
+                    "is called here on evaluation data after training data: the evaluation inputs are "
+                    "scaled with their own statistics; fit once on the training data and only transform here"
+                ))
+            else:
+                yield self.report(refit.node, message=_message(ctx, refit), fix=_fix(ctx, refit.fit))
 
-    def _earlier_fit(self, ctx: FileContext, fit) -> Optional[cst.Call]:
-        """A fit of the same object, on data that is not evaluation data, before this one."""
-        flow = ctx.dataflow
-        seen: Set[Binding] = set()
-        stack: List[Binding] = [r.binding for r in flow.refs(fit.receiver)]
-        while stack:
-            binding = stack.pop()
-            if binding in seen:
-                continue
-            seen.add(binding)
-            value = binding.value
-            if binding.how == "mutate" and isinstance(value, cst.Call) and value is not fit.call:
-                if last_name(value) in REFITTING and flow.call_state(value) is binding:
-                    data = value.args[0].value if value.args else None
-                    if data is not None and not is_eval(ctx.splits.role(data)):
-                        return value
-            stack.extend(r.binding for r in binding.parents if r.kind == STATE)
-            if binding.how == "assign" and isinstance(value, cst.Call) and last_name(value) in REFITTING:
-                state = flow.call_state(value)
-                if state is not None and value is not fit.call:
-                    data = value.args[0].value if value.args else None
-                    if data is not None and not is_eval(ctx.splits.role(data)):
-                        return value
+
+def _message(ctx: FileContext, refit: Refit) -> str:
+    fit = refit.fit
+    line = ctx.position(refit.earlier).start.line  # type: ignore[arg-type]
+    return (
+        f"{fit.cls or 'transformer'} fitted on the training data (line {line}) is fitted again "
+        f"(`{fit.method}`) on evaluation data, so the evaluation inputs get their own scale, "
+        f"vocabulary or categories; use `{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
+    )
+
+
+def _fix(ctx: FileContext, fit: Fit) -> Optional[Fix]:
+    if fit.method != "fit_transform" or not isinstance(fit.call.func, cst.Attribute):
         return None
-
-    def _helper_refits(self, ctx: FileContext) -> Iterator[Finding]:
-        """`def scale(X): return StandardScaler().fit_transform(X)` called on train and test."""
-        facts = ctx.leakage
-        flow = ctx.dataflow
-        for fit in facts.fits:
-            if not _is_transformer(fit) or fit.method not in REFITTING or fit.data is None:
-                continue
-            function = ctx.index.enclosing_function(fit.call)
-            if function is None:
-                continue
-            params = [r.binding for r in flow.refs(fit.data) if r.binding.how == "param" and r.binding.scope is function]
-            if not params or len(params) != 1:
-                continue
-            # The transformer must be created inside the helper: a fresh fit on every call.
-            if not any(isinstance(v, cst.Call) and v is not fit.call for v in flow.defining_values(fit.receiver)):
-                if not isinstance(fit.receiver, cst.Call):
-                    continue
-            param = params[0]
-            position = _param_position(function, param.name)
-            calls = [c for c in ctx.index.of_type(cst.Call)
-                     if isinstance(c.func, cst.Name) and c.func.value == function.name.value]
-            roles = []
-            for call in calls:
-                argument = _call_argument(call, position, param.name)
-                roles.append((call, ctx.splits.role(argument) if argument is not None else None))
-            if not any(role == TRAIN for _, role in roles):
-                continue
-            for call, role in roles:
-                if is_eval(role):
-                    yield self.report(call, message=(
-                        f"`{function.name.value}` fits a new {fit.cls or 'transformer'} on every call, and "
-                        "is called here on evaluation data after training data: the evaluation inputs are "
-                        "scaled with their own statistics; fit once on the training data and only transform here"
-                    ))
-
-    def _message(self, ctx: FileContext, fit, earlier: cst.Call) -> str:
-        line = ctx.position(earlier).start.line
-        return (
-            f"{fit.cls or 'transformer'} fitted on the training data (line {line}) is fitted again "
-            f"(`{fit.method}`) on evaluation data, so the evaluation inputs get their own scale, "
-            f"vocabulary or categories; use `{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
-        )
-
-    def _fix(self, ctx: FileContext, fit):
-        from trainlint.core.diagnostics import Fix
-
-        if fit.method != "fit_transform" or not isinstance(fit.call.func, cst.Attribute):
-            return None
-        edit = ctx.replace_edit(fit.call.func.attr, "transform")
-        return Fix(edits=(edit,), safe=False, description="Use transform instead of fit_transform")
+    edit = ctx.replace_edit(fit.call.func.attr, "transform")
+    return Fix(edits=(edit,), safe=False, description="Use transform instead of fit_transform")
 
 
-def _is_transformer(fit) -> bool:
-    return fit.category == "transformer" or fit.cls in LABEL_ENCODERS
-
-
-def _param_position(function: cst.FunctionDef, name: str) -> int:
-    params = [*function.params.posonly_params, *function.params.params]
-    for index, param in enumerate(params):
-        if param.name.value == name:
-            return index
-    return -1
-
-
-def _call_argument(call: cst.Call, position: int, name: str):
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if 0 <= position < len(positional):
-        return positional[position].value
-    return None
-
-
-__all__ = ["RefitOnTest"]
+# Kept importable here for gate/anchors/data.py until its rewrite.
+_is_transformer = is_transformer
+__all__ = ["RefitOnTest", "LABEL_ENCODERS", "REFITTING"]

@@ -17,7 +17,7 @@ from trainlint.semantic.selection import (
     TEST,
 )
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.vocab.words import SELECTION_WORDS
 
 # Selections that keep a model (checkpoint, restored weights, best Trainer checkpoint).
@@ -101,7 +101,8 @@ print(f"test accuracy: {evaluate(model, test_loader):.3f}")
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 from tensorflow import keras
 
 stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
@@ -109,7 +110,11 @@ model.fit(x_train, y_train, epochs=100, validation_data=(x_test, y_test), callba
 loss, acc = model.evaluate(x_test, y_test)
 print("test accuracy", acc)
 """,
-        """\
+            line=4,
+            message="fit() gets the test set as validation_data while a callback checkpoints or stops on it,",
+        ),
+        Invalid(
+            """\
 import torch
 
 scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=3)
@@ -119,7 +124,11 @@ for epoch in range(30):
     scheduler.step(test_loss)
     print(f"epoch {epoch} test loss {test_loss:.4f}")
 """,
-        """\
+            line=7,
+            message="the learning-rate schedule is stepped on a test figure, so test data shapes training",
+        ),
+        Invalid(
+            """\
 from sklearn.svm import SVC
 
 scores = {}
@@ -129,6 +138,9 @@ for C in [0.1, 1, 10, 100]:
 best_C = max(scores, key=scores.get)
 print(f"best C={best_C}: test accuracy {scores[best_C]:.3f}")
 """,
+            line=7,
+            message="the best candidate is picked by its test score and that score is reported, so it is",
+        ),
     )
     VALID = (
         """\

@@ -16,7 +16,7 @@ from trainlint.semantic.selection import (
     VALIDATION,
 )
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Rule
+from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.vocab.words import SELECTION_WORDS
 
 _WHAT = {
@@ -85,7 +85,8 @@ print(f"test accuracy: {search.score(X_test, y_test):.3f}")
     )
 
     INVALID = (
-        """\
+        Invalid(
+            """\
 best_acc = 0.0
 for epoch in range(num_epochs):
     train_one_epoch(model, train_loader, optimizer)
@@ -95,7 +96,11 @@ for epoch in range(num_epochs):
         best_weights = copy.deepcopy(model.state_dict())
 print(f"Best val acc: {best_acc:.4f}")
 """,
-        """\
+            line=5,
+            message="the best checkpoint is chosen by this validation figure and that same figure is reported",
+        ),
+        Invalid(
+            """\
 from transformers import Trainer, TrainingArguments
 
 args = TrainingArguments("out", eval_strategy="epoch", save_strategy="epoch",
@@ -105,13 +110,20 @@ trainer.train()
 metrics = trainer.evaluate()
 print(metrics)
 """,
-        """\
+            line=3,
+            message="load_best_model_at_end keeps the checkpoint with the best validation figure and that same",
+        ),
+        Invalid(
+            """\
 from tensorflow import keras
 
 checkpoint = keras.callbacks.ModelCheckpoint("best.keras", monitor="val_accuracy", save_best_only=True)
 history = model.fit(x_train, y_train, validation_data=(x_val, y_val), callbacks=[checkpoint])
 print("final accuracy:", max(history.history["val_accuracy"]))
 """,
+            line=4,
+            message="a callback keeps the best epoch by its validation figure and that same figure is reported",
+        ),
     )
     VALID = (
         """\

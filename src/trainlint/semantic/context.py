@@ -24,9 +24,15 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.augmentation import AugmentationFacts
     from trainlint.semantic.dataflow import DataFlow
     from trainlint.semantic.leakage import LeakageFacts
+    from trainlint.semantic.loss_weighting import LossWeightingFacts
+    from trainlint.semantic.overlap import OverlapFacts
+    from trainlint.semantic.refits import RefitFacts
+    from trainlint.semantic.resampling import ResamplingFacts
     from trainlint.semantic.splits import SplitFacts
+    from trainlint.semantic.stratification import StratificationFacts
 
 
 class FileContext:
@@ -55,13 +61,13 @@ class FileContext:
 
     @cached_property
     def dataflow(self) -> "DataFlow":
-        from trainlint.semantic.dataflow import DataFlow
-
-        return DataFlow(self.module, self.index, self.imports)
+        return self.splits.flow
 
     @cached_property
     def splits(self) -> "SplitFacts":
-        return self.dataflow.split_facts
+        from trainlint.semantic.splits import split_data_flow
+
+        return split_data_flow(self.module, self.index, self.imports, self.roles.words)
 
     @cached_property
     def leakage(self) -> "LeakageFacts":
@@ -79,11 +85,47 @@ class FileContext:
 
     @cached_property
     def imbalance(self) -> ImbalanceFacts:
-        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria)
+        return ImbalanceFacts(self.module, self.index, self.imports, self.criteria, self.roles.words)
 
     @cached_property
     def selection(self) -> SelectionFacts:
-        return SelectionFacts(self.index, self.imports, self.cell_starts)
+        return SelectionFacts(self.index, self.imports, self.roles, self.cell_starts)
+
+    @cached_property
+    def augmentation(self) -> "AugmentationFacts":
+        from trainlint.semantic.augmentation import AugmentationFacts
+
+        return AugmentationFacts(self)
+
+    @cached_property
+    def overlap(self) -> "OverlapFacts":
+        from trainlint.semantic.overlap import OverlapFacts
+
+        return OverlapFacts(self)
+
+    @cached_property
+    def refits(self) -> "RefitFacts":
+        from trainlint.semantic.refits import RefitFacts
+
+        return RefitFacts(self)
+
+    @cached_property
+    def stratification(self) -> "StratificationFacts":
+        from trainlint.semantic.stratification import StratificationFacts
+
+        return StratificationFacts(self)
+
+    @cached_property
+    def resampling(self) -> "ResamplingFacts":
+        from trainlint.semantic.resampling import ResamplingFacts
+
+        return ResamplingFacts(self)
+
+    @cached_property
+    def loss_weighting(self) -> "LossWeightingFacts":
+        from trainlint.semantic.loss_weighting import LossWeightingFacts
+
+        return LossWeightingFacts(self)
 
     @cached_property
     def loaders(self) -> LoaderTable:
@@ -95,7 +137,7 @@ class FileContext:
 
     @cached_property
     def roles(self) -> DataRoles:
-        return DataRoles(self.module, self.index, self.config)
+        return DataRoles(self)
 
     @cached_property
     def loops(self) -> LoopTable:

@@ -20,10 +20,10 @@ import libcst as cst
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
-    argument,
     bool_value,
     dotted_name,
     is_none,
+    is_zero,
     keyword_value,
     last_name,
     positional_args,
@@ -361,7 +361,7 @@ def _weighting(call: cst.Call, weight_index: Optional[int]) -> FrozenSet[str]:
     if pos_weight is not None and not is_none(pos_weight):
         found.add(POS_WEIGHT)
     smoothing = keyword_value(call, LABEL_SMOOTHING)
-    if smoothing is not None and not _is_zero(smoothing):
+    if smoothing is not None and not (is_zero(smoothing) or is_none(smoothing)):
         found.add(LABEL_SMOOTHING)
     return frozenset(found)
 
@@ -376,15 +376,6 @@ def _reduction(call: cst.Call) -> Optional[str]:
     if bool_value(keyword_value(call, "size_average")) is False:
         return SUM
     return MEAN
-
-
-def _is_zero(node: cst.BaseExpression) -> bool:
-    if isinstance(node, (cst.Integer, cst.Float)):
-        try:
-            return float(node.value) == 0.0
-        except ValueError:
-            return False
-    return is_none(node)
 
 
 def _is_name_like(node: cst.BaseExpression) -> bool:

@@ -29,7 +29,7 @@ import libcst as cst
 
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, last_name, string_value
+from trainlint.semantic.names import dotted_name, last_name, string_value, walk
 
 ROWS = "rows"
 ELEMENT = "element"
@@ -151,12 +151,7 @@ class DataFlow:
         for table in self._bindings.values():
             for bindings in table.values():
                 bindings.sort(key=lambda b: b.order)
-        # Splits are recognised from names and calls before edges exist, so that a row
-        # part such as `X[train_idx]` is its own node in the graph.
-        from trainlint.semantic.splits import SplitFacts
-
-        self.split_facts = SplitFacts(self, index, imports)
-        self._link()
+        # The edges come with `link()`, after splits.split_data_flow has recognised the splits.
 
     # ================================================================================
     # public queries
@@ -262,7 +257,7 @@ class DataFlow:
         if value is None:
             return False
         if binding.how == "assign" and not any(
-            isinstance(n, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) for n in _walk(value)
+            isinstance(n, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) for n in walk(value)
         ):
             return True
         if isinstance(value, cst.Call) and last_name(value) in ("len", "int", "round", "float"):
@@ -437,7 +432,7 @@ class DataFlow:
                 self._pending.append((binding, node.value, ROWS, None))
 
     def _bind_for_target(self, target, iterable, scope, node, order, how) -> None:
-        splitter = _unwrap_enumerate(iterable)
+        splitter = unwrap_enumerate(iterable)
         for name_node in _target_name_nodes(target):
             binding = self._bind(name_node.value, scope, node, order, value=iterable, how=how)
             self.binding_of_target[name_node] = binding
@@ -534,7 +529,7 @@ class DataFlow:
         self._pending.append((binding, subscript.value, ROWS, None))
         return binding
 
-    def _link(self) -> None:
+    def link(self) -> None:
         self._ref_cache.clear()
         for binding, expr, kind, unpack in self._pending:
             binding.parents.extend(self._value_refs(binding, expr, kind, unpack))
@@ -740,14 +735,6 @@ class DataFlow:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
 def _is_module_path(qualified: str) -> bool:
     """`np.concatenate` resolves to numpy.concatenate: a library function, not a method."""
     return qualified.split(".")[0] in KNOWN_LIBRARIES
@@ -776,7 +763,7 @@ def _target_name_nodes(target: cst.CSTNode) -> Iterator[cst.Name]:
             yield from _target_name_nodes(element.value)
 
 
-def _unwrap_enumerate(iterable: cst.BaseExpression) -> cst.BaseExpression:
+def unwrap_enumerate(iterable: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name):
         if iterable.func.value in ("enumerate", "tqdm", "list") and iterable.args:
             return iterable.args[0].value
@@ -823,12 +810,10 @@ def _is_element_index(flow: DataFlow, subscript: cst.Subscript) -> bool:
     if isinstance(value, cst.Name):
         for binding in flow.resolve_name(value.value, value):
             if binding.how in ("for", "comp"):
-                iterable = _unwrap_enumerate(binding.value) if binding.value is not None else None
+                iterable = unwrap_enumerate(binding.value) if binding.value is not None else None
                 if isinstance(iterable, cst.Call) and last_name(iterable) == "range":
                     return True
     return False
-
-
 
 
 def _frame_of(target: cst.Subscript) -> cst.BaseExpression:

@@ -28,7 +28,8 @@ import libcst as cst
 from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
 from trainlint.semantic.batching import LoaderFacts, LoaderTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, last_name, positional_args
+from trainlint.semantic.names import dotted_name, is_zero, last_name, positional_args, walk
+from trainlint.vocab.roles import name_tokens
 
 BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
 SAMPLE_COUNT, BATCH_COUNT, LEN_BATCH = "sample_count", "batch_count", "len_batch"
@@ -188,7 +189,7 @@ class EpochFigures:
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             if name == "size" and receiver is not None:
                 args = positional_args(node)
-                return bool(args) and _is_zero_int(args[0].value) and self._is_batch_data(receiver, loop)
+                return bool(args) and _is_zero_index(args[0].value) and self._is_batch_data(receiver, loop)
             if name == "numel" and receiver is not None:
                 return self._is_batch_data(receiver, loop)
             if name == "len" and positional_args(node):
@@ -196,7 +197,7 @@ class EpochFigures:
             return False
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
-            if isinstance(index, cst.Index) and _is_zero_int(index.value):
+            if isinstance(index, cst.Index) and _is_zero_index(index.value):
                 base = node.value
                 if isinstance(base, cst.Attribute) and base.attr.value == "shape":
                     return self._is_batch_data(base.value, loop)
@@ -347,7 +348,7 @@ class EpochFigures:
             name = assign.targets[0].target.value
             if name in accumulated or name in loop.batch_names or name in seen:
                 continue
-            if "last" in _tokens(name) or any(read in accumulated for read in _read_names(assign.value)):
+            if "last" in name_tokens(name) or any(read in accumulated for read in _read_names(assign.value)):
                 continue  # named as the last batch, or a running figure over the accumulators
             if not self._is_metric_value(name, assign.value, loop, assign):
                 continue
@@ -371,7 +372,7 @@ class EpochFigures:
         core = _strip(value)
         if isinstance(core, cst.Call) and self._criteria.loss_use(core) is not None:
             return True
-        tokens = set(_tokens(name)) | set(name.lower().split("_"))
+        tokens = set(name_tokens(name)) | set(name.lower().split("_"))
         if not tokens & _METRIC_WORDS:
             return False
         if isinstance(core, cst.Call) and last_name(core.func) in _METRIC_FUNCTIONS:
@@ -474,10 +475,6 @@ def _is_number(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float))
 
 
-def _is_zero_int(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Integer) and node.value == "0"
-
-
 def _enumerate_index(loop) -> Optional[str]:
     node = loop.node
     if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
@@ -505,20 +502,12 @@ def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield target
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _calls(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in _walk(node))
+    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in walk(node))
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for child in _walk(node):
+    for child in walk(node):
         if isinstance(child, cst.ComparisonTarget) and isinstance(child.operator, cst.Equal):
             return True
         if isinstance(child, cst.Call) and last_name(child.func) == "eq":
@@ -529,12 +518,6 @@ def _has_equality(node: cst.CSTNode) -> bool:
 def _looks_like_criterion(name: str) -> bool:
     lowered = name.lower()
     return "loss" in lowered or lowered.startswith("crit") or lowered.endswith("criterion")
-
-
-def _tokens(name: str) -> List[str]:
-    from trainlint.semantic.roles import name_tokens
-
-    return name_tokens(name)
 
 
 def _ends_with_break(loop_node: cst.CSTNode) -> bool:
@@ -559,3 +542,8 @@ def _read_names(root: cst.CSTNode) -> Iterator[str]:
             stack.append(node.value)
         else:
             stack.extend(node.children)
+
+
+def _is_zero_index(node: cst.BaseExpression) -> bool:
+    """`x.size(0)`, `shape[0]`: an integer literal zero."""
+    return isinstance(node, cst.Integer) and is_zero(node)

@@ -29,8 +29,16 @@ from trainlint.semantic.names import (
     last_name,
     positional_args,
     string_value,
+    walk,
 )
-from trainlint.semantic.roles import TRAIN, name_role, name_tokens
+from trainlint.vocab.class_balance import (
+    IMBALANCE_KEYWORDS,
+    RESAMPLERS,
+    WEIGHT_FUNCTIONS,
+    WEIGHTED_TORCH_LOSSES,
+    WEIGHTING_CALLS,
+)
+from trainlint.vocab.roles import TRAIN, RoleWords, name_tokens
 
 KERAS_ACCURACY_STRINGS = {
     "accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
@@ -38,13 +46,6 @@ KERAS_ACCURACY_STRINGS = {
 KERAS_ACCURACY_CLASSES = {
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
 }
-WEIGHT_FUNCTIONS = {"compute_class_weight", "compute_sample_weight"}
-RESAMPLERS = {
-    "SMOTE", "ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "SMOTENC", "SMOTEN",
-    "RandomOverSampler", "RandomUnderSampler", "NearMiss", "TomekLinks", "ClusterCentroids",
-    "EditedNearestNeighbours", "SMOTEENN", "SMOTETomek", "OneSidedSelection",
-}
-IMBALANCE_KEYWORDS = {"class_weight", "scale_pos_weight", "auto_class_weights", "class_weights"}
 OTHER_METRIC_CALLS = {
     "f1_score", "fbeta_score", "precision_score", "recall_score", "roc_auc_score",
     "balanced_accuracy_score", "classification_report", "confusion_matrix",
@@ -74,8 +75,9 @@ class Site:
 
 class ImbalanceFacts:
     def __init__(self, module: cst.Module, index: ModuleIndex, imports: ImportTable,
-                 criteria: CriteriaTable) -> None:
+                 criteria: CriteriaTable, words: RoleWords) -> None:
         self._module = module
+        self._words = words
         self._index = index
         self._imports = imports
         self._criteria = criteria
@@ -144,7 +146,7 @@ class ImbalanceFacts:
             self.other_metric = True
         elif name == "accuracy_score":
             truth = argument(call, 0, "y_true")
-            if name_role(dotted_name(truth)) != TRAIN:
+            if self._words.name_role(dotted_name(truth)) != TRAIN:
                 self.accuracy.append(Site(call, "accuracy_score"))
         elif name == "compile" and isinstance(call.func, cst.Attribute):
             self._read_keras_metrics(call)
@@ -203,7 +205,7 @@ class ImbalanceFacts:
         names = [n for t in assign.targets for n in _names(t.target)]
         if not any({"acc", "accuracy"} & set(name_tokens(n)) for n in names):
             return
-        if any(name_role(n) == TRAIN for n in names):
+        if any(self._words.name_role(n) == TRAIN for n in names):
             return
         if _contains_call(assign.value, {"mean"}) and _has_equality(assign.value):
             statement = self._index.statement_of(assign)
@@ -222,18 +224,35 @@ class ImbalanceFacts:
         statement = self._index.statement_of(division)
         if any(site.node is statement for site in self.accuracy):
             return
-        if any(name_role(n) == TRAIN for n in _names(division.left)):
+        if any(self._words.name_role(n) == TRAIN for n in _names(division.left)):
             return
         function = self._index.enclosing_function(division)
-        if function is not None and name_role(function.name.value) == TRAIN:
+        if function is not None and self._words.name_role(function.name.value) == TRAIN:
             return  # a training-progress figure, not the evaluation metric
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign):
                     targets = [dotted_name(t.target) for t in small.targets]
-                    if any(name_role(t) == TRAIN for t in targets if t):
+                    if any(self._words.name_role(t) == TRAIN for t in targets if t):
                         return
         self.accuracy.append(Site(statement, "correct / total"))
+
+    def weighting_by_import(self) -> Optional[str]:
+        """The first weighted sampler or class-weight function resolved through the imports,
+        or torch loss given `weight=` / `pos_weight=`: narrower than `evidence` (no bare
+        keywords, no resampling), what a random_split must see to be called imbalanced."""
+        for call in self._index.of_type(cst.Call):
+            candidates = self._imports.candidates(call)
+            for qualified in candidates:
+                if qualified in WEIGHTING_CALLS:
+                    return WEIGHTING_CALLS[qualified]
+            name = last_name(call)
+            if name in WEIGHTED_TORCH_LOSSES and any(c.startswith("torch.") for c in candidates):
+                for keyword_name in ("weight", "pos_weight"):
+                    value = keyword_value(call, keyword_name)
+                    if value is not None and not is_none(value):
+                        return f"{name}({keyword_name}=...)"
+        return None
 
     def _mentions_other_metric(self) -> bool:
         """Identifiers the code defines or strings it prints that name another metric."""
@@ -265,23 +284,14 @@ class ImbalanceFacts:
         return values
 
 
-def _walk(node: cst.CSTNode):
-    """Nodes of a (small) subtree, without libcst's rebuilding visitor."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _contains_call(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n) in names for n in _walk(node))
+    return any(isinstance(n, cst.Call) and last_name(n) in names for n in walk(node))
 
 
 def _names(node: cst.CSTNode) -> List[str]:
     """Identifiers in an expression: names and attribute names."""
     found: List[str] = []
-    for current in _walk(node):
+    for current in walk(node):
         if isinstance(current, cst.Name):
             found.append(current.value)
     return found
@@ -298,7 +308,7 @@ def _counts_correct(numerator: cst.CSTNode) -> bool:
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for current in _walk(node):
+    for current in walk(node):
         if isinstance(current, cst.ComparisonTarget) and isinstance(current.operator, cst.Equal):
             return True
         if isinstance(current, cst.Call) and last_name(current) == "eq":

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set
 import libcst as cst
 
 from trainlint.semantic.dataflow import DATA_KINDS, ROWS, STATE, STATE_METHODS, Binding
-from trainlint.semantic.names import argument, bool_value, keyword_value, last_name, positional_args, string_value
+from trainlint.semantic.names import (
+    argument,
+    bool_value,
+    keyword_value,
+    last_name,
+    positional_args,
+    string_value,
+    walk,
+)
 from trainlint.semantic.splits import Split
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,7 +221,7 @@ class LeakageFacts:
         found: List[cst.Call] = []
         if expr is None:
             return found
-        for node in _walk(expr):
+        for node in walk(expr):
             if isinstance(node, cst.Call) and self.is_column_statistic(node):
                 found.append(node)
             elif isinstance(node, cst.Name) and depth > 0:
@@ -262,14 +270,6 @@ def _stateless_configuration(name: str, constructor: cst.Call) -> bool:
     if name in ("CountVectorizer", "TfidfVectorizer") and string_value(keyword_value(constructor, "analyzer")) in ("char", "char_wb"):
         return False  # character n-grams still learn document frequencies
     return False
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 __all__ = ["LeakageFacts", "Fit", "Normalisation", "TRANSFORMERS"]

@@ -340,7 +340,6 @@ class LoopTable:
                 reads, written = self._reads_and_writes(statement)
                 reads = reads & live
                 if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
-                    value = statement.value
                     if reads:
                         for name in written:
                             live.add(name)

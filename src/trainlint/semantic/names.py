@@ -1,4 +1,5 @@
-"""Small helpers to read names and literal values off CST expressions."""
+"""Small helpers to read names and literal values off CST expressions, and the one walk
+over a subtree that the semantic modules share."""
 
 from __future__ import annotations
 
@@ -71,6 +72,19 @@ def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
     return None
 
 
+def subscript_string(subscript: cst.Subscript) -> Optional[str]:
+    """The string key of `d["val"]`, else None."""
+    if len(subscript.slice) != 1:
+        return None
+    element = subscript.slice[0].slice
+    return string_value(element.value) if isinstance(element, cst.Index) else None
+
+
+def is_zero(node: Optional[cst.CSTNode]) -> bool:
+    """A numeric literal equal to zero: `0`, `0.0`."""
+    return isinstance(node, (cst.Integer, cst.Float)) and node.evaluated_value == 0
+
+
 def is_none(node: Optional[cst.CSTNode]) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
@@ -92,6 +106,27 @@ def assigned_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]
                 yield from assigned_targets(value)
     else:
         yield target
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of a subtree in source order (pre-order), without libcst's rebuilding
+    visitor."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def literal_texts(node: cst.CSTNode) -> Iterator[str]:
+    """The text of every string literal in a subtree, f-string parts included (a
+    concatenation yields its whole value and then its parts)."""
+    for current in walk(node):
+        value = string_value(current)
+        if value is not None:
+            yield value
+        elif isinstance(current, cst.FormattedStringText):
+            yield current.value
 
 
 def expression_key(module: cst.Module, node: cst.CSTNode) -> str:

@@ -1,200 +1,112 @@
-"""Roles of data from names: train / validation / test.
+"""The one answer to "is this train, validation or test data?" (`ctx.roles`).
 
-`val_loader`, `X_valid`, `dev_ds`, `testloader`, `holdout_df` and `y_test` all carry their role
-in the name. Name patterns are configurable (`train-names`, `validation-names`, `test-names`).
-A name that mentions two roles (`train_val_split`) or none has no role. Roles that come from
-the producing call or from use (a loop with `backward()`) are added by the analyses that see them.
+Every rule and fact asks this module, and every answer starts from the configured role
+words (`train-names`, `validation-names`, `test-names`; vocab/roles.py matches them). The
+question has three readings, each a method of `DataRoles`:
+
+- `role_of(expr, scope, env)`: the data a loader, dataset or argument holds: its name
+  (`val_loader`), a string key (`loaders['val']`), a loop variable bound to a constant
+  (`dataloaders[phase]` with env {'phase': 'val'}), the producing call (`DataLoader(val_ds)`,
+  the n-th output of `train_test_split`), and for a parameter the arguments at every call
+  site of its function (when they agree).
+- `computed_on(expr)`: the data a figure was computed on: any part of the expression
+  (`evaluate(model, test_loader)`) and the values its names were given
+  (`eval_dataset = tokenized["test"]` is test data whatever its name says).
+- `along_flow(expr)`: through the data-flow graph and the split parts (`FlowRoles`, built by
+  SplitFacts, which needs it while it recognises index splits).
+
+`key(expr)` names the held-out set itself (`x_test`, `test_loader`, `ds["test"]` → "test"),
+so that two evaluations can be told apart as "the same set" or "another one".
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-from typing import Iterable, List, Optional, Tuple
+from collections import defaultdict
+from functools import cached_property
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
-TRAIN = "train"
-VALIDATION = "validation"
-TEST = "test"
+import libcst as cst
 
-DEFAULT_TRAIN_NAMES: Tuple[str, ...] = ("train", "training", "trn", "tr")
-DEFAULT_VALIDATION_NAMES: Tuple[str, ...] = ("val", "valid", "validation", "dev", "eval", "vl", "va")
-DEFAULT_TEST_NAMES: Tuple[str, ...] = ("test", "testing", "holdout", "tst", "te")
-
-# Short patterns (`tr`, `te`, `vl`) only count as a whole token, `X_te`; longer ones may
-# also be glued to a data word: `trainloader`, `valset`, `testds`, `Xtest`.
-_DATA_WORDS = (
-    "set", "sets", "loader", "loaders", "data", "dataset", "datasets", "ds", "dl", "gen",
-    "generator", "iter", "df", "frame", "split", "x", "y", "xs", "ys", "images", "labels",
-    "features", "targets", "batch", "batches", "samples", "inputs", "texts", "seqs", "idx",
-    "indices", "ids", "files", "paths", "acc", "loss", "losses", "accs", "score", "scores",
-    "metrics", "preds", "predictions", "results", "step", "steps", "epoch", "size",
+from trainlint.semantic.names import (
+    assigned_targets,
+    dotted_name,
+    last_name,
+    positional_args,
+    string_value,
+    subscript_string,
 )
-_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+from trainlint.vocab.roles import (
+    DATA_KEYWORDS,
+    HELD_OUT,
+    KEY_NOISE_WORDS,
+    KEY_SYNONYMS,
+    KEY_ROLE_WORDS,
+    PASS_THROUGH_CALLS,
+    SPLITTER_OUTPUT_ROLES,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    RoleWords,
+    is_eval,
+    name_role,
+    name_tokens,
+)
 
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.context import FileContext
+    from trainlint.semantic.dataflow import Binding, DataFlow
+    from trainlint.semantic.imports import ImportTable
 
-def name_tokens(name: str) -> List[str]:
-    """`valLoader2` → ['val', 'loader', '2']; `X_test` → ['x', 'test']."""
-    return [token.lower() for token in _TOKEN.findall(name)]
-
-
-def _token_matches(token: str, patterns: Iterable[str]) -> bool:
-    for pattern in patterns:
-        if token == pattern:
-            return True
-        if len(pattern) < 3:
-            continue
-        if token.startswith(pattern) and token[len(pattern):] in _DATA_WORDS:
-            return True
-        if token.endswith(pattern) and token[: -len(pattern)] in _DATA_WORDS:
-            return True
-    return False
-
-
-def name_role(
-    name: Optional[str],
-    train: Iterable[str] = DEFAULT_TRAIN_NAMES,
-    validation: Iterable[str] = DEFAULT_VALIDATION_NAMES,
-    test: Iterable[str] = DEFAULT_TEST_NAMES,
-) -> Optional[str]:
-    """The single role a name states, or None (no role, or more than one)."""
-    if not name:
-        return None
-    return _cached_name_role(name, tuple(train), tuple(validation), tuple(test))
-
-
-@lru_cache(maxsize=8192)
-def _cached_name_role(name: str, train: Tuple[str, ...], validation: Tuple[str, ...], test: Tuple[str, ...]) -> Optional[str]:
-    tokens = name_tokens(name.rsplit(".", 1)[-1])
-    found = set()
-    for role, patterns in ((TRAIN, train), (VALIDATION, validation), (TEST, test)):
-        if any(_token_matches(token, tuple(patterns)) for token in tokens):
-            found.add(role)
-    return found.pop() if len(found) == 1 else None
-
-
-# -- roles from the producing call and from call sites ---------------------------------------
-
-def configured_patterns(config) -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
-    """The (train, validation, test) name patterns of a Config (defaults where unset)."""
-    return (
-        tuple(getattr(config, "train_names", ()) or DEFAULT_TRAIN_NAMES),
-        tuple(getattr(config, "validation_names", ()) or DEFAULT_VALIDATION_NAMES),
-        tuple(getattr(config, "test_names", ()) or DEFAULT_TEST_NAMES),
-    )
-
-
-# Calls that pass their data argument through: the loader of `val_ds` is validation data.
-_PASS_THROUGH = {
-    "DataLoader", "tqdm", "enumerate", "iter", "Subset", "tqdm_notebook", "trange", "islice",
-    "cycle", "DistributedSampler", "prefetch", "auto", "to", "map", "batch", "shuffle",
-    "prefetch_to_device", "DeviceDataLoader", "ConcatDataset", "TensorDataset", "list", "next",
-}
-_SPLITTERS = {"train_test_split": (TRAIN, TEST), "random_split": (TRAIN, VALIDATION)}
+_MAX_DEPTH = 6
 
 
 class DataRoles:
-    """`role_of(expr, scope, env)`: train / validation / test / None for a data expression.
-
-    In order: the name itself (`val_loader`), a string key (`loaders['val']`), a loop
-    variable bound to a constant (`dataloaders[phase]` with env {'phase': 'val'}), the
-    producing call (`DataLoader(val_ds)`, the n-th output of `train_test_split` /
-    `random_split`), and for a function parameter the arguments at every call site of the
-    function in this file (when they agree).
-    """
-
-    def __init__(self, module, index, config=None) -> None:
-        import libcst as cst
-
-        from trainlint.semantic.names import assigned_targets, dotted_name
-
-        self._cst = cst
-        self._dotted = dotted_name
-        self.index = index
-        self.train, self.validation, self.test = configured_patterns(config)
-        self._name_cache = {}
-        # (scope, name) -> produced values; (scope, name) -> role from a splitter's output order
-        self._bindings = {}
-        self._split_roles = {}
-        for assign in index.of_type(cst.Assign):
-            scope = index.enclosing_function(assign)
-            for target in assign.targets:
-                elements = list(assigned_targets(target.target))
-                if len(elements) == 1:
-                    name = dotted_name(elements[0])
-                    if name:
-                        self._bindings.setdefault((scope, name), []).append(assign.value)
-                elif isinstance(assign.value, cst.Call):
-                    callee = dotted_name(assign.value.func) or ""
-                    roles = _SPLITTERS.get(callee.rsplit(".", 1)[-1])
-                    if roles:
-                        self._record_split(scope, elements, roles)
-        self._functions = {}
-        for function in index.of_type(cst.FunctionDef):
-            self._functions.setdefault(function.name.value, []).append(function)
-        self._calls_by_name = {}
-        for call in index.of_type(cst.Call):
-            name = dotted_name(call.func)
-            if name:
-                self._calls_by_name.setdefault(name.rsplit(".", 1)[-1], []).append(call)
-
-    def _record_split(self, scope, elements, roles) -> None:
-        names = [self._dotted(e) for e in elements]
-        if len(names) == 4:  # X_train, X_test, y_train, y_test
-            order = (roles[0], roles[1], roles[0], roles[1])
-        elif len(names) == 3:
-            order = (TRAIN, VALIDATION, TEST)
-        else:
-            order = (roles[0], roles[1])[: len(names)]
-        for name, role in zip(names, order):
-            if name:
-                self._split_roles[(scope, name)] = role
+    def __init__(self, ctx: "FileContext") -> None:
+        self._ctx = ctx
+        self.index = ctx.index
+        self.words = RoleWords.from_config(ctx.config)
+        self._name_cache: Dict[Optional[str], Optional[str]] = {}
+        # (name, depth) -> roles: a name's roles depend only on its assigned values, and a
+        # long module assigns `x`, `y`, `net` hundreds of times, so following the values
+        # of values unmemoized grows as (assignments per name) ** depth.
+        self._computed_memo: Dict[Tuple[str, int], Set[str]] = {}
 
     def name_role(self, name: Optional[str]) -> Optional[str]:
         if name not in self._name_cache:
-            self._name_cache[name] = name_role(name, self.train, self.validation, self.test)
+            self._name_cache[name] = self.words.name_role(name)
         return self._name_cache[name]
 
+    def assigned_role(self, call: cst.Call) -> Optional[str]:
+        """The role the receiver of a call's value states: `val_ds = ...`,
+        `loaders["val"] = ...`, `self.val_loader = ...`, `fit(val_dataloaders=...)`."""
+        parent = self.index.parent(call)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Subscript):
+                key = subscript_string(target)
+                return self.name_role(key) if key else None
+            return self.name_role(self._ctx.code(target).replace(".", "_"))
+        if isinstance(parent, cst.Arg) and parent.keyword is not None:
+            return self.name_role(parent.keyword.value)
+        return None
+
+    def along_flow(self, expr: Optional[cst.CSTNode]) -> Optional[str]:
+        return self._ctx.splits.flow_roles.role(expr)
+
+    # -- role_of: the data a loader, dataset or argument holds ---------------------------
+
     def role_of(self, expr, scope=None, env=None, _depth: int = 0) -> Optional[str]:
-        cst = self._cst
-        if expr is None or _depth > 6:
+        if expr is None or _depth > _MAX_DEPTH:
             return None
         env = env or {}
         if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
             value = expr.evaluated_value
             return self.name_role(value) if isinstance(value, str) else None
         if isinstance(expr, cst.Subscript):
-            if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-                index_value = expr.slice[0].slice.value
-                if isinstance(index_value, cst.Name) and index_value.value in env:
-                    return self.name_role(env[index_value.value])
-                role = self.role_of(index_value, scope, env, _depth + 1) if isinstance(
-                    index_value, (cst.SimpleString, cst.ConcatenatedString)) else None
-                if role:
-                    return role
-            return self.role_of(expr.value, scope, env, _depth + 1)
+            return self._subscript_role_of(expr, scope, env, _depth)
         if isinstance(expr, cst.Call):
-            callee = self._dotted(expr.func) or ""
-            last = callee.rsplit(".", 1)[-1]
-            if isinstance(expr.func, cst.Attribute) and last in _PASS_THROUGH:
-                role = self.role_of(expr.func.value, scope, env, _depth + 1)
-                if role:
-                    return role
-            role = self.name_role(last) if last not in _PASS_THROUGH else None
-            if role:
-                return role
-            for arg in expr.args:
-                if arg.keyword is None or arg.keyword.value in ("dataset", "data", "iterable", "split", "train"):
-                    if arg.keyword is not None and arg.keyword.value == "train":
-                        if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
-                            return TRAIN if arg.value.value == "True" else TEST
-                        continue
-                    role = self.role_of(arg.value, scope, env, _depth + 1)
-                    if role:
-                        return role
-                    if last not in _PASS_THROUGH:
-                        break  # only the first argument of an unknown call carries its data
-            return None
-        name = self._dotted(expr)
+            return self._call_role_of(expr, scope, env, _depth)
+        name = dotted_name(expr)
         if name is None:
             return None
         if name in env:
@@ -202,17 +114,53 @@ class DataRoles:
         role = self.name_role(name)
         if role:
             return role
+        producers = self._producers
         for key in ((scope, name), (None, name)):
-            if key in self._split_roles:
-                return self._split_roles[key]
-        values = self._bindings.get((scope, name)) or (
-            self._bindings.get((None, name)) if scope is not None else None) or []
-        roles = {self.role_of(v, scope if (scope, name) in self._bindings else None, env, _depth + 1)
-                 for v in values}
+            if key in producers.split_roles:
+                return producers.split_roles[key]
+        values = producers.bindings.get((scope, name)) or (
+            producers.bindings.get((None, name)) if scope is not None else None) or []
+        value_scope = scope if (scope, name) in producers.bindings else None
+        roles = {self.role_of(value, value_scope, env, _depth + 1) for value in values}
         if len(roles) == 1 and None not in roles:
             return roles.pop()
         if scope is not None and not values:
             return self._parameter_role(scope, name, _depth)
+        return None
+
+    def _subscript_role_of(self, expr: cst.Subscript, scope, env, depth: int) -> Optional[str]:
+        if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            index_value = expr.slice[0].slice.value
+            if isinstance(index_value, cst.Name) and index_value.value in env:
+                return self.name_role(env[index_value.value])
+            if isinstance(index_value, (cst.SimpleString, cst.ConcatenatedString)):
+                role = self.role_of(index_value, scope, env, depth + 1)
+                if role:
+                    return role
+        return self.role_of(expr.value, scope, env, depth + 1)
+
+    def _call_role_of(self, expr: cst.Call, scope, env, depth: int) -> Optional[str]:
+        last = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+        passes_through = last in PASS_THROUGH_CALLS
+        if isinstance(expr.func, cst.Attribute) and passes_through:
+            role = self.role_of(expr.func.value, scope, env, depth + 1)
+            if role:
+                return role
+        role = None if passes_through else self.name_role(last)
+        if role:
+            return role
+        for arg in expr.args:
+            if arg.keyword is not None and arg.keyword.value not in DATA_KEYWORDS:
+                continue
+            if arg.keyword is not None and arg.keyword.value == "train":
+                if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
+                    return TRAIN if arg.value.value == "True" else TEST
+                continue
+            role = self.role_of(arg.value, scope, env, depth + 1)
+            if role:
+                return role
+            if not passes_through:
+                break  # only the first argument of an unknown call carries its data
         return None
 
     def _parameter_role(self, function, name, depth) -> Optional[str]:
@@ -225,7 +173,7 @@ class DataRoles:
         if ordered and ordered[0] == "self" and position is not None:
             position -= 1
         roles = set()
-        for call in self._calls_by_name.get(function.name.value, []):
+        for call in self._producers.calls_by_name.get(function.name.value, []):
             if self.index.is_inside(call, function):
                 continue
             value = None
@@ -242,3 +190,315 @@ class DataRoles:
         if len(roles) == 1 and None not in roles:
             return roles.pop()
         return None
+
+    @cached_property
+    def _producers(self) -> "_Producers":
+        return _Producers(self.index)
+
+    # -- computed_on: the data a figure was computed on -----------------------------------
+
+    def computed_on(self, node: Optional[cst.CSTNode], depth: int = 0) -> Optional[str]:
+        """VALIDATION / TEST / TRAIN when the expression shows one role, else None."""
+        roles = self._computed_roles(node, depth)
+        return roles.pop() if len(roles) == 1 else None
+
+    def held_out(self, node: Optional[cst.CSTNode]) -> Optional[str]:
+        """VALIDATION or TEST when the expression is computed on held-out data."""
+        role = self.computed_on(node)
+        return role if role in HELD_OUT else None
+
+    def values(self, name: str) -> List[cst.BaseExpression]:
+        """The values written to a plain name (assignments, `d[k] = v`, `lst.append(v)`)."""
+        return self._written.get(name, [])
+
+    def _computed_roles(self, node: Optional[cst.CSTNode], depth: int) -> Set[str]:
+        # `depth` counts hops from a name to its assigned values; the walk down an
+        # expression itself is bounded by the expression.
+        if node is None:
+            return set()
+        if isinstance(node, cst.Name):
+            memo_key = (node.value, depth)
+            if memo_key not in self._computed_memo:
+                self._computed_memo[memo_key] = self._name_computed_roles(node.value, depth)
+            return set(self._computed_memo[memo_key])
+        if isinstance(node, cst.Attribute):
+            named = self.name_role(node.attr.value)
+            return {named} if named else self._computed_roles(node.value, depth)
+        if isinstance(node, cst.Subscript):
+            return self._subscript_computed_roles(node, depth)
+        if isinstance(node, cst.Call):
+            named = self.name_role(last_name(node))
+            if named:
+                return {named}
+            declared = self._declared_split(node)
+            if declared is not None:
+                return {declared}
+            found: Set[str] = set()
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value in NOT_DATA_KEYWORDS:
+                    continue
+                if isinstance(arg.value, cst.Name) and _names_a_transform(arg.value.value):
+                    continue  # `ImageFolder(valid_dir, test_transforms)`: how, not which data
+                found |= self._computed_roles(arg.value, depth)
+            if not found and isinstance(node.func, cst.Attribute):  # `x_test.mean()`
+                found = self._computed_roles(node.func.value, depth)
+            return found
+        if isinstance(node, cst.DictElement):
+            named = self.name_role(string_value(node.key))
+            return {named} if named else self._computed_roles(node.value, depth)
+        if isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
+            return set()
+        found = set()
+        for child in node.children:
+            found |= self._computed_roles(child, depth)
+        return found
+
+    def _subscript_computed_roles(self, node: cst.Subscript, depth: int) -> Set[str]:
+        index = subscript_string(node)
+        named = self.name_role(index) if index is not None else None
+        if isinstance(node.value, cst.Attribute) and node.value.attr.value == "cv_results_":
+            return {VALIDATION}  # `search.cv_results_["mean_test_score"]`: the CV folds
+        key_name = _index_name(node) if named is None and index is None else None
+        if key_name is not None and self._holds_strings(key_name.value):
+            by_key = self._computed_roles(key_name, depth)  # `encoded[validation_key]`
+            if len(by_key) == 1:
+                return by_key
+        if named == TEST and self._is_split_output(node.value):
+            # `splits["test"]` of `Dataset.train_test_split` is whatever part was held out;
+            # the name the author binds it to (`val_ds`, `test_ds`) says which.
+            return set()
+        return {named} if named else self._computed_roles(node.value, depth)
+
+    def _declared_split(self, call: cst.Call) -> Optional[str]:
+        """The split a data set constructor asks for: `split="test"`, torchvision's
+        `train=False` (the test set), or a folder path ending in `valid` / `test`."""
+        for arg in call.args:
+            if arg.keyword is None:
+                text = string_value(arg.value)
+                if text and "/" in text.strip("/"):
+                    role = self.name_role(text.rstrip("/").rsplit("/", 1)[-1])
+                    if role is not None:
+                        return role
+            elif arg.keyword.value == "split":
+                role = self.name_role(string_value(arg.value))
+                if role is not None:
+                    return role
+            elif arg.keyword.value == "train" and isinstance(arg.value, cst.Name) \
+                    and arg.value.value in ("True", "False"):
+                return TRAIN if arg.value.value == "True" else TEST
+        return None
+
+    def _holds_strings(self, name: str) -> bool:
+        """Every value assigned to `name` is a string (`key = "validation" if a else "dev"`)."""
+        values = self.values(name)
+        return bool(values) and all(_is_string_choice(value) for value in values)
+
+    def _is_split_output(self, node: cst.BaseExpression) -> bool:
+        """`splits` in `splits["test"]` holds the result of a `train_test_split` call."""
+        return isinstance(node, cst.Name) and any(
+            isinstance(value, cst.Call) and last_name(value) == "train_test_split"
+            for value in self.values(node.value)
+        )
+
+    def _name_computed_roles(self, name: str, depth: int) -> Set[str]:
+        from_values: Set[str] = set()
+        if depth < 3:
+            for value in self.values(name):
+                from_values |= self._computed_roles(value, depth + 1)
+        named = self.name_role(name)
+        if from_values == {TRAIN} and named in HELD_OUT and all(_is_part_of(v) for v in self.values(name)):
+            return {named}  # `X_valid = X_train_full[:5000]`: held out of the training data
+        if len(from_values) == 1:
+            return from_values
+        return {named} if named else set()
+
+    @cached_property
+    def _written(self) -> Dict[str, List[cst.BaseExpression]]:
+        written: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
+        for assign in self.index.of_type(cst.Assign):
+            for target in assign.targets:
+                for single in assigned_targets(target.target):
+                    if isinstance(single, cst.Subscript) and isinstance(single.value, cst.Name):
+                        written[single.value.value].append(assign.value)
+                    elif isinstance(single, cst.Name) and single is target.target:
+                        written[single.value].append(assign.value)
+        for call in self.index.of_type(cst.Call):
+            if last_name(call) in ("append", "extend", "add") and isinstance(call.func, cst.Attribute):
+                container = call.func.value
+                if isinstance(container, cst.Name) and call.args:
+                    written[container.value].append(call.args[0].value)
+        return written
+
+    # -- key: which held-out set ---------------------------------------------------------
+
+    def key(self, node: Optional[cst.CSTNode]) -> Optional[str]:
+        """Which data set: `x_test`, `y_test`, `test_loader`, `ds["test"]` → "test"."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Name):
+            return _name_key(node.value)
+        if isinstance(node, cst.Attribute):
+            if self.name_role(node.attr.value) is None:  # `image.size`, `test_ds.data`: the owner's
+                return self.key(node.value)
+            return _name_key(node.attr.value)
+        if isinstance(node, cst.Subscript):
+            index = subscript_string(node)
+            return _name_key(index) if index is not None else self.key(node.value)
+        if isinstance(node, (cst.Tuple, cst.List)) and node.elements:
+            return self.key(node.elements[0].value)
+        if isinstance(node, cst.Call):
+            for arg in node.args:
+                if arg.keyword is None and self.computed_on(arg.value) is not None:
+                    return self.key(arg.value)
+            return _name_key(last_name(node) or "")
+        return None
+
+
+class _Producers:
+    """What `role_of` follows: the values bound to each (scope, name), the roles splitter
+    outputs get from their position, and the calls of each function name."""
+
+    def __init__(self, index) -> None:
+        self.bindings: Dict[Tuple[object, str], List[cst.BaseExpression]] = {}
+        self.split_roles: Dict[Tuple[object, str], str] = {}
+        self.calls_by_name: Dict[str, List[cst.Call]] = {}
+        for assign in index.of_type(cst.Assign):
+            scope = index.enclosing_function(assign)
+            for target in assign.targets:
+                elements = list(assigned_targets(target.target))
+                if len(elements) == 1:
+                    name = dotted_name(elements[0])
+                    if name:
+                        self.bindings.setdefault((scope, name), []).append(assign.value)
+                elif isinstance(assign.value, cst.Call):
+                    callee = dotted_name(assign.value.func) or ""
+                    roles = SPLITTER_OUTPUT_ROLES.get(callee.rsplit(".", 1)[-1])
+                    if roles:
+                        self._record_split(scope, elements, roles)
+        for call in index.of_type(cst.Call):
+            name = dotted_name(call.func)
+            if name:
+                self.calls_by_name.setdefault(name.rsplit(".", 1)[-1], []).append(call)
+
+    def _record_split(self, scope, elements, roles) -> None:
+        names = [dotted_name(e) for e in elements]
+        if len(names) == 4:  # X_train, X_test, y_train, y_test
+            order = (roles[0], roles[1], roles[0], roles[1])
+        elif len(names) == 3:
+            order = (TRAIN, VALIDATION, TEST)
+        else:
+            order = (roles[0], roles[1])[: len(names)]
+        for name, role in zip(names, order):
+            if name:
+                self.split_roles[(scope, name)] = role
+
+
+class FlowRoles:
+    """TRAIN, VALIDATION, TEST or EVAL along the data flow: from names, dictionary keys,
+    split parts and what a value was computed from; None when unknown or mixed."""
+
+    def __init__(self, flow: "DataFlow", imports: "ImportTable", words: RoleWords,
+                 subscript_parts: Dict[cst.Subscript, Tuple[object, Optional[str]]]) -> None:
+        self.flow = flow
+        self.imports = imports
+        self.words = words
+        self.subscript_parts = subscript_parts  # filled by SplitFacts as it recognises them
+
+    def role(self, expr: Optional[cst.CSTNode], depth: int = 4) -> Optional[str]:
+        if expr is None or depth < 0:
+            return None
+        if isinstance(expr, cst.Name):
+            named = self.words.name_role(expr.value)
+            if named is not None:
+                return named
+            roles = {self.binding_role(b, depth - 1) for b in self.flow.resolve_name(expr.value, expr)}
+            return roles.pop() if len(roles) == 1 else None
+        if isinstance(expr, cst.Subscript):
+            if expr in self.subscript_parts:
+                return self.subscript_parts[expr][1]
+            key = subscript_string(expr)
+            if key is not None:
+                keyed = self.words.name_role(key)
+                if keyed is not None:
+                    return keyed
+            return self.role(expr.value, depth - 1)
+        if isinstance(expr, cst.Attribute):
+            return self.role(expr.value, depth - 1)
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            roles = {self.role(e.value, depth - 1) for e in expr.elements}
+            return roles.pop() if len(roles) == 1 else None
+        if isinstance(expr, cst.Call):
+            args = positional_args(expr)
+            if isinstance(expr.func, cst.Attribute) and not self.imports.candidates(expr):
+                if last_name(expr) in ("transform", "predict", "predict_proba", "texts_to_sequences"):
+                    return self.role(args[0].value, depth - 1) if args else None
+                return self.role(expr.func.value, depth - 1)
+            return self.role(args[0].value, depth - 1) if args else None
+        return None
+
+    def binding_role(self, binding: "Binding", depth: int = 3) -> Optional[str]:
+        if binding.part_role is not None:
+            return binding.part_role
+        named = self.words.name_role(binding.name)
+        if named is not None:
+            return named
+        if binding.how == "assign" and binding.value is not None and depth > 0:
+            return self.role(binding.value, depth - 1)
+        return None
+
+
+NOT_DATA_KEYWORDS = {"transform", "transforms", "target_transform", "collate_fn"}
+_TRANSFORM_TOKENS = {"transform", "transforms", "tfms", "tfm", "augment", "augmentation", "aug", "augs"}
+SUBSET_CALLS = {"Subset", "take", "skip", "select", "shard", "sample", "head", "tail"}
+
+
+def _names_a_transform(name: str) -> bool:
+    return bool(_TRANSFORM_TOKENS & set(name_tokens(name)))
+
+
+def _is_part_of(value: cst.BaseExpression) -> bool:
+    """A slice or subset of the data it reads (`data[:n]`, `data.iloc[idx]`, `Subset(ds, idx)`)."""
+    if isinstance(value, cst.Subscript):
+        return subscript_string(value) is None
+    return isinstance(value, cst.Call) and last_name(value) in SUBSET_CALLS
+
+
+def _is_string_choice(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.IfExp):
+        return _is_string_choice(node.body) and _is_string_choice(node.orelse)
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+
+
+def _index_name(node: cst.Subscript) -> Optional[cst.Name]:
+    """`idx` in `data[idx]` (one plain name as the index), else None."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and isinstance(node.slice[0].slice.value, cst.Name):
+        return node.slice[0].slice.value
+    return None
+
+
+def _strip_glued(token: str) -> str:
+    """`testloader` → `test`, `valset` → `val`."""
+    for word in KEY_ROLE_WORDS:
+        if token.startswith(word) and token[len(word):] in KEY_NOISE_WORDS:
+            return word
+        if token.endswith(word) and token[: -len(word)] in KEY_NOISE_WORDS:
+            return word
+    return token
+
+
+def _name_key(name: Optional[str]) -> Optional[str]:
+    if not name:
+        return None
+    tokens = [_strip_glued(token) for token in name_tokens(name)]
+    tokens = [KEY_SYNONYMS.get(token, token) for token in tokens]
+    kept = [token for token in tokens if token not in KEY_NOISE_WORDS and not token.isdigit()]
+    return "_".join(kept) or None
+
+
+# `name_role` / `name_tokens` (default words) stay importable here for gate/anchors, which
+# reads them from this module until its rewrite takes them from vocab/roles.py.
+__all__ = [
+    "DataRoles", "FlowRoles", "RoleWords", "HELD_OUT", "TRAIN", "VALIDATION", "TEST",
+    "is_eval", "name_role", "name_tokens",
+]

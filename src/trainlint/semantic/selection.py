@@ -20,7 +20,6 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from trainlint.semantic.dataroles import HELD_OUT, TEST, VALIDATION, DataRoles
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
@@ -33,7 +32,8 @@ from trainlint.semantic.names import (
     string_value,
 )
 from trainlint.semantic.reports import ReportFlow, mentioned_keys, target_keys
-from trainlint.semantic.roles import name_role, name_tokens
+from trainlint.semantic.roles import HELD_OUT, TEST, VALIDATION, DataRoles
+from trainlint.vocab.roles import name_tokens
 
 # Kinds of selection.
 BEST_IF = "best-if"                # if metric > best: best = metric (+ save / deepcopy)
@@ -119,10 +119,11 @@ class Selection:
 
 
 class SelectionFacts:
-    def __init__(self, index: ModuleIndex, imports: ImportTable, cell_starts: Sequence[int] = ()) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, roles: DataRoles,
+                 cell_starts: Sequence[int] = ()) -> None:
         self.index = index
         self.imports = imports
-        self.roles = DataRoles(index)
+        self.roles = roles
         self.flow = ReportFlow(index, cell_starts)
         self._bindings = self._collect_bindings()
         self.evaluations: List[Evaluation] = list(self._find_evaluations())
@@ -250,14 +251,14 @@ class SelectionFacts:
             if name == "test" and isinstance(call.func, cst.Attribute) and self._is_lightning_trainer(call.func.value):
                 yield Evaluation(call, TEST, self.roles.key(_first_data_arg(call)) or "test")
                 continue
-            found = [(self.roles.held_out_role(arg.value), arg.value) for arg in call.args]
+            found = [(self.roles.held_out(arg.value), arg.value) for arg in call.args]
             roles = {role for role, _ in found if role is not None}
             if len(roles) == 1:
                 role = roles.pop()
                 data = next(value for found_role, value in found if found_role == role)
                 yield Evaluation(call, role, self.roles.key(data))
         for loop in self.index.of_type(cst.For):
-            role = self.roles.held_out_role(loop.iter)
+            role = self.roles.held_out(loop.iter)
             if role is not None:
                 yield Evaluation(loop, role, self.roles.key(_loop_data(loop.iter)))
 
@@ -335,13 +336,13 @@ class SelectionFacts:
         return None
 
     def _metric_role(self, metric: cst.BaseExpression, at: cst.CSTNode) -> Optional[str]:
-        role = self.roles.role(metric)
+        role = self.roles.computed_on(metric)
         if role is not None:
             return role
         # `if phase == "val" and epoch_acc > best_acc:` / inside `if phase == "val":`
         for node in [at, *self.index.ancestors(at)]:
             if isinstance(node, cst.If):
-                guarded = _guard_role(node.test)
+                guarded = _guard_role(node.test, self.roles)
                 if guarded is not None:
                     return guarded
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -395,7 +396,7 @@ class SelectionFacts:
             if not any(last_name(value) == "ReduceLROnPlateau" for value in constructors):
                 continue
             metric = argument(call, 0, "metrics")
-            role = self.roles.held_out_role(metric) if metric is not None else None
+            role = self.roles.held_out(metric) if metric is not None else None
             if role is None:
                 continue
             scope = self.flow.scope_of(call)
@@ -421,7 +422,7 @@ class SelectionFacts:
                 continue
             data = keyword_value(call, "validation_data")
             if data is not None:
-                role, key = self.roles.held_out_role(data), self.roles.key(data)
+                role, key = self.roles.held_out(data), self.roles.key(data)
             elif keyword_value(call, "validation_split") is not None:
                 role, key = VALIDATION, None
             else:
@@ -479,7 +480,7 @@ class SelectionFacts:
             callbacks = [last_name(cb) for cb in self._resolve_calls(keyword_value(call, "callbacks"))]
             picks_best = arguments is not None and bool_value(keyword_value(arguments, "load_best_model_at_end")) is True
             eval_dataset = keyword_value(call, "eval_dataset")
-            role = self.roles.held_out_role(eval_dataset)
+            role = self.roles.held_out(eval_dataset)
             if role is None:
                 continue
             key = self.roles.key(eval_dataset)
@@ -539,7 +540,7 @@ class SelectionFacts:
         for method in ("evaluate", "predict"):
             for call in self._calls_on(trainer, method):
                 data = argument(call, 0, "eval_dataset" if method == "evaluate" else "test_dataset")
-                if data is not None and self.roles.key(data) != key and self.roles.role(data) != VALIDATION:
+                if data is not None and self.roles.key(data) != key and self.roles.computed_on(data) != VALIDATION:
                     yield call
 
     # -- Lightning --------------------------------------------------------------------------
@@ -565,9 +566,9 @@ class SelectionFacts:
             checkpoint = next((cb for cb in monitors if self._is_lightning(cb, "ModelCheckpoint")), None)
             for fit in self._calls_on(trainer, "fit"):
                 val_data = argument(fit, 2, "val_dataloaders")
-                role = self.roles.held_out_role(val_data) if val_data is not None else None
+                role = self.roles.held_out(val_data) if val_data is not None else None
                 if role is None:
-                    monitored = {name_role(self._lightning_monitor(cb)) for cb in monitors}
+                    monitored = {self.roles.name_role(self._lightning_monitor(cb)) for cb in monitors}
                     role = monitored.pop() if len(monitored) == 1 else None
                 if role not in HELD_OUT:
                     continue
@@ -618,11 +619,10 @@ class SelectionFacts:
             statement = self.index.statement_of(call)
             if self._nested(search, statement):
                 continue
-            fit_role, fit_key, fit_call = None, None, None
+            fit_key, fit_call = None, None
             for fit in self._calls_on(search, "fit"):
-                role = self.roles.held_out_role(argument(fit, 0, "X"))
-                if role == TEST:
-                    fit_role, fit_key, fit_call = role, self.roles.key(argument(fit, 0, "X")), fit
+                if self.roles.held_out(argument(fit, 0, "X")) == TEST:
+                    fit_key, fit_call = self.roles.key(argument(fit, 0, "X")), fit
             # the best score is the selection figure; the table of all candidates is a log
             # unless nothing else is shown
             scope = self.flow.scope_of(call)
@@ -657,7 +657,7 @@ class SelectionFacts:
             candidates = _compared(call)
             if candidates is None:
                 continue
-            role = self.roles.held_out_role(candidates)
+            role = self.roles.held_out(candidates)
             if role is None:
                 continue
             statement = self.index.statement_of(call)
@@ -730,12 +730,12 @@ def _comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
         yield from _comparisons(test.right)
 
 
-def _guard_role(test: cst.BaseExpression) -> Optional[str]:
+def _guard_role(test: cst.BaseExpression, roles: DataRoles) -> Optional[str]:
     """`phase == "val"` / `split == 'test'` / `mode == "eval"` in a condition."""
     for comparison in _all_comparisons(test):
         if isinstance(comparison.comparisons[0].operator, cst.Equal):
             for side in (comparison.left, comparison.comparisons[0].comparator):
-                role = name_role(string_value(side))
+                role = roles.name_role(string_value(side))
                 if role in HELD_OUT:
                     return role
     return None

@@ -16,34 +16,21 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from trainlint.semantic.dataflow import DATA_KINDS, Binding, DataFlow, _unwrap_enumerate
+from trainlint.semantic.dataflow import DATA_KINDS, Binding, DataFlow, unwrap_enumerate
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
     argument,
     bool_value,
+    is_zero,
     keyword_value,
     last_name,
     positional_args,
     string_value,
 )
-from trainlint.semantic.roles import TEST, TRAIN, VALIDATION, name_role
-
-EVAL = "eval"  # validation or test: the side of a split that is not trained on
-
-TRAIN_TEST_SPLIT = {"sklearn.model_selection.train_test_split"}
-RANDOM_SPLIT = {"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"}
-SUBSET = {"torch.utils.data.Subset", "torch.utils.data.dataset.Subset"}
-CV_FUNCTIONS = {
-    "cross_val_score", "cross_validate", "cross_val_predict", "learning_curve",
-    "validation_curve", "permutation_test_score",
-}
-SEARCHES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV",
-            "BayesSearchCV", "RFECV"}
-SHUFFLING_CALLS = {
-    "numpy.random.permutation", "sklearn.utils.shuffle", "torch.randperm",
-    "tensorflow.random.shuffle", "numpy.random.shuffle", "random.shuffle", "random.sample",
-}
+from trainlint.semantic.roles import FlowRoles
+from trainlint.vocab.roles import EVAL, TRAIN, RoleWords, is_eval
+from trainlint.vocab.splitting import CV_FUNCTIONS, RANDOM_SPLIT, SEARCHES, SPLIT_CONSUMERS, SUBSET, TRAIN_TEST_SPLIT
 
 
 @dataclass(eq=False)
@@ -56,24 +43,26 @@ class Split:
     splitter: Optional[cst.BaseExpression] = None  # the cv= / splitter expression
 
 
-# Calls whose row arguments show that slices of one array are training / evaluation parts.
-SPLIT_CONSUMERS = {
-    "fit", "fit_transform", "partial_fit", "train_on_batch", "evaluate", "score", "predict",
-    "predict_proba", "test_on_batch", "DataLoader", "TensorDataset", "Dataset", "DMatrix",
-}
-
-
-def is_eval(role: Optional[str]) -> bool:
-    return role in (EVAL, VALIDATION, TEST)
+def split_data_flow(module: cst.Module, index: ModuleIndex, imports: ImportTable,
+                    words: RoleWords) -> "SplitFacts":
+    """The data flow of a module with its splits. Splits are recognised from names and calls
+    before edges exist, so that a row part such as `X[train_idx]` is its own node in the
+    graph; then the flow links its edges."""
+    flow = DataFlow(module, index, imports)
+    facts = SplitFacts(flow, index, imports, words)
+    flow.link()
+    return facts
 
 
 class SplitFacts:
-    def __init__(self, flow: DataFlow, index: ModuleIndex, imports: ImportTable) -> None:
+    def __init__(self, flow: DataFlow, index: ModuleIndex, imports: ImportTable, words: RoleWords) -> None:
         self.flow = flow
         self.index = index
         self.imports = imports
+        self.words = words
         self.splits: List[Split] = []
         self.subscript_parts: Dict[cst.Subscript, Tuple[Split, Optional[str]]] = {}
+        self.flow_roles = FlowRoles(flow, imports, words, self.subscript_parts)
         self._calls()
         self._slices()
         self._role_indexes()
@@ -88,51 +77,6 @@ class SplitFacts:
                     binding.shuffled = True
 
     # -- queries ----------------------------------------------------------------------
-
-    def role(self, expr: Optional[cst.CSTNode], depth: int = 4) -> Optional[str]:
-        """TRAIN, VALIDATION, TEST or EVAL for an expression, from names, dictionary keys,
-        split outputs and what the value was computed from; None when unknown or mixed."""
-        if expr is None or depth < 0:
-            return None
-        if isinstance(expr, cst.Name):
-            named = name_role(expr.value)
-            if named is not None:
-                return named
-            roles = {self.binding_role(b, depth - 1) for b in self.flow.resolve_name(expr.value, expr)}
-            return roles.pop() if len(roles) == 1 else None
-        if isinstance(expr, cst.Subscript):
-            if expr in self.subscript_parts:
-                return self.subscript_parts[expr][1]
-            key = _string_index(expr)
-            if key is not None:
-                keyed = name_role(key)
-                if keyed is not None:
-                    return keyed
-            return self.role(expr.value, depth - 1)
-        if isinstance(expr, cst.Attribute):
-            return self.role(expr.value, depth - 1)
-        if isinstance(expr, (cst.Tuple, cst.List)):
-            roles = {self.role(e.value, depth - 1) for e in expr.elements}
-            return roles.pop() if len(roles) == 1 else None
-        if isinstance(expr, cst.Call):
-            args = positional_args(expr)
-            method = last_name(expr)
-            if isinstance(expr.func, cst.Attribute) and not self.imports.candidates(expr):
-                if method in ("transform", "predict", "predict_proba", "texts_to_sequences"):
-                    return self.role(args[0].value, depth - 1) if args else None
-                return self.role(expr.func.value, depth - 1)
-            return self.role(args[0].value, depth - 1) if args else None
-        return None
-
-    def binding_role(self, binding: Binding, depth: int = 3) -> Optional[str]:
-        if binding.part_role is not None:
-            return binding.part_role
-        named = name_role(binding.name)
-        if named is not None:
-            return named
-        if binding.how == "assign" and binding.value is not None and depth > 0:
-            return self.role(binding.value, depth - 1)
-        return None
 
     def downstream_of_split(self, bindings) -> bool:
         return any(b.split is not None for b in bindings)
@@ -170,7 +114,7 @@ class SplitFacts:
                 self.splits.append(split)
             elif self.imports.matches(call, SUBSET):
                 dataset, indices = argument(call, 0, "dataset"), argument(call, 1, "indices")
-                role = self.role(indices)
+                role = self.flow_roles.role(indices)
                 if dataset is not None and role is not None:
                     split = Split(call, "subset", [dataset])
                     for target in self._assigned_names(call):
@@ -199,7 +143,7 @@ class SplitFacts:
                                          splitter=keyword_value(value, "cv")))
                 return
         fraction = keyword_value(call, "validation_split")
-        if fraction is not None and not _is_zero(fraction):
+        if fraction is not None and not is_zero(fraction):
             self.splits.append(Split(call, "validation_split", inputs))
 
     def _splitter_split(self, call: cst.Call) -> None:
@@ -217,7 +161,7 @@ class SplitFacts:
         loop = self.index.parent(call)
         while isinstance(loop, (cst.Arg, cst.Call)) and not isinstance(loop, cst.For):
             loop = self.index.parent(loop)
-        if isinstance(loop, cst.For) and _unwrap_enumerate(loop.iter) is call:
+        if isinstance(loop, cst.For) and unwrap_enumerate(loop.iter) is call:
             target = loop.target
             if isinstance(loop.iter, cst.Call) and last_name(loop.iter) == "enumerate":
                 if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
@@ -241,7 +185,7 @@ class SplitFacts:
         if len(targets) != 1:
             return
         split = Split(call, "sample", [call.func.value])  # type: ignore[attr-defined]
-        self._part(split, targets[0], name_role(targets[0].value) or TRAIN)
+        self._part(split, targets[0], self.words.name_role(targets[0].value) or TRAIN)
         sampled = split.parts[0] if split.parts else None
         for drop in self.index.of_type(cst.Call):
             if last_name(drop) != "drop" or not drop.args or sampled is None:
@@ -250,7 +194,7 @@ class SplitFacts:
             if isinstance(first, cst.Attribute) and first.attr.value == "index" and isinstance(first.value, cst.Name):
                 if sampled in self.flow.resolve_name(first.value.value, first):
                     for target in self._assigned_names(drop):
-                        self._part(split, target, name_role(target.value) or EVAL)
+                        self._part(split, target, self.words.name_role(target.value) or EVAL)
         self.splits.append(split)
 
     def _assigned_names(self, call: cst.Call) -> List[cst.Name]:
@@ -269,7 +213,7 @@ class SplitFacts:
         binding = self.flow.binding_of_target.get(target)
         if binding is None:
             return
-        binding.part_role = name_role(target.value) or positional_role
+        binding.part_role = self.words.name_role(target.value) or positional_role
         binding.split = split
         split.parts.append(binding)
 
@@ -332,7 +276,7 @@ class SplitFacts:
                 continue
             if isinstance(first.value, (cst.Integer, cst.List, cst.Tuple)):
                 continue
-            role = self.role(first.value)
+            role = self.flow_roles.role(first.value)
             if role is None:
                 continue
             base = _row_base(subscript)
@@ -369,7 +313,7 @@ class SplitFacts:
 
     def _assigned_role(self, subscript: cst.Subscript) -> Optional[str]:
         binding = self._assigned_binding(subscript)
-        return name_role(binding.name) if binding is not None else None
+        return self.words.name_role(binding.name) if binding is not None else None
 
     def _assigned_binding(self, subscript: cst.Subscript) -> Optional[Binding]:
         node: cst.CSTNode = subscript
@@ -403,13 +347,6 @@ class SplitFacts:
             split.parts.append(binding)
 
 
-def _string_index(subscript: cst.Subscript) -> Optional[str]:
-    if len(subscript.slice) != 1:
-        return None
-    piece = subscript.slice[0].slice
-    return string_value(piece.value) if isinstance(piece, cst.Index) else None
-
-
 def _is_column_accessor(subscript: cst.Subscript) -> bool:
     """`df.columns[:5]`, `X.shape[1:]`, `name[:3]`: slices that are not rows of data."""
     value = subscript.value
@@ -425,10 +362,6 @@ def _row_base(subscript: cst.Subscript) -> cst.BaseExpression:
     return value
 
 
-def _is_zero(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float)) and node.evaluated_value == 0
-
-
 def _is_shift(piece: cst.Slice) -> bool:
     """`[:-1]`, `[1:]`, `[:1]`: off-by-one slices that shift a sequence, not split rows."""
     for bound in (piece.lower, piece.upper):
@@ -439,3 +372,7 @@ def _is_shift(piece: cst.Slice) -> bool:
         if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
             return False
     return True
+
+
+# `is_eval` and the word lists stay importable here for gate/anchors until its rewrite.
+__all__ = ["Split", "SplitFacts", "split_data_flow", "is_eval", "CV_FUNCTIONS", "SEARCHES", "SPLIT_CONSUMERS"]

@@ -7,7 +7,7 @@ number of role evaluations (deterministic), never on time.
 
 from unittest import mock
 
-from trainlint.semantic.dataroles import DataRoles
+from trainlint.semantic.roles import DataRoles
 from trainlint.core.config import Config
 from trainlint.run.engine import lint_source
 
@@ -29,8 +29,8 @@ def _reassigning_script(rounds: int) -> str:
 
 
 def _role_evaluations(rounds: int) -> int:
-    original = DataRoles._roles
-    with mock.patch.object(DataRoles, "_roles", autospec=True, side_effect=original) as spy:
+    original = DataRoles._computed_roles
+    with mock.patch.object(DataRoles, "_computed_roles", autospec=True, side_effect=original) as spy:
         lint_source(_reassigning_script(rounds), "reassign.py", Config())
     return spy.call_count
 

@@ -1,0 +1,236 @@
+"""Evaluation data that is the training data, or overlaps it (`ctx.overlap`).
+
+Four ways it shows: validation data handed to training is the training data
+(`fit(x, y, validation_data=(x, y))`, `Trainer(eval_dataset=train_ds)`); an evaluation loader
+reads the training dataset; a figure computed on training arrays is kept or printed as a
+validation / test figure; a second random split of the same rows scores a model on rows the
+first split trained it on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from trainlint.semantic.dataflow import Binding, DataFlow
+from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
+from trainlint.semantic.splits import Split
+from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
+from trainlint.vocab.roles import EVAL_TEXT_PATTERN, TRAIN, TRAIN_TEXT_PATTERN, is_eval
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.context import FileContext
+
+EVAL_WORDS = re.compile(EVAL_TEXT_PATTERN, re.IGNORECASE)
+TRAIN_WORDS = re.compile(TRAIN_TEXT_PATTERN, re.IGNORECASE)
+
+# How the evaluation data meets the training data.
+VALIDATION_IS_TRAINING = "validation-is-training"  # `data`: the validation argument
+LOADER_OVER_TRAINING = "loader-over-training"      # `data`: the training dataset
+LABELLED_SCORE = "labelled-score"                  # a "test" figure on training arrays
+RESPLIT = "resplit"                                # `first_split`, `second_split`
+
+
+@dataclass(frozen=True)
+class Overlap:
+    node: cst.CSTNode
+    how: str
+    data: Optional[cst.CSTNode] = None
+    first_split: Optional[Split] = None   # RESPLIT: the split the model was trained on
+    second_split: Optional[Split] = None  # RESPLIT: the split whose evaluation part is scored
+
+
+class OverlapFacts:
+    def __init__(self, ctx: "FileContext") -> None:
+        self._ctx = ctx
+
+    @cached_property
+    def overlaps(self) -> List[Overlap]:
+        return [*self._validation_arguments(), *self._loaders(), *self._labelled_scores(), *self._resplits()]
+
+    # -- validation data passed to training --------------------------------------------
+
+    def _validation_arguments(self) -> Iterator[Overlap]:
+        ctx = self._ctx
+        for call in ctx.index.of_type(cst.Call):
+            validation, training = _validation_and_training(call)
+            if validation is None:
+                continue
+            if ctx.roles.along_flow(validation) == TRAIN or self._same_data(validation, training):
+                yield Overlap(call, VALIDATION_IS_TRAINING, validation)
+
+    def _same_data(self, validation: cst.BaseExpression, training: List[cst.BaseExpression]) -> bool:
+        if not training:
+            return False
+        flow, module = self._ctx.dataflow, self._ctx.module
+        parts = validation.elements if isinstance(validation, (cst.Tuple, cst.List)) else None
+        values = [e.value for e in parts] if parts is not None else [validation]
+        if len(values) != len(training) and not (parts is None and len(training) == 1):
+            return False
+        for val, train in zip(values, training):
+            if isinstance(val, cst.Name) and isinstance(train, cst.Name):
+                val_bindings = set(flow.bindings(val))
+                if not val_bindings or val_bindings != set(flow.bindings(train)):
+                    return False
+            elif expression_key(module, val) != expression_key(module, train):
+                return False
+        return True
+
+    # -- loaders over the training dataset -------------------------------------------------
+
+    def is_evaluation_loader(self, call: cst.Call) -> bool:
+        """A DataLoader kept (or passed) under an evaluation name: `val_loader = DataLoader(...)`."""
+        return is_eval(self._ctx.roles.assigned_role(call))
+
+    def _loaders(self) -> Iterator[Overlap]:
+        ctx = self._ctx
+        for call in ctx.index.of_type(cst.Call):
+            if not ctx.imports.matches(call, DATALOADERS):
+                continue
+            dataset = argument(call, 0, "dataset")
+            if dataset is None or ctx.roles.along_flow(dataset) != TRAIN:
+                continue
+            if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
+                continue  # `DataLoader(train_ds, sampler=SubsetRandomSampler(val_idx))` picks other rows
+            if self.is_evaluation_loader(call):
+                yield Overlap(call, LOADER_OVER_TRAINING, dataset)
+
+    # -- "test" figures computed on training arrays ----------------------------------------
+
+    def _labelled_scores(self) -> Iterator[Overlap]:
+        ctx = self._ctx
+        reported: Set[int] = set()
+        for call in ctx.index.of_type(cst.Call):
+            candidates = ctx.imports.candidates(call)
+            is_metric = any(c.startswith(METRIC_PREFIX) for c in candidates)
+            is_evaluation = last_name(call) in EVALUATIONS and isinstance(call.func, cst.Attribute) and not candidates
+            if not (is_metric or is_evaluation):
+                continue
+            data = [a.value for a in positional_args(call)[:2]]
+            if not data or not all(ctx.roles.along_flow(d) == TRAIN for d in data):
+                continue
+            statement = ctx.index.statement_of(call)
+            if id(statement) in reported:
+                continue
+            if self.labelled_evaluation(call, statement):
+                reported.add(id(statement))
+                yield Overlap(call, LABELLED_SCORE)
+
+    def labelled_evaluation(self, call: cst.Call, statement: cst.CSTNode) -> bool:
+        """The figure is kept under an evaluation name (`test_acc = ...`), or its statement
+        mentions only evaluation in its text (`print("test accuracy", ...)`)."""
+        ctx = self._ctx
+        parent = ctx.index.parent(call)
+        if isinstance(parent, cst.Assign):
+            names = [ctx.code(t.target) for t in parent.targets]
+            roles = {ctx.roles.name_role(n.split(".")[-1]) for n in names}
+            return len(roles) == 1 and is_eval(roles.pop())
+        texts = list(literal_texts(statement))
+        mentions_eval = any(EVAL_WORDS.search(t.replace("_", " ")) for t in texts)
+        mentions_train = any(TRAIN_WORDS.search(t) for t in texts)
+        # The statement reports only training-data figures: all its other metric calls too.
+        return mentions_eval and not mentions_train
+
+    # -- a second random split of the same rows -------------------------------------------
+
+    def _resplits(self) -> Iterator[Overlap]:
+        ctx = self._ctx
+        flow = ctx.dataflow
+        splits = [s for s in ctx.splits.splits if s.kind == "train_test_split"]
+        if len(splits) < 2:
+            return
+        fitted = self._fitted_parts()
+        for call in ctx.index.of_type(cst.Call):
+            method = last_name(call)
+            if method not in ("score", "evaluate", "predict", "predict_proba") or not isinstance(call.func, cst.Attribute):
+                continue
+            if not call.args:
+                continue
+            at = flow.order_of(call)
+            earlier = [(order, parts) for order, parts in fitted.get(ctx.code(call.func.value), []) if order < at]
+            trained_on = max(earlier, key=lambda item: item[0])[1] if earlier else set()
+            if not trained_on:
+                continue
+            for binding in sorted(_nearest_parts(flow, call.args[0].value), key=lambda b: b.order):
+                split_b = binding.split
+                if split_b is None or not is_eval(binding.part_role) or split_b not in splits:
+                    continue
+                for split_a in sorted({b.split for b in trained_on}, key=lambda s: flow.order_of(s.node)):
+                    if split_a is split_b or split_a not in splits:
+                        continue
+                    if self._overlapping(split_a, split_b):
+                        yield Overlap(call, RESPLIT, first_split=split_a, second_split=split_b)
+                        return
+
+    def _fitted_parts(self) -> Dict[str, List[Tuple[int, Set[Binding]]]]:
+        """Model (by its code) -> (order, training parts) of each `.fit` on split parts."""
+        ctx = self._ctx
+        flow = ctx.dataflow
+        fitted: Dict[str, List[Tuple[int, Set[Binding]]]] = {}
+        for call in ctx.index.of_type(cst.Call):
+            if last_name(call) == "fit" and isinstance(call.func, cst.Attribute) and call.args:
+                parts = {b for b in _nearest_parts(flow, call.args[0].value) if b.part_role == TRAIN}
+                if parts:  # the latest fit before an evaluation is the model evaluated
+                    fitted.setdefault(ctx.code(call.func.value), []).append((flow.order_of(call), parts))
+        return fitted
+
+    def _overlapping(self, split_a: Split, split_b: Split) -> bool:
+        """B re-splits rows A trained on: same input with a different (or no) seed, or the
+        input of B is A's training part."""
+        ctx = self._ctx
+        flow = ctx.dataflow
+        inputs_b: Set[Binding] = set()
+        for expr in split_b.inputs:
+            inputs_b |= flow.derivation(expr)
+        if any(b.split is split_a and is_eval(b.part_role) for b in inputs_b):
+            return False  # B splits A's held-out part
+        if any(b.split is split_a and b.part_role == TRAIN for b in inputs_b):
+            return True
+        direct_a = {b for e in split_a.inputs for b in flow.bindings(e)}
+        direct_b = {b for e in split_b.inputs for b in flow.bindings(e)}
+        if not direct_a or direct_a != direct_b:
+            return False
+        seed_a = keyword_value(split_a.node, "random_state")
+        seed_b = keyword_value(split_b.node, "random_state")
+        if seed_a is not None and seed_b is not None and ctx.code(seed_a) == ctx.code(seed_b):
+            test_size_a, test_size_b = (keyword_value(s.node, "test_size") for s in (split_a, split_b))
+            return ctx.code(test_size_a) != ctx.code(test_size_b)
+        return True
+
+
+def _validation_and_training(call: cst.Call) -> Tuple[Optional[cst.BaseExpression], List[cst.BaseExpression]]:
+    """The validation data a training call receives, and its training data."""
+    method = last_name(call)
+    if method == "fit" and keyword_value(call, "validation_data") is not None:
+        training = [argument(call, 0, "x"), argument(call, 1, "y")]
+        return keyword_value(call, "validation_data"), [e for e in training if e is not None]
+    if method == "fit" and (keyword_value(call, "val_dataloaders") is not None or len(positional_args(call)) >= 3):
+        training = [argument(call, 1, "train_dataloaders")]
+        return argument(call, 2, "val_dataloaders"), [e for e in training if e is not None]
+    if method in EVAL_DATASET_TRAINERS and keyword_value(call, "eval_dataset") is not None:
+        training = [keyword_value(call, "train_dataset")]
+        return keyword_value(call, "eval_dataset"), [e for e in training if e is not None]
+    return None, []
+
+
+def _nearest_parts(flow: DataFlow, expr: cst.BaseExpression) -> Set[Binding]:
+    """The split parts an expression's rows come from, not looking past the first part on
+    each path (a part of a part is what the rows are)."""
+    found: Set[Binding] = set()
+    seen: Set[Binding] = set()
+    stack = flow.bindings(expr)
+    while stack:
+        binding = stack.pop()
+        if binding in seen:
+            continue
+        seen.add(binding)
+        if binding.split is not None:
+            found.add(binding)
+            continue
+        stack.extend(r.binding for r in binding.parents if r.kind in ("rows", "element"))
+    return found
+
