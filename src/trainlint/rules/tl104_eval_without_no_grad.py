@@ -7,7 +7,8 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.semantic.context import FileContext
-from trainlint.semantic.names import dotted_name, last_name
+from trainlint.semantic.names import bool_value, dotted_name, keyword_value, last_name
+from trainlint.semantic.reports import mentioned_keys, target_keys
 from trainlint.core.diagnostics import Fix, Severity
 from trainlint.rules.base import Finding, Invalid, Rule
 
@@ -215,7 +216,7 @@ print(test_loss / len(test_loader))
             for env, _states, _role in modes.evaluation_states(forward.call):
                 if modes.runs_without_grad(forward.call, env) is not False:
                     continue
-                if _needs_gradients(ctx, forward.call):
+                if _needs_gradients(ctx, forward.call) or _volatile_inputs(ctx, forward.call):
                     continue
                 yield self.report(forward.call, fix=_wrap_in_no_grad(ctx, forward.call))
                 break
@@ -229,6 +230,8 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
     node = loop.node
     if not isinstance(node, cst.For) or node.asynchronous is not None:
         return None
+    if any(last_name(c.func) in ("backward", "step") for c in ctx.index.within(node, cst.Call)):
+        return None  # an epoch loop around a training loop: no_grad would stop the training
     span = ctx.position(node)
     lines = ctx.text.splitlines(keepends=True)
     first, last = span.start.line - 1, span.end.line - 1
@@ -250,15 +253,20 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
 
 
 def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
-    """Gradients wanted on purpose: the loop (or function) asks for input gradients."""
+    """Gradients wanted on purpose: the forward's result reaches a `backward()`, or the loop
+    (or function) around it asks for input gradients. The `backward()` of a training step
+    (a loop with an optimizer step, such as the training loop that a periodic evaluation
+    sits in, or a training loop nested in the epoch loop around the evaluation) is not."""
+    if ctx.forward_data.feeds_backward(call):
+        return True
     loop = ctx.loops.loop_of(call)
     region = loop.node if loop is not None else ctx.index.enclosing_function(call)
     if region is None:
-        return False
-    if loop is not None and loop.backward_calls:
+        return _input_requires_grad(ctx, call)
+    if loop is not None and loop.backward_calls and not loop.step_calls:
         return True
     for node in ctx.index.of_type(cst.Call):
-        if not ctx.index.is_inside(node, region):
+        if not ctx.index.is_inside(node, region) or _in_training_step(ctx, node):
             continue
         name = last_name(node.func)
         if name in ("backward", "requires_grad_", "grad", "enable_grad") or \
@@ -267,6 +275,47 @@ def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
     for node in ctx.index.of_type(cst.Attribute):
         if node.attr.value == "requires_grad" and ctx.index.is_inside(node, region):
             parent = ctx.index.parent(node)
-            if isinstance(parent, cst.AssignTarget):
+            if isinstance(parent, cst.AssignTarget) and not _in_training_step(ctx, node):
                 return True
+    return False
+
+
+def _in_training_step(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """Inside a batch loop that steps an optimizer: its `backward()` trains the model."""
+    loop = ctx.loops.loop_of(node)
+    return loop is not None and bool(loop.step_calls)
+
+
+def _input_requires_grad(ctx: FileContext, call: cst.Call) -> bool:
+    """Module level: the input was made to require gradients (`x.requires_grad_()`,
+    `requires_grad=True`), as for a saliency map."""
+    data = ctx.forward_data.data_argument(call)
+    names = mentioned_keys(data) if data is not None else set()
+    for node in ctx.index.of_type(cst.Call):
+        if ctx.index.enclosing_function(node) is not None:
+            continue
+        if last_name(node.func) == "requires_grad_" and isinstance(node.func, cst.Attribute) and \
+                dotted_name(node.func.value) in names:
+            return True
+        if keyword_value(node, "requires_grad") is not None and bool_value(keyword_value(node, "requires_grad")):
+            statement = ctx.index.statement_of(node)
+            if any(isinstance(t, cst.Assign) and any(target_keys(a.target) & names for a in t.targets)
+                   for t in getattr(statement, "body", [])):
+                return True
+    return False
+
+
+def _volatile_inputs(ctx: FileContext, call: cst.Call) -> bool:
+    """Pre-0.4 PyTorch: `Variable(x, volatile=True)` in the same loop or function turned
+    graph building off for everything computed from it (the file must not show a later
+    PyTorch, where the flag does nothing)."""
+    if any(last_name(node.func) == "item" for node in ctx.index.of_type(cst.Call)):
+        return False  # `.item()` exists from 0.4 on, where `volatile` is ignored
+    loop = ctx.loops.loop_of(call)
+    region = loop.node if loop is not None else ctx.index.enclosing_function(call)
+    if region is None:
+        return False
+    for node in ctx.index.within(region, cst.Call):
+        if last_name(node.func) == "Variable" and bool_value(keyword_value(node, "volatile")):
+            return True
     return False

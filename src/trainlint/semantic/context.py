@@ -10,6 +10,7 @@ from libcst.metadata import CodeRange
 
 from trainlint.semantic.criteria import CriteriaTable
 from trainlint.semantic.epoch_figures import EpochFigures
+from trainlint.semantic.forward_data import ForwardData
 from trainlint.semantic.batching import LoaderTable
 from trainlint.semantic.imbalance import ImbalanceFacts
 from trainlint.semantic.imports import ImportTable
@@ -146,6 +147,10 @@ class FileContext:
     @cached_property
     def modes(self) -> ModeAnalysis:
         return ModeAnalysis(self)
+
+    @cached_property
+    def forward_data(self) -> ForwardData:
+        return ForwardData(self)
 
     @cached_property
     def epoch_figures(self) -> EpochFigures:

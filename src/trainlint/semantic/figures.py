@@ -135,6 +135,11 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
                     tags[target] = read
                 else:
                     tags.pop(target, None)
+            _bind_returned_parts(ctx, statement, tags, returns)
+            value = statement.value
+            if isinstance(value, cst.Call) and last_name(value.func) in _FIGURE_BREAKS:
+                # `ax = fig.add_subplot(1, 2, 2)`: a new axis starts a new plot
+                plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
             if read >= {TRAIN_TAG, EVAL_TAG} and (_is_report_value(statement.value)):
                 yield SideBySide(statement, "statement")
             for target_node in _target_nodes(statement):
@@ -145,7 +150,13 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
             if read and function is not None:
                 name = function.name.value
                 returns[name] = returns.get(name, frozenset()) | read
-            if read >= {TRAIN_TAG, EVAL_TAG}:
+                for position, part in enumerate(_returned_parts(statement.value)):
+                    part_tags = _read_tags(ctx, part, tags, returns)
+                    key = f"{name}#{position}"
+                    returns[key] = returns.get(key, frozenset()) | part_tags
+            parts = [_read_tags(ctx, part, tags, returns) for part in _returned_parts(statement.value)]
+            if read >= {TRAIN_TAG, EVAL_TAG} and not (parts and all(len(p) <= 1 for p in parts)):
+                # a tuple of separate curves is not shown together here; its callers decide
                 yield SideBySide(statement, "statement")
             continue
         call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
@@ -247,6 +258,50 @@ def _targets(ctx, statement) -> List[str]:
     return [k for k in (_key(ctx, n) for n in _target_nodes(statement)) if k]
 
 
+def _returned_parts(value) -> List[cst.BaseExpression]:
+    """`return train_loss, val_loss, ...`: the positions of a returned tuple or list."""
+    if isinstance(value, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+        return [e.value for e in value.elements]
+    return []
+
+
+def _bind_returned_parts(ctx, statement, tags, returns) -> None:
+    """`hist = train(...)` / `a, b = train(...)` with `train` returning a tuple of curves:
+    `hist[2]` (or `b`) carries the tags of that position only, not of the whole tuple."""
+    value = statement.value if isinstance(statement, (cst.Assign, cst.AnnAssign)) else None
+    if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
+        return
+    name = last_name(value.func)
+    if isinstance(value.func, cst.Attribute) and dotted_name(value.func.value) != "self":
+        return
+    if f"{name}#0" not in returns:
+        return
+    parts = []
+    while f"{name}#{len(parts)}" in returns:
+        parts.append(returns[f"{name}#{len(parts)}"])
+    for target_node in _target_nodes(statement):
+        key = _key(ctx, target_node)
+        if key is not None:
+            for position, part in enumerate(parts):
+                tags[f"{key}[{position}]"] = part
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1 and \
+            isinstance(statement.targets[0].target, (cst.Tuple, cst.List)):
+        elements = statement.targets[0].target.elements
+        if len(elements) == len(parts):
+            for element, part in zip(elements, parts):
+                key = _key(ctx, element.value)
+                if key is not None:
+                    if part:
+                        tags[key] = part
+                    else:
+                        tags.pop(key, None)
+
+
+def _is_size_read(node) -> bool:
+    return (isinstance(node, cst.Call) and last_name(node.func) == "len") or (
+        isinstance(node, cst.Attribute) and node.attr.value in ("shape", "size"))
+
+
 def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
     if not tags and not returns:
         return frozenset()  # nothing tagged yet: there is nothing to read
@@ -265,14 +320,19 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
                 if key in tags:
                     found |= tags[key]
                     continue
+                if isinstance(node, cst.Name) and not isinstance(ctx.index.parent(node), cst.Subscript):
+                    # the whole list whose items were accumulated: `hist[epoch] += ...; return hist`
+                    for tagged, carried in tags.items():
+                        if tagged.startswith(key + "["):
+                            found |= carried
             if isinstance(node, cst.Call):
                 name = last_name(node.func)
                 if name in returns and not isinstance(node.func, cst.Attribute) or (
                         isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == "self"
                         and name in returns):
                     found |= returns[name]
-            if isinstance(node, (cst.Lambda,)):
-                continue
+            if isinstance(node, (cst.Lambda,)) or _is_size_read(node):
+                continue  # `len(history[0])` is a number of epochs, not the figure
             stack.extend(ctx.index.children(node))
     return frozenset(found)
 

@@ -99,6 +99,7 @@ class ModelTable:
         self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
         self._function_of: Dict[cst.CSTNode, Scope] = {}
         self._class_bodies: Dict[str, Tuple[bool, List[cst.Call]]] = {}
+        self._added: Optional[Dict[Tuple[Scope, str], List[cst.BaseExpression]]] = None
         self._find_classes()
         self._find_models()
         self.forward_calls: List[ForwardCall] = self._find_forward_calls()
@@ -226,6 +227,8 @@ class ModelTable:
                 if is_library_model(qualified):
                     return True
                 continue
+            if qualified.startswith("torch_geometric.nn."):
+                return _graph_layer_mode_dependent(call, last)
             if qualified.startswith("torch.nn.functional."):
                 return True if _DEPENDENT_FUNCTIONS.match(last) else False
             if qualified.startswith("torch.nn.") and last[:1].isupper():
@@ -465,14 +468,36 @@ class ModelTable:
             if not values and key not in _params(scope):
                 values = self.producers.get((None, key), [])
         if values:
+            scope_of_values = scope if (scope, key) in self.producers else None
+            added = self._added_layers(scope_of_values, key)
             return _combine(
-                self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values
+                self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values + added
             )
         return self.file_mode_dependent()
 
+    def _added_layers(self, scope: Scope, key: str) -> List[cst.BaseExpression]:
+        """Layers put into a container model after it was built: `model.add_module("drop",
+        nn.Dropout(0.5))`, `model.append(nn.BatchNorm1d(64))` (an empty `nn.Sequential()` is
+        not a model without layers)."""
+        if self._added is None:
+            self._added = {}
+            for call in self.index.of_type(cst.Call):
+                func = call.func
+                if not isinstance(func, cst.Attribute) or func.attr.value not in (
+                        "add_module", "append", "extend", "insert", "register_module"):
+                    continue
+                receiver = dotted_name(func.value)
+                args = positional_args(call)
+                if receiver is None or not args:
+                    continue
+                layer = args[-1].value
+                layers = [e.value for e in layer.elements] if isinstance(layer, (cst.List, cst.Tuple)) else [layer]
+                self._added.setdefault((self._scope_of(call), receiver), []).extend(layers)
+        return self._added.get((scope, key), [])
+
     def file_mode_dependent(self) -> Optional[bool]:
         """False when every model built in the file is known to have no mode-dependent layer."""
-        values = [v for vs in self.producers.values() for v in vs]
+        values = [v for (scope, key), vs in self.producers.items() for v in vs + self._added_layers(scope, key)]
         values += [v for vs in self._class_attrs.values() for v in vs]
         if not values:
             return None
@@ -484,6 +509,21 @@ class ModelTable:
             cls = self.index.enclosing(scope, cst.ClassDef)
             keys |= {key for (c, key) in self._class_attrs if c is cls}
         return keys
+
+
+def _graph_layer_mode_dependent(call: cst.Call, last: str) -> Optional[bool]:
+    """PyTorch Geometric layers: message-passing convolutions (`GCNConv`, `NNConv`, `GATConv`)
+    are mode-free unless built with a non-zero `dropout=` (a network they wrap, as in
+    `NNConv(d, 32, edge_net)`, is a call of the class body and judged there); its BatchNorm /
+    InstanceNorm / Dropout are mode-dependent; anything else is not known."""
+    if _DEPENDENT_LAYERS.match(last):
+        return True
+    if last.endswith("Conv"):
+        dropout = _keyword_number(call, "dropout")
+        if dropout is not None:
+            return dropout > 0
+        return None if any(a.keyword and a.keyword.value == "dropout" for a in call.args) else False
+    return None
 
 
 def _combine(values) -> Optional[bool]:

@@ -130,9 +130,13 @@ class ModeAnalysis:
 
     def evaluation_states(self, call: cst.Call) -> List[Tuple[Dict[str, object], Modes, Optional[str]]]:
         """For a forward call: the (env, modes, role) under which it is an *evaluation*
-        forward pass: over validation/test data (by the loop's loader or the call's own
-        argument), or in an evaluation loop of a function named like one (`evaluate`,
-        `validate`, `test`, `predict`) over data of no stated role."""
+        forward pass. Evidence, strongest first: the data it runs on is validation/test data
+        (its argument, an expression of it, or the loop's loader); the helper it sits in is
+        called with validation/test data at some call site of this file; an evaluation loop
+        over a loader in a function named like one (`evaluate`, `test`); the model is
+        certainly in eval mode (`.eval()` was called, or `from_pretrained`) on real data,
+        outside any training loop, and the result is not trained on. A name alone, a loop
+        over `range`, or hand-typed inputs are no evidence."""
         forward = self.models.forward_of(call)
         if forward is None:
             return []
@@ -142,27 +146,56 @@ class ModeAnalysis:
         if self.ctx.loops.is_unit_test(function):
             return []
         loop = self.ctx.loops.loop_of(call)
-        roles = self.ctx.roles
-        args = positional_args(call)
         out = []
         for env, modes in self.forward_states(call):
-            role = roles.role_of(args[0].value, function, env) if args else None
+            role = self.ctx.forward_data.role(call, function, env)
             if role in ("validation", "test"):
                 out.append((env, modes, role))
                 continue
-            if loop is not None:
-                if loop.kind == "train":
-                    continue
-                if loop.kind == "mixed" and self._backward_reached(loop, env):
-                    continue
-                if role is None and loop.loader is not None:
-                    role = roles.role_of(loop.loader, loop.function, env)
-                if role is None and loop.kind == "eval" and function is not None and \
-                        _EVAL_FUNCTION.search(function.name.value) and not _EVAL_FUNCTION.search("train"):
-                    role = "evaluation"
+            if loop is not None and (loop.kind == "train" or (
+                    loop.kind == "mixed" and self._backward_reached(loop, env))):
+                continue
+            if role is None and loop is not None and loop.loader is not None:
+                role = self._loop_role(loop, function, env)
+            if role not in ("validation", "test", "evaluation") and modes == frozenset({EVAL}) and \
+                    self._runs_on_real_data(call):
+                role = "evaluation"
             if role in ("validation", "test", "evaluation"):
                 out.append((env, modes, role))
         return out
+
+    def _loop_role(self, loop, function, env) -> Optional[str]:
+        """The role of an evaluation loop's data: its loader, the arguments its helper is
+        called with, or the helper's name."""
+        role = self.ctx.roles.role_of(loop.loader, loop.function, env)
+        if role is None:
+            role = self._call_site_role(function, loop.loader)
+        if role is None and loop.kind == "eval" and function is not None and \
+                _EVAL_FUNCTION.search(function.name.value):
+            role = "evaluation"
+        return role
+
+    def _call_site_role(self, function, loader) -> Optional[str]:
+        """`def compute_accuracy(model, loader)` called with `val_loader` (and `train_loader`):
+        the helper evaluates; the role when its held-out call sites agree."""
+        if function is None or not isinstance(loader, cst.Name) or loader.value not in _param_names(function):
+            return None
+        held_out = set()
+        for site in self.call_sites(function):
+            argument = _argument_for(site, function, loader.value)
+            if argument is None:
+                continue
+            role = self.ctx.forward_data.expression_role(
+                argument, self.ctx.loops.function_of(site), {}, self.index.order(site), 0)
+            if role in ("validation", "test"):
+                held_out.add(role)
+        if not held_out:
+            return None
+        return held_out.pop() if len(held_out) == 1 else "evaluation"
+
+    def _runs_on_real_data(self, call: cst.Call) -> bool:
+        data = self.ctx.forward_data
+        return data.data_argument(call) is not None and not data.hand_typed(call) and not data.feeds_backward(call)
 
     def _backward_reached(self, loop, env) -> bool:
         key = tuple(sorted(env.items()))
@@ -598,6 +631,21 @@ def _is_module_check(test: cst.BaseExpression) -> bool:
 def _param_names(function: cst.FunctionDef) -> List[str]:
     params = function.params
     return [p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
+
+
+def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str) -> Optional[cst.BaseExpression]:
+    """The argument a call passes for `param` of `function` (by keyword or position)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param:
+            return arg.value
+    params = function.params
+    ordered = [p.name.value for p in list(params.posonly_params) + list(params.params)]
+    if ordered and ordered[0] in ("self", "cls") and isinstance(call.func, cst.Attribute):
+        ordered = ordered[1:]
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if param in ordered and ordered.index(param) < len(positional):
+        return positional[ordered.index(param)].value
+    return None
 
 
 def _is_self_call(call: cst.Call) -> bool:
