@@ -158,3 +158,111 @@ def test_statement_insertions_at_end_of_file_keep_line_endings(newline):
     assert lines[4:] == ["    net.eval()", "    for x, y in val_loader:", "        print(net(x).argmax(1))",
                          "    net.train()"]
     assert "\n" not in result.text.replace(newline, "") and parses(result.text)
+
+
+# -- fixes converge, and "Fixed N" counts findings that are gone (issue 21) -----------------
+
+def _tl102(index):
+    return next(r for r in all_rules() if r.code == "TL102").INVALID[index].snippet
+
+
+MID_EPOCH = _tl102(2)  # an evaluation called inside the batch loop (mid-epoch validation)
+
+
+def test_tl102_mid_epoch_fix_converges_in_one_round():
+    calls = []
+
+    def counting_lint(text):
+        calls.append(text)
+        return lint(text)
+
+    result, remaining = fix_text(MID_EPOCH, counting_lint)
+    assert [d.code for d in result.applied] == ["TL102"]
+    assert "TL102" not in [d.code for d in remaining]
+    assert result.text.count("model.train()") == 2  # the one already there, one after the evaluation
+    assert "            print(evaluate(model, val_loader))\n            model.train()\n" in result.text
+    assert len(calls) == 2  # the original and one fixed round: nothing left to try after it
+    assert not result.dropped
+
+
+def test_tl102_mid_epoch_and_epoch_evaluation_fixed_together():
+    text = (
+        "import torch\nimport torch.nn as nn\n"
+        "model = nn.Sequential(nn.Linear(8, 32), nn.Dropout(0.5), nn.Linear(32, 3))\n"
+        "opt = torch.optim.Adam(model.parameters())\n"
+        "for epoch in range(10):\n"
+        "    for step, (x, y) in enumerate(train_loader):\n"
+        "        opt.zero_grad()\n"
+        "        nn.functional.cross_entropy(model(x), y).backward()\n"
+        "        opt.step()\n"
+        "        if step % 100 == 0:\n"
+        "            model.eval()\n"
+        "            with torch.no_grad():\n"
+        "                for xv, yv in val_loader:\n"
+        "                    model(xv)\n"
+        "            continue\n"
+        "    model.eval()\n"
+        "    print(model(xv))\n"
+    )
+    result, remaining = fix_text(text, lint)
+    assert [d.code for d in result.applied] == ["TL102"]
+    assert "TL102" not in [d.code for d in remaining]
+    assert "                    model(xv)\n            model.train()\n            continue\n" in result.text
+    assert "    model.train()\n    for step, (x, y)" in result.text
+
+
+def _stub_lint(marker="bad()"):
+    """Reports TL999 on every line holding `marker`, with a fix that inserts a line above it
+    (which never removes the finding: it only moves it down)."""
+    def stub(text):
+        found = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if marker in line:
+                found.append(Diagnostic("TL999", "stub", "m", Severity.WARNING, number, 1, number, 1,
+                                        fix=Fix((Edit(number, 1, number, 1, "pass\n"),), safe=True,
+                                                description="insert pass"), path="x.py"))
+            if "good()" in line:
+                found.append(Diagnostic("TL998", "stub", "m", Severity.WARNING, number, 1, number, 7,
+                                        fix=Fix((Edit(number, 1, number, 7, "fine()"),), safe=True,
+                                                description="rename"), path="x.py"))
+        return found
+    return stub
+
+
+def test_a_fix_that_does_not_remove_its_finding_is_undone_and_not_counted():
+    text = "bad()\n"
+    result, remaining = fix_text(text, _stub_lint())
+    assert result.text == text and not result.applied
+    assert [d.code for d in remaining] == ["TL999"]
+    assert result.dropped == ["x.py:1:1: TL999 fix not applied: it does not remove the finding"]
+
+
+def test_only_the_fixes_that_remove_their_findings_are_kept():
+    text = "bad()\ngood()\n"
+    result, remaining = fix_text(text, _stub_lint())
+    assert result.text == "bad()\nfine()\n"
+    assert [d.code for d in result.applied] == ["TL998"]
+    assert [d.code for d in remaining] == ["TL999"]
+
+
+def test_cli_mid_epoch_fix_reports_one_fixed_problem(tmp_path, run_trainlint):
+    path = write(tmp_path, "train.py", MID_EPOCH)
+    result = run_trainlint("--fix", "train.py", cwd=tmp_path)
+    assert "Fixed 1 problem. No problems left." in result.stderr, result.stderr
+    assert result.returncode == 0
+    assert path.read_text().count("model.train()") == 2
+
+
+def test_notebook_mid_epoch_fix_converges(tmp_path):
+    import json
+
+    from notebook_fixtures import script_to_notebook
+    from trainlint.fix.notebook import fix_notebook_text
+
+    text = script_to_notebook(MID_EPOCH, "mid-epoch")
+    nb_lint = lambda source: lint_source(source, "train.ipynb", Config())  # noqa: E731
+    result, remaining = fix_notebook_text(text, nb_lint)
+    assert [d.code for d in result.applied] == ["TL102"]
+    assert "TL102" not in [d.code for d in remaining]
+    sources = ["".join(c["source"]) for c in json.loads(result.text)["cells"] if c["cell_type"] == "code"]
+    assert sum(source.count("model.train()") for source in sources) == 2

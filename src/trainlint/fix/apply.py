@@ -7,6 +7,7 @@ encoding, BOM and line endings kept).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import os
@@ -23,12 +24,18 @@ from trainlint.core.diagnostics import Diagnostic, Edit, Fix, applicable  # noqa
 MAX_ROUNDS = 10
 
 
+Span = Tuple[int, int, str]  # (start offset, end offset, new text) in the text before a round
+
+
 @dataclass
 class FixResult:
     text: str
     applied: List[Diagnostic] = field(default_factory=list)
-    # Fixes dropped because they would break the code (message for the user).
+    # Fixes dropped because they would break the code or did not remove their finding
+    # (messages for the user).
     dropped: List[str] = field(default_factory=list)
+    # The spans applied in this round (apply_once only), offsets in the text it was given.
+    spans: List[Span] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -110,7 +117,8 @@ def apply_once(text: str, diagnostics: Sequence[Diagnostic], unsafe: bool) -> Fi
         return result
     candidate = _apply_spans(text, [span for _, spans in accepted for span in spans])
     if parses(candidate):
-        return FixResult(candidate, [d for d, _ in accepted])
+        return FixResult(candidate, [d for d, _ in accepted],
+                         spans=[span for _, spans in accepted for span in spans])
     # Some fix breaks the code: apply them one by one and keep the ones that do not.
     current = text
     for diagnostic, spans in sorted(accepted, key=lambda item: item[1][0][0], reverse=True):
@@ -118,6 +126,7 @@ def apply_once(text: str, diagnostics: Sequence[Diagnostic], unsafe: bool) -> Fi
         if parses(attempt):
             current = attempt
             result.applied.append(diagnostic)
+            result.spans.extend(spans)
         else:
             result.dropped.append(
                 f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col}: {diagnostic.code} "
@@ -127,23 +136,78 @@ def apply_once(text: str, diagnostics: Sequence[Diagnostic], unsafe: bool) -> Fi
     return result
 
 
+def _mapped_offset(offset: int, spans: Sequence[Span]) -> int:
+    """Where `offset` of the text before a round lands in the text after it. An insertion at
+    the offset itself goes before it; an offset inside a replaced span maps to its start."""
+    shift = 0
+    for start, end, new_text in spans:
+        if end <= offset:
+            shift += len(new_text) - (end - start)
+        elif start < offset < end:
+            offset = start
+    return offset + shift
+
+
+def _line_col(text: str, offset: int) -> Tuple[int, int]:
+    starts = _Offsets(text).starts  # the same line breaks as the other direction
+    line = bisect.bisect_right(starts, offset) - 1
+    line = max(0, min(line, len(starts) - 1))
+    return line + 1, offset - starts[line] + 1
+
+
+def still_found(diagnostic: Diagnostic, before: str, after: str, spans: Sequence[Span],
+                found_after: Sequence[Diagnostic]) -> bool:
+    """Whether the finding a fix was applied for is still reported after the round: same code
+    at the place its position moved to (same notebook cell)."""
+    offset = _Offsets(before).offset(diagnostic.line, diagnostic.col)
+    line, col = _line_col(after, _mapped_offset(offset, spans))
+    return any(d.code == diagnostic.code and d.cell == diagnostic.cell and (d.line, d.col) == (line, col)
+               for d in found_after)
+
+
+def fix_signature(diagnostic: Diagnostic) -> Tuple[object, ...]:
+    """What identifies a proposed fix across rounds, whatever the lines moved: a fix that
+    did not remove its finding is not tried again."""
+    fix = diagnostic.fix
+    return (diagnostic.code, diagnostic.cell, fix.description if fix else None,
+            tuple(edit.new_text for edit in fix.edits) if fix else ())
+
+
+def not_removed_message(diagnostic: Diagnostic) -> str:
+    return (f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col}: {diagnostic.code} fix not applied: "
+            "it does not remove the finding")
+
+
 def fix_text(
     text: str, lint: Callable[[str], List[Diagnostic]], unsafe: bool = False
 ) -> Tuple[FixResult, List[Diagnostic]]:
-    """Fix repeatedly until nothing applicable is left (or MAX_ROUNDS). Returns the result
-    and the diagnostics of the final text."""
+    """Fix round after round until nothing applicable is left (or MAX_ROUNDS). A fix counts
+    (`applied`) only when its finding is gone after the round; a round whose fixes leave
+    their findings in place is undone, and those fixes are not proposed again (the round
+    is retried with the others). Returns the result and the diagnostics of the final text."""
     total = FixResult(text)
     diagnostics = lint(text)
     if any(d.code == "TL001" for d in diagnostics):
         return total, diagnostics  # never touch a file that does not parse
-    for _ in range(MAX_ROUNDS):
-        step = apply_once(total.text, diagnostics, unsafe)
+    refused: set = set()
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        candidates = [d for d in diagnostics if fix_signature(d) not in refused]
+        step = apply_once(total.text, candidates, unsafe)
         total.dropped.extend(step.dropped)
         if not step.changed or step.text == total.text:
             break
+        after = lint(step.text)
+        stuck = [d for d in step.applied if still_found(d, total.text, step.text, step.spans, after)]
+        if stuck:
+            for diagnostic in stuck:
+                refused.add(fix_signature(diagnostic))
+                total.dropped.append(not_removed_message(diagnostic))
+            continue  # undo the round: the same text, without the fixes that did not work
         total.text = step.text
         total.applied.extend(step.applied)
-        diagnostics = lint(total.text)
+        diagnostics = after
+        rounds += 1
     return total, diagnostics
 
 
@@ -188,5 +252,5 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-__all__ = ["Edit", "Fix", "FixResult", "applicable", "apply_once", "encode_like", "fix_text",
-           "parses", "write_atomically"]
+__all__ = ["Edit", "Fix", "FixResult", "applicable", "apply_once", "encode_like", "fix_signature",
+           "fix_text", "not_removed_message", "parses", "still_found", "write_atomically"]

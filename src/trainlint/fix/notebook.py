@@ -14,7 +14,8 @@ import json
 from typing import Callable, Dict, List, Optional, Tuple
 
 from trainlint.core.diagnostics import Diagnostic
-from trainlint.fix.apply import MAX_ROUNDS, FixResult, applicable, apply_once
+from trainlint.fix.apply import (MAX_ROUNDS, FixResult, applicable, apply_once, fix_signature,
+                                 not_removed_message, still_found)
 from trainlint.run.ipython_syntax import blank_ipython
 from trainlint.run.notebook import cells_of
 
@@ -72,13 +73,17 @@ def fix_notebook_text(
         total.dropped.append(f"{path}: not fixed: its JSON layout could not be reproduced exactly, "
                              "so rewriting it could change more than the cells")
         return total, diagnostics
-    for _ in range(MAX_ROUNDS):
+    refused: set = set()
+    rounds = 0
+    while rounds < MAX_ROUNDS:
         cells = cells_of(data)
         by_cell: Dict[int, List[Diagnostic]] = {}
         for diagnostic in diagnostics:
-            if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe):
+            if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe) and \
+                    fix_signature(diagnostic) not in refused:
                 by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
-        changed = False
+        # cell number -> (key, its source before, the round's result on it)
+        steps: Dict[int, Tuple[str, object, str, FixResult]] = {}
         for number, found in sorted(by_cell.items()):
             cell = cells[number - 1]
             key, source = _cell_source(cell)
@@ -87,14 +92,31 @@ def fix_notebook_text(
             step = _fix_cell(source, found, unsafe)
             total.dropped.extend(step.dropped)
             if step.changed and step.text != source:
+                steps[number] = (key, cell[key], source, step)
                 cell[key] = step.text.splitlines(keepends=True) if isinstance(cell[key], list) else step.text
-                total.applied.extend(step.applied)
-                changed = True
-        if not changed:
+        if not steps:
             break
-        total.text = _dump(data, layout)
-        diagnostics = lint(total.text)
+        candidate = _dump(data, layout)
+        after = lint(candidate)
+        stuck = [d for number, (_, _, source, step) in steps.items() for d in step.applied
+                 if still_found(d, _with_newline(source), _with_newline(step.text), step.spans, after)]
+        if stuck:
+            for number, (key, original, _, _) in steps.items():
+                cells[number - 1][key] = original  # undo the round
+            for diagnostic in stuck:
+                refused.add(fix_signature(diagnostic))
+                total.dropped.append(not_removed_message(diagnostic))
+            continue
+        for _, (_, _, _, step) in sorted(steps.items()):
+            total.applied.extend(step.applied)
+        total.text = candidate
+        diagnostics = after
+        rounds += 1
     return total, diagnostics
+
+
+def _with_newline(source: str) -> str:
+    return source if source.endswith("\n") else source + "\n"  # as `_fix_cell` edits it
 
 
 def cell_diff(before: str, after: str, path: str) -> str:
