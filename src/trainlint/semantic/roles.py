@@ -153,8 +153,9 @@ class DataRoles:
             if arg.keyword is not None and arg.keyword.value not in DATA_KEYWORDS:
                 continue
             if arg.keyword is not None and arg.keyword.value == "train":
-                if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
-                    return TRAIN if arg.value.value == "True" else TEST
+                flag = _train_flag_role(arg)
+                if flag is not None:
+                    return flag
                 continue
             role = self.role_of(arg.value, scope, env, depth + 1)
             if role:
@@ -283,9 +284,10 @@ class DataRoles:
                 role = self.name_role(string_value(arg.value))
                 if role is not None:
                     return role
-            elif arg.keyword.value == "train" and isinstance(arg.value, cst.Name) \
-                    and arg.value.value in ("True", "False"):
-                return TRAIN if arg.value.value == "True" else TEST
+            else:
+                flag = _train_flag_role(arg)
+                if flag is not None:
+                    return flag
         return None
 
     def _holds_strings(self, name: str) -> bool:
@@ -450,6 +452,13 @@ class FlowRoles:
 NOT_DATA_KEYWORDS = {"transform", "transforms", "target_transform", "collate_fn"}
 _TRANSFORM_TOKENS = {"transform", "transforms", "tfms", "tfm", "augment", "augmentation", "aug", "augs"}
 SUBSET_CALLS = {"Subset", "take", "skip", "select", "shard", "sample", "head", "tail"}
+
+
+def _train_flag_role(arg: cst.Arg) -> Optional[str]:
+    """torchvision's `train=True` / `train=False` (the test set) keyword, else None."""
+    if arg.keyword is None or arg.keyword.value != "train" or not isinstance(arg.value, cst.Name):
+        return None
+    return {"True": TRAIN, "False": TEST}.get(arg.value.value)
 
 
 def _names_a_transform(name: str) -> bool:

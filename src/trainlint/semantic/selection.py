@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -145,15 +145,11 @@ class SelectionFacts:
             return self.has_test_evaluation()
         scope = self.flow.scope_of(selection.start)
         names = self.flow.derived(scope, selection.model_keys, after=selection.start)  # `best = search.best_estimator_`
-        until = self._rebinding_after(selection.model_keys, selection.start)
-        for evaluation in self.evaluations:
-            if evaluation.role != TEST or not self.flow.is_after(evaluation.node, selection.start):
-                continue
-            if until is not None and self.index.order(evaluation.node) > self.index.order(until):
-                continue
-            if mentioned_keys(evaluation.node) & names:
-                return True
-        return False
+        still_bound = self._while_bound(selection.model_keys, selection.start)
+        return any(
+            evaluation.role == TEST and still_bound(evaluation.node) and mentioned_keys(evaluation.node) & names
+            for evaluation in self.evaluations
+        )
 
     def in_unit_test(self, selection: Selection, path: str) -> bool:
         """The selection runs inside a pytest test function (`def test_grid_search(...)` in
@@ -163,6 +159,15 @@ class SelectionFacts:
             return False
         function = self.index.enclosing(selection.start, cst.FunctionDef)
         return function is not None and function.name.value.startswith("test_")
+
+    def _while_bound(self, keys: Tuple[str, ...], start: cst.CSTNode) -> Callable[[cst.CSTNode], bool]:
+        """A test for nodes after `start` and before `keys` are given a new object."""
+        until = self._rebinding_after(keys, start)
+
+        def still_bound(node: cst.CSTNode) -> bool:
+            return self.flow.is_after(node, start) and (
+                until is None or self.index.order(node) <= self.index.order(until))
+        return still_bound
 
     def _rebinding_after(self, keys: Tuple[str, ...], start: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The first later assignment that gives one of `keys` a new object (a notebook's next
@@ -503,12 +508,10 @@ class SelectionFacts:
                      after: cst.CSTNode) -> Iterator[Selection]:
         """`best_run = trainer.hyperparameter_search(...)`: the trials are ranked by the
         figure on the Trainer's eval_dataset, and `best_run.objective` is that figure."""
+        same_trainer = self._while_bound((trainer,), after)  # not another Trainer by that name
         for call in self._calls_on(trainer, "hyperparameter_search"):
-            if not self.flow.is_after(call, after):
+            if not same_trainer(call):
                 continue
-            until = self._rebinding_after((trainer,), after)
-            if until is not None and self.index.order(call) > self.index.order(until):
-                continue  # another Trainer by the same name
             report = self.flow.result_reported(call)
             statement = self.index.statement_of(call)
             yield Selection(HF_SEARCH, role, call, report or call, True, key, report, statement, report,
@@ -638,13 +641,9 @@ class SelectionFacts:
     def _nested(self, search: str, statement: cst.CSTNode) -> bool:
         """This search itself is cross-validated (nested CV) or passed on to another search,
         before its name is given to another search."""
-        until = self._rebinding_after((search,), statement)
+        same_search = self._while_bound((search,), statement)
         for call in self.index.of_type(cst.Call):
-            if not self.flow.is_after(call, statement):
-                continue
-            if until is not None and self.index.order(call) > self.index.order(until):
-                continue
-            if last_name(call) in NESTED_CV | SEARCHES:
+            if last_name(call) in NESTED_CV | SEARCHES and same_search(call):
                 first = argument(call, 0, "estimator")
                 if first is not None and dotted_name(first) == search:
                     return True
