@@ -130,7 +130,7 @@ def _lint_python(
     hooks.count("parsed")
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
     # suppressed.
-    to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code)]
+    to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code, rule.name)]
     _codegen_within_python_frames()
     with deeper_recursion():
         module = parse(text, path)
@@ -214,7 +214,7 @@ def _diagnostic(
     line, col = code_range.start.line, code_range.start.column + 1
     if rule.suppressible:
         statement_first, _ = ctx.statement_lines(finding.node)
-        if suppressions.suppresses(rule.code, line, statement_first):
+        if suppressions.suppresses(rule.code, line, statement_first, rule.name):
             return None
     return Diagnostic(
         code=rule.code,
