@@ -11,7 +11,11 @@ from test_cli import FLAGGED, write
     "table, expected",
     [
         ('select = ["TL301"]\nfrobnicate = 1\n', "tool.trainlint.frobnicate: unknown key"),
-        ('select = "TL301, TL999"\n', "tool.trainlint.select: unknown rule code or name 'TL301, TL999'"),
+        ('select = ["TL301, TL999"]\n', "tool.trainlint.select: unknown rule code or name 'TL301, TL999'"),
+        ('select = "TL1"\n', "tool.trainlint.select: expected a list of strings, got a string (write ['TL1'])"),
+        ('exclude = "build"\n', "tool.trainlint.exclude: expected a list of strings, got a string"),
+        ('[tool.trainlint.per-file-ignores]\n"tests/*" = "TL3"\n',
+         "tool.trainlint.per-file-ignores.'tests/*': expected a list of strings, got a string"),
         ("select = 3\n", "tool.trainlint.select: expected a list of strings, got int"),
         ('ignore = ["TL777"]\n', "tool.trainlint.ignore: unknown rule code or name 'TL777'"),
         ('per-file-ignores = ["x"]\n', "tool.trainlint.per-file-ignores: expected a table"),

@@ -4,6 +4,7 @@ fixture turned into a notebook giving the same findings in cell coordinates."""
 from __future__ import annotations
 
 import json
+import sys
 import re
 import time
 from collections import Counter
@@ -174,7 +175,10 @@ def test_a_cell_that_does_not_parse_is_reported_and_the_others_still_analysed():
         code(IMPORTS), markdown("notes"), code("def broken(:\n    pass\n"),
         code(SPLIT), code(CLASSIFIER), code("print('unterminated)\n"),
     )
-    assert found(text) == [(3, 1, 12, "TL001"), (4, 1, 36, "TL301"), (6, 1, 7, "TL001")]
+    # CPython places the error; before 3.10 an unterminated string is reported at the end of
+    # its line rather than at its quote
+    unterminated = 7 if sys.version_info >= (3, 10) else 21
+    assert found(text) == [(3, 1, 12, "TL001"), (4, 1, 36, "TL301"), (6, 1, unterminated, "TL001")]
 
 
 def test_a_cell_continuing_another_is_a_syntax_error_of_its_own():

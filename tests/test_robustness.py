@@ -243,3 +243,18 @@ def test_permission_error_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", denied)
     found = lint_file(path, Config())
     assert codes(found) == ["TL002"] and found[0].message == "permission denied"
+
+
+def test_deeply_nested_code_is_written_back_on_this_python():
+    """libcst writes code (and trainlint builds its index) by recursion through the tree; on
+    CPython 3.12 calls through C count against a fixed limit of 1,500, which 800 nested
+    brackets exceed unless the engine keeps code generation in Python frames."""
+    import libcst as cst
+
+    from trainlint.core.limits import deeper_recursion
+    from trainlint.run.engine import _codegen_within_python_frames
+
+    text = "x = " + "[" * 800 + "]" * 800 + "\n"
+    _codegen_within_python_frames()
+    with deeper_recursion():
+        assert cst.parse_module(text).code == text

@@ -68,8 +68,10 @@ class Config:
     config_path: Optional[str] = None
 
     def fingerprint(self) -> str:
-        """A stable text that changes whenever the effective configuration changes."""
-        return repr(replace(self, root="", config_path=None, output_format="text"))
+        """A stable text that changes whenever the effective configuration changes. The root
+        counts: per-file-ignores globs are anchored there, so the same table in another
+        project may ignore other files."""
+        return repr(replace(self, root=os.path.abspath(self.root), config_path=None, output_format="text"))
 
     def ignored_for_path(self, path: str) -> Tuple[str, ...]:
         codes: List[str] = []
@@ -151,15 +153,24 @@ def find_pyproject(start: Path) -> Optional[Path]:
     """The nearest pyproject.toml with a [tool.trainlint] table, walking up from `start`."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = _read_toml(candidate)
-            except ConfigError:
-                return candidate  # report the broken file rather than skipping it
-            if "trainlint" in data.get("tool", {}):
-                return candidate
+        candidate = pyproject_in(folder)
+        if candidate is not None:
+            return candidate
     return None
+
+
+def pyproject_in(folder: Path) -> Optional[Path]:
+    """`folder`'s pyproject.toml when it configures trainlint (or cannot be read: the error is
+    reported rather than the file skipped), else None."""
+    candidate = folder / "pyproject.toml"
+    if not candidate.is_file():
+        return None
+    try:
+        data = _read_toml(candidate)
+    except ConfigError:
+        return candidate
+    tool = data.get("tool", {})
+    return candidate if isinstance(tool, dict) and "trainlint" in tool else None
 
 
 def _read_toml(path: Path) -> dict:
@@ -243,7 +254,7 @@ def parse_table(
 
 def _string_list(value: object, where: str) -> List[str]:
     if isinstance(value, str):
-        return [value]
+        raise ConfigError(f"{where}: expected a list of strings, got a string (write [{value!r}])")
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
     raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")

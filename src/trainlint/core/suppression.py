@@ -8,9 +8,12 @@ import tokenize
 from functools import cached_property
 from typing import Dict, FrozenSet, Optional
 
-_LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]*(?:[\s,]+[A-Za-z]+[0-9]*)*))?", re.I)
+# A code (`TL301`), a prefix (`TL3`) or a rule name (`unstratified-split`), as `--select`
+# takes them; names are matched whole, codes and prefixes by prefix.
+_SELECTOR = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"
+_LINE_NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>{_SELECTOR}(?:[\s,]+{_SELECTOR})*))?", re.I)
 _FILE_NOQA = re.compile(
-    r"^[ \t]*#[ \t]*trainlint[ \t]*:[ \t]*noqa(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z0-9, \t]+))?[ \t]*$",
+    r"^[ \t]*#[ \t]*trainlint[ \t]*:[ \t]*noqa(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z0-9, \t-]+))?[ \t]*$",
     re.M | re.I,
 )
 
@@ -25,8 +28,12 @@ def _split_codes(text: Optional[str]) -> FrozenSet[str]:
     return frozenset(code.upper() for code in re.split(r"[\s,]+", text.strip()) if code)
 
 
-def _covers(codes: FrozenSet[str], code: str) -> bool:
-    return codes is ALL or "*" in codes or any(code.startswith(c) for c in codes)
+def _covers(codes: FrozenSet[str], code: str, name: Optional[str] = None) -> bool:
+    if codes is ALL or "*" in codes:
+        return True
+    if name is not None and name.upper() in codes:
+        return True
+    return any("-" not in c and code.startswith(c) for c in codes)
 
 
 def file_exemption(text: str) -> FrozenSet[str]:
@@ -40,8 +47,8 @@ def file_exemption(text: str) -> FrozenSet[str]:
     return frozenset(codes)
 
 
-def file_exempts(exemption: FrozenSet[str], code: str) -> bool:
-    return bool(exemption) and _covers(exemption, code)
+def file_exempts(exemption: FrozenSet[str], code: str, name: Optional[str] = None) -> bool:
+    return bool(exemption) and _covers(exemption, code, name)
 
 
 class LineSuppressions:
@@ -66,9 +73,11 @@ class LineSuppressions:
             pass  # a file libcst parsed but tokenize rejects: keep what was read
         return found
 
-    def suppresses(self, code: str, reported_line: int, statement_first_line: int) -> bool:
+    def suppresses(self, code: str, reported_line: int, statement_first_line: int,
+                   name: Optional[str] = None) -> bool:
+        """Whether a `# noqa` on either line covers the rule, by code, prefix or `name`."""
         for line in {reported_line, statement_first_line}:
             codes = self.by_line.get(line)
-            if codes is not None and _covers(codes, code):
+            if codes is not None and _covers(codes, code, name):
                 return True
         return False

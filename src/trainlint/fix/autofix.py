@@ -11,7 +11,7 @@ import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence, Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic
@@ -31,8 +31,11 @@ class FixOutcome:
 
 
 def fix_files(
-    diagnostics: Sequence[Diagnostic], config: Config, unsafe: bool, write: bool
+    diagnostics: Sequence[Diagnostic], config: Union[Config, Callable[[Path], Config]], unsafe: bool,
+    write: bool,
 ) -> FixOutcome:
+    """`config`: one for every file, or the function giving each file's (per-file config)."""
+    config_for = (lambda _path: config) if isinstance(config, Config) else config
     by_path: Dict[str, List[Diagnostic]] = defaultdict(list)
     for diagnostic in diagnostics:
         by_path[diagnostic.path].append(diagnostic)
@@ -49,7 +52,8 @@ def fix_files(
             outcome.diagnostics.extend(found)
             continue
         fixer = fix_notebook_text if is_notebook(path) else fix_text
-        result, remaining = fixer(text, lambda source: lint_source(source, path, config), unsafe)
+        own = config_for(Path(path))
+        result, remaining = fixer(text, lambda source: lint_source(source, path, own), unsafe)
         outcome.messages.extend(result.dropped)
         if not result.changed:
             outcome.diagnostics.extend(found)

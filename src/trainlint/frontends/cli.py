@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from trainlint import __version__
 from trainlint.run.cache import ResultCache, default_cache_dir
 from trainlint.core.config import Config, ConfigError
 from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
-from trainlint.frontends.config_checks import check_selectors, load_checked_config
+from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
 from trainlint.report import FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
@@ -44,7 +44,8 @@ def _check_parser() -> argparse.ArgumentParser:
         description="Find the bugs that make train, validation and test figures misleading.",
         epilog="Other commands: `trainlint rules`, `trainlint rule CODE`, `trainlint lsp`.",
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files or folders (default: .); `-` reads the source from standard input")
     parser.add_argument("--select", type=_codes, action="extend", metavar="CODES",
                         help="rules to enable: codes, prefixes (TL3) or names, comma-separated")
     parser.add_argument("--extend-select", type=_codes, action="extend", metavar="CODES",
@@ -59,6 +60,13 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="apply excludes to files named on the command line too")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="read [tool.trainlint] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--stdin-filename", type=Path, metavar="PATH",
+                        help="the path of the source read from standard input (`-`): its config, "
+                             "per-file-ignores and the name in the report")
+    parser.add_argument("--show-settings", action="store_true",
+                        help="print the configuration that applies to the first path (and its file), then exit")
+    parser.add_argument("--show-files", action="store_true",
+                        help="print the files that would be linted, with the config file of each, then exit")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -100,56 +108,89 @@ def _jobs(value: str) -> int:
     return jobs
 
 
-def _effective_config(args: argparse.Namespace) -> Config:
-    config = load_checked_config(args.config)
-    overrides = {}
+def _overrides(args: argparse.Namespace):
+    """The command line's settings, applied on top of each file's configuration."""
     for option in ("select", "extend_select", "ignore"):
         value = getattr(args, option)
         if value is not None:
             check_selectors(value, f"--{option.replace('_', '-')}")
-            overrides[option] = tuple(value)
-    if args.extend_select is not None:
-        overrides["extend_select"] = config.extend_select + tuple(args.extend_select)
-    if args.ignore is not None:
-        overrides["ignore"] = config.ignore + tuple(args.ignore)
-    if args.exclude is not None:
-        overrides["exclude"] = tuple(args.exclude)
-    if args.extend_exclude is not None:
-        overrides["extend_exclude"] = config.extend_exclude + tuple(args.extend_exclude)
-    if args.force_exclude:
-        overrides["force_exclude"] = True
-    if args.output_format is not None:
-        overrides["output_format"] = args.output_format
-    return replace(config, **overrides)
+
+    def apply(config: Config) -> Config:
+        overrides = {}
+        if args.select is not None:
+            overrides["select"] = tuple(args.select)
+        if args.extend_select is not None:
+            overrides["extend_select"] = config.extend_select + tuple(args.extend_select)
+        if args.ignore is not None:
+            overrides["ignore"] = config.ignore + tuple(args.ignore)
+        if args.exclude is not None:
+            overrides["exclude"] = tuple(args.exclude)
+        if args.extend_exclude is not None:
+            overrides["extend_exclude"] = config.extend_exclude + tuple(args.extend_exclude)
+        if args.force_exclude:
+            overrides["force_exclude"] = True
+        if args.output_format is not None:
+            overrides["output_format"] = args.output_format
+        return replace(config, **overrides)
+
+    return apply
 
 
 def run_check(argv: Sequence[str]) -> int:
     args = _check_parser().parse_args(list(argv))
     try:
-        config = _effective_config(args)
+        resolver = ConfigResolver(args.config, _overrides(args))
+        if args.paths == ["-"] or (args.stdin_filename is not None and not args.paths):
+            return _run_stdin(args, resolver)
+        if "-" in args.paths:
+            sys.stderr.write("trainlint: error: `-` (standard input) cannot be combined with other paths\n")
+            return EXIT_ERROR
+        paths = args.paths or ["."]
+        # The run's own settings (output format, the default cache folder) are those of the
+        # current folder; each file is linted with its own.
+        config = resolver.for_path(Path.cwd())
+        if args.show_settings:
+            return _show_settings(resolver, Path(paths[0]))
+        files, missing = discover(paths, config, config_for=resolver.for_path)
+        if args.show_files:
+            for path in missing:
+                sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+            for path in files:
+                config_file = resolver.config_file_for(Path(path))
+                sys.stdout.write(f"{path}\t{config_file if config_file is not None else '(defaults)'}\n")
+            return EXIT_ERROR if missing else EXIT_CLEAN
+        groups: Dict[int, Tuple[Config, List[str]]] = {}
+        for path in files:
+            own = resolver.for_path(Path(path))
+            groups.setdefault(id(own), (own, []))[1].append(path)
     except ConfigError as error:
         sys.stderr.write(f"trainlint: error: {error}\n")
         return EXIT_ERROR
-    files, missing = discover(args.paths or ["."], config)
     for path in missing:
         sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
-    cache = None if args.no_cache or os.environ.get("TRAINLINT_NO_CACHE") else ResultCache(
-        args.cache_dir or default_cache_dir(config), config
-    )
+    if not files and not missing:
+        sys.stderr.write(f"trainlint: warning: No Python files or notebooks found under {', '.join(paths)}\n")
+    use_cache = not (args.no_cache or os.environ.get("TRAINLINT_NO_CACHE"))
     profile = None
-    if args.profile:
-        from trainlint.run.profile import profiled_lint_paths
+    diagnostics: List[Diagnostic] = []
+    for own, group in groups.values():
+        cache = ResultCache(args.cache_dir or default_cache_dir(own), own) if use_cache else None
+        if args.profile:
+            from trainlint.run.profile import profiled_lint_paths
 
-        diagnostics, profile = profiled_lint_paths([Path(f) for f in files], config, cache)
-    else:
-        from trainlint.run.parallel import lint_paths
+            found, group_profile = profiled_lint_paths([Path(f) for f in group], own, cache)
+            profile = profile or group_profile  # one profile: a run with several configs shows the first
+        else:
+            from trainlint.run.parallel import lint_paths
 
-        diagnostics = lint_paths([Path(f) for f in files], config, jobs=args.jobs, cache=cache)
+            found = lint_paths([Path(f) for f in group], own, jobs=args.jobs, cache=cache)
+        diagnostics.extend(found)
+    diagnostics.sort(key=Diagnostic.sort_key)
     fixed: List[Diagnostic] = []
     if args.fix or args.diff:
         from trainlint.fix.autofix import fix_files
 
-        outcome = fix_files(diagnostics, config, args.unsafe_fixes, write=args.fix and not args.diff)
+        outcome = fix_files(diagnostics, resolver.for_path, args.unsafe_fixes, write=args.fix and not args.diff)
         for message in outcome.messages:
             sys.stderr.write(f"trainlint: {message}\n")
         if args.diff:
@@ -157,12 +198,19 @@ def run_check(argv: Sequence[str]) -> int:
             if not args.quiet:
                 count = len(outcome.fixed)
                 sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
-            return EXIT_FINDINGS if outcome.fixed else EXIT_CLEAN
+            return EXIT_ERROR if missing else EXIT_FINDINGS if outcome.fixed else EXIT_CLEAN
         diagnostics, fixed = outcome.diagnostics, outcome.fixed
         if args.show_fixes:
             for diagnostic in fixed:
                 sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
                                  f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
+    return _finish(args, config, diagnostics, fixed, profile, failed=bool(missing))
+
+
+def _finish(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic], fixed: List[Diagnostic],
+            profile=None, failed: bool = False) -> int:
+    """Report, summary and exit code. `failed`: a path was missing, so the run did not check
+    everything it was asked to, and it says so rather than "All checks passed."."""
     try:
         _write_report(args, config, diagnostics)
     except OSError as error:
@@ -174,12 +222,94 @@ def run_check(argv: Sequence[str]) -> int:
         for diagnostic in diagnostics:
             if diagnostic.detail:
                 sys.stderr.write(f"{diagnostic.path}: {diagnostic.code} details:\n{diagnostic.detail}\n")
-    if not args.quiet:
+    if not args.quiet and not (failed and not diagnostics and not fixed):
         sys.stderr.write(summary(diagnostics, fixed=len(fixed), unsafe=args.unsafe_fixes) + "\n")
-    if missing or any(d.code == INTERNAL_ERROR for d in diagnostics):
+    if failed or any(d.code == INTERNAL_ERROR for d in diagnostics):
         return EXIT_ERROR
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
+    """`trainlint - --stdin-filename PATH`: lint standard input as the file PATH (its config,
+    its per-file-ignores, its name in the report). With --fix the fixed source goes to
+    standard output and the report to standard error; with --diff the diff to standard output."""
+    from trainlint.run.discovery import is_excluded
+    from trainlint.run.engine import lint_bytes
+
+    shown = str(args.stdin_filename) if args.stdin_filename is not None else "-"
+    target = args.stdin_filename if args.stdin_filename is not None else Path.cwd() / "stdin.py"
+    config = resolver.for_path(target)
+    if args.show_settings:
+        return _show_settings(resolver, target)
+    data = sys.stdin.buffer.read()
+    fixing = args.fix or args.diff
+    if config.force_exclude and args.stdin_filename is not None and is_excluded(shown, config):
+        if args.fix:
+            sys.stdout.buffer.write(data)  # an excluded file passes through unchanged
+        return EXIT_CLEAN
+    diagnostics = lint_bytes(data, shown, config)
+    if not fixing:
+        return _finish(args, config, diagnostics, [])
+    from trainlint.fix.apply import encode_like, fix_text
+    from trainlint.fix.notebook import fix_notebook_text
+    from trainlint.run.engine import lint_source
+    from trainlint.run.notebook import is_notebook
+    from trainlint.core.source import SourceError, decode_source
+
+    try:
+        text = decode_source(data)
+    except SourceError:
+        if args.fix:
+            sys.stdout.buffer.write(data)
+        return _finish(_to_stderr(args), config, diagnostics, [])
+    fixer = fix_notebook_text if is_notebook(shown) else fix_text
+    result, remaining = fixer(text, lambda source: lint_source(source, shown, config), args.unsafe_fixes)
+    for message in result.dropped:
+        sys.stderr.write(f"trainlint: {message}\n")
+    if args.diff:
+        import difflib
+
+        sys.stdout.write("".join(difflib.unified_diff(
+            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            fromfile=f"a/{shown}", tofile=f"b/{shown}")))
+        if not args.quiet:
+            count = len(result.applied)
+            sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
+        return EXIT_FINDINGS if result.applied else EXIT_CLEAN
+    fixed_text = result.text if result.changed else text
+    output = result.text.encode("utf-8") if is_notebook(shown) else encode_like(data, fixed_text)
+    sys.stdout.buffer.write(output if result.changed else data)
+    sys.stdout.flush()
+    return _finish(_to_stderr(args), config, remaining, result.applied)
+
+
+def _to_stderr(args: argparse.Namespace) -> argparse.Namespace:
+    """With --fix on standard input, standard output carries the fixed source: the report
+    goes to standard error (or --output-file)."""
+    copy = argparse.Namespace(**vars(args))
+    copy.report_stream = sys.stderr
+    return copy
+
+
+def _show_settings(resolver: "ConfigResolver", path: Path) -> int:
+    """`--show-settings`: which config file applies to `path`, and every effective setting."""
+    config = resolver.for_path(path)
+    config_file = resolver.config_file_for(path)
+    lines = [f"Resolved settings for: {path}",
+             f"Settings path: {config_file if config_file is not None else '(none: the defaults)'}", ""]
+    for field in fields(config):
+        if field.name == "config_path":
+            continue
+        value = getattr(config, field.name)
+        if field.name == "per_file_ignores":
+            value = {glob: list(codes) for glob, codes in value}
+        elif isinstance(value, tuple):
+            value = list(value)
+        key = {"max_file_size_mb": "max-file-size"}.get(field.name, field.name.replace("_", "-"))
+        lines.append(f"{key} = {value!r}")
+    sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_CLEAN
 
 
@@ -200,7 +330,7 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(report)
     else:
-        sys.stdout.write(report)
+        getattr(args, "report_stream", sys.stdout).write(report)
     sys.stderr.write(statistics)
 
 

@@ -5,10 +5,11 @@ the key as any other."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Dict, Iterable, Optional
 
-from trainlint.core.config import Config, load_config
+from trainlint.core.config import Config, load_config, pyproject_in
 from trainlint.report import check_output_format
 
 
@@ -31,3 +32,43 @@ def check_selectors(selectors: Iterable[str], where: str) -> None:
 
 def load_checked_config(config_file: Optional[Path] = None, start: Optional[Path] = None) -> Config:
     return load_config(config_file, start, check=check_value)
+
+
+class ConfigResolver:
+    """The configuration of each linted file, as ruff finds it: `--config` for every file,
+    else the nearest pyproject.toml with a [tool.trainlint] table walking up from the file's
+    folder (the defaults where there is none), with the command line's overrides applied on
+    top of each. Each folder is looked at once and each config file read once per run."""
+
+    def __init__(self, config_file: Optional[Path] = None,
+                 overrides: Callable[[Config], Config] = lambda config: config) -> None:
+        self._explicit = config_file
+        self._overrides = overrides
+        self._folders: Dict[str, Optional[Path]] = {}
+        self._loaded: Dict[Optional[str], Config] = {}
+
+    def _nearest(self, folder: Path) -> Optional[Path]:
+        key = str(folder)
+        if key not in self._folders:
+            found = pyproject_in(folder)
+            if found is None and folder.parent != folder:
+                found = self._nearest(folder.parent)
+            self._folders[key] = found
+        return self._folders[key]
+
+    def config_file_for(self, path: Path) -> Optional[Path]:
+        """The config file that applies to `path` (a file or a folder), or None."""
+        if self._explicit is not None:
+            return self._explicit
+        absolute = Path(os.path.abspath(path))
+        folder = absolute if absolute.is_dir() else absolute.parent
+        return self._nearest(folder)
+
+    def for_path(self, path: Path) -> Config:
+        """The effective configuration of `path`; raises ConfigError for a bad config file."""
+        config_file = self.config_file_for(path)
+        key = None if config_file is None else str(config_file)
+        if key not in self._loaded:
+            base = load_checked_config(config_file) if config_file is not None else Config()
+            self._loaded[key] = self._overrides(base)
+        return self._loaded[key]

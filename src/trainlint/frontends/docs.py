@@ -102,6 +102,12 @@ def stale_files(root: Path) -> List[str]:
     return problems
 
 
+def _write_lf(path: Path, text: str) -> None:
+    """Write with "\n" line endings on every platform (`Path.write_text(newline=)` is 3.10+)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
 def write_docs(root: Path) -> List[str]:
     """Rewrite the generated files under `root`; returns the paths it changed."""
     changed: List[str] = []
@@ -110,7 +116,7 @@ def write_docs(root: Path) -> List[str]:
         path = root / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="\n")
+            _write_lf(path, text)
             changed.append(str(relative))
     for path in sorted((root / RULES_DIR).glob("TL*.md")):
         if path.relative_to(root) not in expected:  # the rule was removed or renumbered
@@ -121,7 +127,7 @@ def write_docs(root: Path) -> List[str]:
         text = readme.read_text(encoding="utf-8")
         updated = with_rules_table(text)
         if updated != text:
-            readme.write_text(updated, encoding="utf-8", newline="\n")
+            _write_lf(readme, updated)
             changed.append("README.md")
     return changed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import pathspec
 
@@ -72,10 +72,20 @@ def is_excluded(path: str, config: Config) -> bool:
     return path_matches_any(path, config.all_excludes(), config.root)
 
 
+ConfigFor = Callable[[Path], Config]
+
+
 def discover(
-    paths: Sequence[str], config: Config, suffixes: Tuple[str, ...] = SOURCE_SUFFIXES
+    paths: Sequence[str], config: Config, suffixes: Tuple[str, ...] = SOURCE_SUFFIXES,
+    config_for: Optional[ConfigFor] = None,
 ) -> Tuple[List[str], List[str]]:
-    """Files to lint, in a stable order, and the explicit paths that do not exist."""
+    """Files to lint, in a stable order, and the explicit paths that do not exist.
+
+    `config_for(folder or file)` gives the configuration that applies there (the nearest
+    pyproject.toml, per folder): its excludes decide inside each folder. Without it, `config`
+    applies everywhere."""
+    if config_for is None:
+        config_for = lambda _path: config  # noqa: E731
     found: List[str] = []
     missing: List[str] = []
     seen: set = set()
@@ -83,9 +93,10 @@ def discover(
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            candidates: Iterable[str] = _walk(path, config, suffixes, ignores)
+            candidates: Iterable[str] = _walk(path, config_for, suffixes, ignores)
         elif path.exists() or path.is_symlink():
-            if config.force_exclude and is_excluded(given, config):
+            own = config_for(path)
+            if own.force_exclude and is_excluded(given, own):
                 continue
             candidates = [given]  # an explicit file is linted whatever its suffix
         else:
@@ -99,7 +110,7 @@ def discover(
     return found, missing
 
 
-def _walk(top: Path, config: Config, suffixes: Tuple[str, ...], ignores: _GitIgnores) -> Iterator[str]:
+def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: _GitIgnores) -> Iterator[str]:
     absolute_top = top.resolve()
     repo = _repository_root(absolute_top)
     # A folder named explicitly is linted even when a .gitignore above it ignores it (as
@@ -117,6 +128,7 @@ def _walk(top: Path, config: Config, suffixes: Tuple[str, ...], ignores: _GitIgn
         visited_real.add(real)
         absolute = folder_path.resolve()
         roots = _ignore_roots(absolute, repo)
+        config = config_for(folder_path)
         kept = []
         for name in sorted(dirnames):
             child = folder_path / name

@@ -99,7 +99,12 @@ def _syntax_error(path: str, text: str, error: "cst.ParserSyntaxError") -> Diagn
         line = python_error.lineno or 1
         col = python_error.offset or 1
         message = python_error.msg or "invalid syntax"
-        return engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, max(col, 1))
+        # Python 3.9's tokenizer can place an error past the end of its line (or the text):
+        # keep the position on the text.
+        lines = re.split(r"\r\n|\r|\n", text)
+        line = min(max(line, 1), len(lines))
+        col = min(max(col, 1), len(lines[line - 1]) + 1)
+        return engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, col)
     except (ValueError, RecursionError, MemoryError):
         pass
     message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
