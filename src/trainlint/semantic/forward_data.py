@@ -133,6 +133,8 @@ class ForwardData:
         roles = self.ctx.roles
         if isinstance(expr, cst.SimpleString):
             return _file_role(roles, expr)
+        if isinstance(expr, cst.Call) and _is_transform(expr.func):
+            return None  # `test_transform(photo)`: the pipeline's name, not the data's; the argument decides
         role = roles.role_of(expr, scope, env)
         if role is not None or depth > 3:
             return role
@@ -280,3 +282,8 @@ def _file_role(roles, literal: cst.SimpleString) -> Optional[str]:
         return None  # a path to a file only, not a key or a device name
     stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return roles.name_role(stem) if stem else None
+
+
+def _is_transform(func) -> bool:
+    name = (last_name(func) or "").lower()
+    return "transform" in name or name.endswith(("tfm", "tfms", "preprocess", "augment"))
