@@ -243,7 +243,7 @@ print(evaluate(net, test_loader))
             return  # no forward pass: the mode analysis is not needed
         modes = ctx.modes
         for forward in ctx.models.forward_calls:
-            if _deliberate_train_mode(ctx, forward):
+            if _deliberate_train_mode(ctx, forward) or _eval_in_uncalled_handler(ctx, forward):
                 continue
             for env, states, role in modes.evaluation_states(forward.call):
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
@@ -292,3 +292,19 @@ def _deliberate_train_mode(ctx: FileContext, forward) -> bool:
             if node.func.attr.value == "train" and ctx.models.key(node.func.value, function) == forward.key:
                 explicit = True
     return explicit
+
+
+def _eval_in_uncalled_handler(ctx: FileContext, forward) -> bool:
+    """A global model put in eval mode by a function this file never calls (an event
+    handler registered with a framework, `@trainer.on(...)`): when it ran cannot be seen, so
+    the mode at a module-level forward pass is unknown."""
+    if forward.scope is not None:
+        return False
+    for function in ctx.index.of_type(cst.FunctionDef):
+        if ctx.modes.call_sites(function):
+            continue
+        for node in ctx.index.descendants(function):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                    node.func.attr.value == "eval" and ctx.models.key(node.func.value, function) == forward.key:
+                return True
+    return False

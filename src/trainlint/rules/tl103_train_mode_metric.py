@@ -29,7 +29,11 @@ class TrainModeMetric(Rule):
         "PyTorch: flags the print / log / tracker call, dict, return or plot that puts a training "
         "metric accumulated inside the training loop (running loss, correct count, accuracy) "
         "beside a validation metric computed in eval mode, when the model has (or may have) "
-        "dropout or batch norm. Keras: flags printing or plotting `history['accuracy']` (or any "
+        "dropout or batch norm (layers added with `add_module` / `append` count; PyTorch "
+        "Geometric convolutions are mode-free unless built with dropout). Curves returned by a "
+        "helper as a tuple are followed per position (`hist = train(...)`; `plot(hist[0])` "
+        "beside `plot(hist[2])`). Must not flag: a model of this file with no mode-dependent "
+        "layer; a tuple of separate curves returned (its callers decide). Keras: flags printing or plotting `history['accuracy']` (or any "
         "metric) together with `history['val_accuracy']` when the model visibly contains dropout, "
         "batch normalisation, noise or augmentation layers."
     )

@@ -29,7 +29,7 @@ import libcst as cst
 
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import assigned_targets, dotted_name, last_name, positional_args
+from trainlint.semantic.names import assigned_targets, bool_value, dotted_name, keyword_value, last_name, positional_args
 
 # Library constructors whose models have dropout or batch norm (almost all of them do).
 LIBRARY_MODEL_PREFIXES = (
@@ -232,6 +232,10 @@ class ModelTable:
             if qualified.startswith("torch.nn.functional."):
                 return True if _DEPENDENT_FUNCTIONS.match(last) else False
             if qualified.startswith("torch.nn.") and last[:1].isupper():
+                if last.startswith(("InstanceNorm", "LazyInstanceNorm")):
+                    # without running statistics (the default) train and eval mode compute the same
+                    tracked = keyword_value(call, "track_running_stats")
+                    return None if tracked is not None and bool_value(tracked) is None else bool_value(tracked) is True
                 if _DEPENDENT_LAYERS.match(last):
                     return True
                 if last in _RECURRENT:

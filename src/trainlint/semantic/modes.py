@@ -157,8 +157,11 @@ class ModeAnalysis:
                 continue
             if role is None and loop is not None and loop.loader is not None:
                 role = self._loop_role(loop, function, env)
-            if role not in ("validation", "test", "evaluation") and modes == frozenset({EVAL}) and \
-                    self._runs_on_real_data(call):
+            if role is None and modes == frozenset({EVAL}) and self._runs_on_real_data(call) and (
+                    function is None or (loop is not None and loop.loader is not None)):
+                # Eval mode on data of no stated role (never training data): at module level
+                # or over a loader. A helper's input from its parameters is judged by its call
+                # sites, not here (`predict(model, "typed sentence")`).
                 role = "evaluation"
             if role in ("validation", "test", "evaluation"):
                 out.append((env, modes, role))
