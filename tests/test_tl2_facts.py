@@ -277,3 +277,23 @@ def test_running_means_are_divisions_by_the_batches_seen():
                        ("weighted", BATCH_MEAN, BATCHES)]
     # a running mean is already divided: dividing it again is not a sum over batches
     assert [d for d in ctx.epoch_figures.divisions if not d.running_mean] == []
+
+
+def test_batches_of_equal_size_when_stated_sizes_divide():
+    ctx = context("""
+        import torch
+        from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
+        from torchvision import datasets
+        BATCH = 100
+        mnist_test = datasets.MNIST("data", train=False)
+        part_a, part_b = random_split(datasets.CIFAR10("data"), [45_000, 5_000])
+        rows = TensorDataset(x[:300], y[:300])
+        a = DataLoader(mnist_test, batch_size=BATCH)
+        b = DataLoader(datasets.MNIST("data"), batch_size=64)
+        c = DataLoader(part_b, batch_size=1000)
+        d = DataLoader(Subset(full, range(0, 108_000)), batch_size=256)
+        e = DataLoader(rows, batch_size=100, shuffle=True)
+        f = DataLoader(part_a, batch_size=args.batch_size)
+    """)
+    uneven = {name: ctx.loaders.named(name).uneven_last_batch for name in "abcdef"}
+    assert uneven == {"a": False, "b": True, "c": False, "d": True, "e": False, "f": True}

@@ -44,7 +44,10 @@ class MeanOfBatchMeans(Rule):
         "`avg += (x - avg) * n / seen`), `reduction='sum'`, an exponential moving average "
         "(`avg += (x - avg) / len(loader)` is not a mean of the batches), `drop_last=True`, "
         "`batch_size=1`, a loader passed `**kwargs` (they may hold `drop_last`), a batch sampler, "
-        "a mean that is divided again after it was already averaged, and loaders it cannot see."
+        "a dataset whose stated length the batch size divides (torchvision MNIST / CIFAR sizes, "
+        "`random_split` lengths, `Subset(ds, range(a, b))`, literal slices: every batch is "
+        "full), a mean that is divided again after it was already averaged, and loaders it "
+        "cannot see."
     )
     why_it_matters = (
         "Each batch mean already divides by its batch size. Averaging the means gives the small "
@@ -195,6 +198,16 @@ total = 0.0
 for x, y in loader:
     total += criterion(model(x), y).item()
 print(total / len(loader))
+""",
+        """\
+# 10,000 test images in batches of 1,000: every batch is full, the average is exact
+from torch.utils.data import DataLoader
+from torchvision import datasets
+test_loader = DataLoader(datasets.MNIST("data", train=False), batch_size=1000)
+total = 0.0
+for x, y in test_loader:
+    total += criterion(model(x), y).item()
+print(total / len(test_loader))
 """,
         """\
 # a running mean weighted by batch size is the mean over samples

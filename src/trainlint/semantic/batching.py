@@ -10,6 +10,8 @@ remainder), and whether a sampler draws a subset of the dataset (`SubsetRandomSa
 `DistributedSampler`, a `WeightedRandomSampler` whose `num_samples` is not the dataset
 length), in which case `len(loader.dataset)` is not the number of samples the loop sees.
 A `**kwargs` argument may hold `drop_last`: whether the last batch is ragged is then unknown.
+When the code states the dataset length and the batch size and one divides the other
+(semantic/dataset_sizes.py), every batch has the same size.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
+from trainlint.semantic.dataset_sizes import SizeTable
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import argument, bool_value, dotted_name, keyword_value, last_name
@@ -48,11 +51,14 @@ class LoaderFacts:
     subset_sampler: Optional[str]  # name of a sampler that draws a subset, else None
     single_samples: bool = False  # batch_size=1 or None: a batch is one sample
     source: str = "DataLoader"  # "DataLoader" | "torchtext" | "ray"
+    # the code states a dataset length that is a multiple of the batch size
+    equal_batches: bool = False
 
     @property
     def uneven_last_batch(self) -> bool:
         """The last batch can be smaller than the others (as far as the code shows)."""
-        return self.drop_last is False and not self.batch_sampler and not self.single_samples
+        return (self.drop_last is False and not self.batch_sampler and not self.single_samples
+                and not self.equal_batches)
 
     @property
     def why_uneven(self) -> str:
@@ -70,6 +76,7 @@ class LoaderTable:
         # (enclosing function or None, name): the same, per scope
         self._by_scope: Dict[Tuple[Optional[cst.CSTNode], str], List[LoaderFacts]] = defaultdict(list)
         self._by_call: Dict[cst.Call, LoaderFacts] = {}
+        self._sizes = SizeTable(index, imports)
         self._sampler_values: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
         for assign in index.of_type(cst.Assign):
             for target in assign.targets:
@@ -142,14 +149,25 @@ class LoaderTable:
     # -- each kind of source ----------------------------------------------------------------
 
     def _dataloader(self, call: cst.Call) -> LoaderFacts:
+        dataset = argument(call, 0, "dataset")
         return LoaderFacts(
             call=call,
-            dataset=argument(call, 0, "dataset"),
+            dataset=dataset,
             drop_last=_drop_last(call),
             batch_sampler=keyword_value(call, "batch_sampler") is not None,
             subset_sampler=self._subset_sampler(keyword_value(call, "sampler")),
             single_samples=_single_samples(call),
+            equal_batches=self._equal_batches(call, dataset),
         )
+
+    def _equal_batches(self, call: cst.Call, dataset: Optional[cst.BaseExpression]) -> bool:
+        """The dataset length is a multiple of the batch size (both stated in the code), and
+        no sampler picks another number of samples."""
+        if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
+            return False
+        batch = self._sizes.integer(argument(call, 1, "batch_size"))
+        length = self._sizes.length(dataset)
+        return bool(batch) and length is not None and length % batch == 0  # type: ignore[operator]
 
     @staticmethod
     def _torchtext(call: cst.Call, dataset: Optional[cst.BaseExpression],
