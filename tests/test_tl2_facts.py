@@ -297,3 +297,19 @@ def test_batches_of_equal_size_when_stated_sizes_divide():
     """)
     uneven = {name: ctx.loaders.named(name).uneven_last_batch for name in "abcdef"}
     assert uneven == {"a": False, "b": True, "c": False, "d": True, "e": False, "f": True}
+
+
+def test_enumerate_index_inside_a_progress_bar_counts_batches():
+    ctx = context("""
+        import torch.nn as nn
+        import torchvision
+        from tqdm import tqdm
+        model = torchvision.models.resnet18()
+        model.eval()
+        crit = nn.CrossEntropyLoss()
+        total = 0.0
+        for i, (x, y) in tqdm(enumerate(val_loader), total=len(val_loader)):
+            total += crit(model(x), y).item()
+        print(total / (i + 1))
+    """)
+    assert [(d.numerator.name, d.denominator) for d in ctx.epoch_figures.divisions] == [("total", BATCHES)]

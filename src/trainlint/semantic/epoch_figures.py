@@ -52,6 +52,7 @@ RUNNING_MEAN = "running_mean"
 
 _PASS_THROUGH = {"item", "detach", "cpu", "data", "double", "float", "numpy", "tolist", "clone"}
 _NUMBER_CASTS = {"float", "int"}
+_PROGRESS_BARS = {"tqdm", "tqdm_notebook", "track", "progress_bar"}
 _UPDATE_METHODS = {"add", "update", "append", "extend", "accumulate", "add_batch"}
 _METRIC_WORDS = {"loss", "acc", "accuracy", "f1", "auc", "score", "metric", "error", "err",
                  "mae", "mse", "rmse", "iou", "dice", "precision", "recall", "correct", "psnr"}
@@ -610,10 +611,25 @@ def _batches_from_index(core: cst.BaseExpression, loop) -> bool:
     return False
 
 
+def _enumerate_call(loop) -> Optional[cst.Call]:
+    """The `enumerate(...)` the loop iterates, also inside a progress bar:
+    `for i, batch in tqdm(enumerate(loader), total=len(loader))`."""
+    node = loop.node.iter if isinstance(loop.node, cst.For) else None
+    while isinstance(node, cst.Call):
+        name = last_name(node.func)
+        if name == "enumerate":
+            return node
+        args = positional_args(node)
+        if name not in _PROGRESS_BARS or not args:
+            return None
+        node = args[0].value
+    return None
+
+
 def _enumerate_start(loop) -> Optional[int]:
     """The literal start of the loop's `enumerate(...)` (0 by default), None if not literal."""
-    call = loop.node.iter if isinstance(loop.node, cst.For) else None
-    if not isinstance(call, cst.Call):
+    call = _enumerate_call(loop)
+    if call is None:
         return None
     start = argument(call, 1, "start")
     if start is None:
@@ -624,12 +640,9 @@ def _enumerate_start(loop) -> Optional[int]:
 
 
 def _enumerate_index(loop) -> Optional[str]:
-    node = loop.node
-    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+    if _enumerate_call(loop) is None:
         return None
-    if last_name(node.iter.func) != "enumerate":
-        return None
-    target = node.target
+    target = loop.node.target
     if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
         first = target.elements[0].value
         return first.value if isinstance(first, cst.Name) else None
