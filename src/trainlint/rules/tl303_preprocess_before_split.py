@@ -57,7 +57,9 @@ class PreprocessBeforeSplit(Rule):
         "Not flagged: a Pipeline passed to cross-validation; cross-validation of raw data; a "
         "statistic of a row subset (`series[:cut].max()`, `X[train_idx].mean(axis=0)`); a shift "
         "of the target alone (`y - y.min()` re-encoding labels); rolling or expanding window "
-        "statistics; a transformer class whose `fit` only returns `self`; a Keras "
+        "statistics; per-row statistics in `df.apply(f, axis=1)`; a transformer class whose `fit` "
+        "only returns `self`; a one-hot or ordinal encoder (no frequency threshold) fitted on a "
+        "training part before cross-validation (its state lists categories, no statistic); a Keras "
         "`validation_split` or a validation slice of a training part fitted in full (a small leak "
         "left alone); stateless transforms, per-sample normalisation, fits on columns that are "
         "later dropped, a vocabulary of characters."
@@ -253,6 +255,14 @@ n = len(load)
 peak = load[: int(n * 0.7)].max()  # a statistic of the training slice only
 scaled = load / peak
 part_train, part_test = scaled[: int(n * 0.7)], scaled[int(n * 0.7):]
+""",
+        """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+spectra = pd.read_csv("spectra.csv")
+spectra = spectra.apply(lambda row: (row - row.mean()) / row.std(), axis=1)  # per sample
+train_part, test_part = train_test_split(spectra, test_size=0.2)
 """,
         """\
 from sklearn.base import BaseEstimator, TransformerMixin

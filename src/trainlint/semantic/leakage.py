@@ -87,6 +87,9 @@ NORMALIZE_TRANSFORMS = {
     "albumentations.augmentations.transforms.Normalize",
 }
 TRANSFORM_KEYWORDS = {"transform", "transforms"}
+# Encoders whose fitted state is the list of categories seen, unless told to drop rare ones.
+CATEGORY_LISTING_ENCODERS = {"OneHotEncoder", "OrdinalEncoder", "StringLookup", "IntegerLookup"}
+FREQUENCY_KEYWORDS = {"min_frequency", "max_categories", "max_tokens"}
 # Calls that load rows from a source (a folder, a file, a named data set): the same call with
 # the same arguments loads the same rows. Keywords that do not change which rows are loaded:
 SOURCE_PREFIXES = (
@@ -302,6 +305,8 @@ class LeakageFacts:
         cover = self.fitted_rows(fit.data)
         if fit.state is None:
             return None
+        if any(b.split is not None for b in cover) and self._only_lists_categories(fit):
+            return None  # a training part's category list tells the folds nothing
         split = self.split_shaped_by(cover, {fit.state}, through_masks=True)
         if split is None and not any(b.split is not None for b in cover):
             # A part fitted in full is held out again only by cross-validation over it.
@@ -316,6 +321,17 @@ class LeakageFacts:
             return None  # a statistic of other data (a reference set, a constant table)
         produced = self.flow.bindings_assigned_from(normalisation.result)
         return self.split_shaped_by(cover, produced)
+
+    def _only_lists_categories(self, fit: Fit) -> bool:
+        """`OneHotEncoder()` / `OrdinalEncoder()` without frequency thresholds: the state is
+        the set of categories seen, no statistic of the rows. A category that occurs only in a
+        validation fold gets a column the model never saw active: no help to the model."""
+        if fit.cls not in CATEGORY_LISTING_ENCODERS:
+            return False
+        for value in self.flow.defining_values(fit.receiver):
+            if isinstance(value, cst.Call) and last_name(value) == fit.cls:
+                return not any(keyword_value(value, k) is not None for k in FREQUENCY_KEYWORDS)
+        return False
 
     def fitted_rows(self, data: Optional[cst.CSTNode]) -> Set[Binding]:
         """The bindings whose rows a fit or a statistic reads in full.
@@ -335,13 +351,15 @@ class LeakageFacts:
             if binding in seen or binding.how in ("for", "comp"):
                 continue
             seen.add(binding)
+            if binding.how == "param" and isinstance(binding.scope, cst.Lambda):
+                receiver = self._lambda_receiver(binding, per_sample=False)
+                if receiver is not None:  # else one row or element at a time: per sample
+                    stack.extend(ref.binding for ref in self.flow.refs(receiver) if ref.kind == ROWS)
+                continue
             if binding.split is not None or (binding.how == "assign" and self._picks_rows(binding.value)):
                 continue
-            receiver = self._lambda_receiver(binding, per_sample=False)
-            if receiver is not None:
-                stack.extend(ref.binding for ref in self.flow.refs(receiver) if ref.kind == ROWS)
             stack.extend(ref.binding for ref in binding.parents if ref.kind == ROWS)
-        cover = {b for b in seen if not self.flow.is_constant(b)}
+        cover = {b for b in seen if not self.flow.is_constant(b) and not isinstance(b.scope, cst.Lambda)}
         return cover | self._same_source(cover)
 
     def split_shaped_by(self, cover: Set[Binding], reaches: Iterable[Binding], through_masks: bool = False) -> Optional[Split]:
