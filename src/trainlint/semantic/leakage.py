@@ -16,7 +16,8 @@ Built on the data-flow (`analysis/dataflow.py`) and the splits (`analysis/splits
 TL303 asks its own questions (`fitted_rows`, `split_shaped_by`), which differ from TL304's
 (`covered_rows`, `split_covering`):
 - a fit of a split part (`scaler.fit_transform(X_train)`) leaks into a *later* split of that
-  part: cross-validation folds, a validation slice;
+  part: the folds of a cross-validation or search over it (a validation slice or Keras
+  `validation_split` of it is left alone: a small leak, accepted in review);
 - a row subset picked by a slice or a role index (`X[:n]`, `pool.data[train_idx]`) is not
   all the rows of the data it was picked from;
 - a dataset that loads the same source again (`MNIST(root, train=True)` without and then
@@ -78,6 +79,8 @@ TRANSFORM_METHODS = {"transform", "texts_to_sequences", "texts_to_matrix"}
 GROUP_APPLY_METHODS = {"agg", "aggregate", "apply", "transform"}
 # ... and methods that call it on every row or element (the rows filled, not a statistic).
 ELEMENT_APPLY_METHODS = {"apply", "map", "applymap"}
+# Windows of the data: a statistic over each is local, not one of all rows.
+WINDOW_METHODS = {"rolling", "expanding", "ewm", "resample"}
 # Tests for missing entries: a branch taken on them fills a gap.
 MISSING_TESTS = {"isnull", "isna", "notnull", "notna", "isnan"}
 # Transforms that normalise with the statistics they are given.
@@ -93,9 +96,10 @@ FREQUENCY_KEYWORDS = {"min_frequency", "max_categories", "max_tokens"}
 # Calls that load rows from a source (a folder, a file, a named data set): the same call with
 # the same arguments loads the same rows. Keywords that do not change which rows are loaded:
 SOURCE_PREFIXES = (
-    "torchvision.datasets.", "torchaudio.datasets.", "torchtext.datasets.", "sklearn.datasets.",
-    "pandas.read_", "numpy.load", "numpy.genfromtxt", "datasets.load_dataset", "tensorflow_datasets.load",
-)
+    "torchvision.datasets.", "torchaudio.datasets.", "torchtext.datasets.", "sklearn.datasets.load_",
+    "sklearn.datasets.fetch_", "pandas.read_", "numpy.load", "numpy.genfromtxt", "datasets.load_dataset",
+    "tensorflow_datasets.load",
+)  # not `make_classification` and other generators: each call draws new rows
 SOURCE_NEUTRAL_KEYWORDS = {"transform", "target_transform", "transforms", "download", "verbose"}
 # Keywords that name the first parameter (where the rows are): `MNIST(ROOT)` is `MNIST(root=ROOT)`.
 FIRST_PARAMETER_KEYWORDS = {
@@ -302,9 +306,9 @@ class LeakageFacts:
     def fit_leak(self, fit: Fit) -> Optional[Split]:
         """The split that later holds out rows a transformer was fitted on, when the fit
         shapes what is split (or the held-out part is transformed with it)."""
-        cover = self.fitted_rows(fit.data)
         if fit.state is None:
             return None
+        cover = self.fitted_rows(fit.data)
         if any(b.split is not None for b in cover) and self._only_lists_categories(fit):
             return None  # a training part's category list tells the folds nothing
         split = self.split_shaped_by(cover, {fit.state}, through_masks=True)
@@ -337,8 +341,7 @@ class LeakageFacts:
         """The bindings whose rows a fit or a statistic reads in full.
 
         The walk stops at a split part (`X_train`): its rows are the part's, and what can still
-        hold them out is a later split of that part (cross-validation folds, a validation
-        slice). It stops at a row subset (`X[:n]`, `pool.data[train_idx]`): that is not all
+        hold them out is a later split of that part (cross-validation folds). It stops at a row subset (`X[:n]`, `pool.data[train_idx]`): that is not all
         the rows it was picked from. It steps from a lambda's parameter to the frame the
         lambda is applied over by group or column. Datasets that load the same source again
         count as the same rows."""
@@ -701,9 +704,6 @@ def _is_whole_or_shift(piece: cst.Slice) -> bool:
         if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
             return False
     return True
-
-
-WINDOW_METHODS = {"rolling", "expanding", "ewm", "resample"}
 
 
 def _over_windows(receiver: cst.CSTNode) -> bool:
