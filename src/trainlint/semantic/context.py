@@ -78,7 +78,7 @@ class FileContext:
 
     @cached_property
     def targets(self) -> TargetEvidence:
-        return TargetEvidence(self.module, self.index, self.imports)
+        return TargetEvidence(self.module, self.index, self.imports, self.dataflow)
 
     @cached_property
     def criteria(self) -> CriteriaTable:
