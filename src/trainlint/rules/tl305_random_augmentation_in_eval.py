@@ -90,12 +90,13 @@ val_ds = datasets.ImageFolder("data/val", transform=eval_tf)
     INVALID = (
         Invalid(
             """\
-from torch.utils.data import random_split
+from torch.utils.data import DataLoader, random_split
 from torchvision import datasets, transforms as T
 
 augment = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor()])
 full = datasets.ImageFolder("images/", transform=augment)
 train_set, val_set = random_split(full, [0.9, 0.1])
+print("val accuracy:", evaluate(model, DataLoader(val_set, batch_size=256)))
 """,
             line=6,
             message="the evaluation part of this split inherits the random transform (RandomCrop) of `full`",

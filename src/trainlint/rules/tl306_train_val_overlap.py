@@ -11,6 +11,7 @@ from trainlint.rules.base import Finding, Invalid, Rule
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.overlap import (
     EVAL_WORDS,
+    FIT_DATA_SCORE,
     LABELLED_SCORE,
     LOADER_OVER_TRAINING,
     VALIDATION_IS_TRAINING,
@@ -31,8 +32,9 @@ class TrainValOverlap(Rule):
     triggers = ("fit", "Trainer", "DataLoader", "metrics", "evaluate", "score",)
     requires = (("fit", "eval_dataset", "DataLoader", "sklearn", "evaluate", "score"),)
     # one per finding path: validation data passed to training, an evaluation loader, a
-    # score labelled as evaluation, two train_test_splits (anchors/data.py)
-    anchors = ("validation_argument", "evaluation_loader", "labelled_score", "resplit")
+    # score labelled as evaluation, two train_test_splits, a model scored on its fit rows
+    # (anchors/data.py)
+    anchors = ("validation_argument", "evaluation_loader", "labelled_score", "resplit", "fit_data_score")
 
     what_it_does = (
         "Flags evaluation data that is the training data or derived from it without a split: "
@@ -62,6 +64,7 @@ from torch.utils.data import DataLoader
 
 train_loader = DataLoader(train_dataset, batch_size=64, shuffle=True)
 val_loader = DataLoader(train_dataset, batch_size=256)
+print("val accuracy:", evaluate(model, val_loader))
 """,
             line=4,
             message="the evaluation loader reads the training dataset `train_dataset`, so its figures measure",
@@ -154,6 +157,12 @@ def _message(ctx: FileContext, overlap: Overlap) -> str:
     if overlap.how == LABELLED_SCORE:
         return (f"`{ctx.code(overlap.node)}` is computed on training data but reported as a "
                 "validation/test figure; score the held-out split")
+    if overlap.how == FIT_DATA_SCORE:
+        fit_line = ctx.line_label(ctx.position(overlap.data).start.line)  # type: ignore[arg-type]
+        fitted = ", ".join(ctx.code(a.value) for a in overlap.data.args[:2])  # type: ignore[union-attr]
+        return (f"`{ctx.code(overlap.node)}` scores the model on the rows it was fitted on "
+                f"(`fit({fitted})`, {fit_line}), so the figure measures memorisation, "
+                "not accuracy on new data; score a held-out split (or call it a training figure)")
     first, second = overlap.first_split, overlap.second_split
     return (f"`{ctx.code(overlap.node)}` scores the evaluation part of a second split "
             f"(line {ctx.position(second.node).start.line}) of the rows the model "  # type: ignore[union-attr]

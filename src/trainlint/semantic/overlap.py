@@ -20,18 +20,28 @@ from trainlint.semantic.dataflow import Binding, DataFlow
 from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
 from trainlint.semantic.splits import Split
 from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
+from trainlint.semantic.targets import CATEGORICAL
 from trainlint.vocab.roles import EVAL_TEXT_PATTERN, TRAIN, TRAIN_TEXT_PATTERN, is_eval
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
 
 EVAL_WORDS = re.compile(EVAL_TEXT_PATTERN, re.IGNORECASE)
+# A figure on the fitted rows on purpose: "memorisation check", "in-sample", "resubstitution".
+MEMORISATION_WORDS = re.compile(r"memori[sz]|in[- ]sample|resubstitution|seen data|fit data", re.IGNORECASE)
+# scikit-learn metrics of a classifier's predictions against the labels.
+CLASSIFICATION_FIGURES = frozenset((
+    "accuracy_score", "balanced_accuracy_score", "f1_score", "fbeta_score", "precision_score",
+    "recall_score", "classification_report", "matthews_corrcoef", "cohen_kappa_score",
+    "jaccard_score", "hamming_loss", "zero_one_loss",
+))
 TRAIN_WORDS = re.compile(TRAIN_TEXT_PATTERN, re.IGNORECASE)
 
 # How the evaluation data meets the training data.
 VALIDATION_IS_TRAINING = "validation-is-training"  # `data`: the validation argument
 LOADER_OVER_TRAINING = "loader-over-training"      # `data`: the training dataset
 LABELLED_SCORE = "labelled-score"                  # a "test" figure on training arrays
+FIT_DATA_SCORE = "fit-data-score"                  # a model scored on the rows it was fitted on
 RESPLIT = "resplit"                                # `first_split`, `second_split`
 
 
@@ -50,18 +60,28 @@ class OverlapFacts:
 
     @cached_property
     def overlaps(self) -> List[Overlap]:
-        return [*self._validation_arguments(), *self._loaders(), *self._labelled_scores(), *self._resplits()]
+        return [*self._validation_arguments(), *self._loaders(), *self._labelled_scores(),
+                *self._scores_on_fit_data(), *self._resplits()]
 
     # -- validation data passed to training --------------------------------------------
 
     def _validation_arguments(self) -> Iterator[Overlap]:
         ctx = self._ctx
         for call in ctx.index.of_type(cst.Call):
+            if self._calls_own_function(call):
+                continue  # `fit(model, epochs, train_loader, valid_loader)` of this file
             validation, training = _validation_and_training(call)
             if validation is None:
                 continue
             if ctx.roles.along_flow(validation) == TRAIN or self._same_data(validation, training):
                 yield Overlap(call, VALIDATION_IS_TRAINING, validation)
+
+    def _calls_own_function(self, call: cst.Call) -> bool:
+        """A call by bare name of a function (or class) defined in this file is that
+        function, whatever it is called: its parameters are its own, not a framework's."""
+        if not isinstance(call.func, cst.Name):
+            return False
+        return any(b.how == "def" for b in self._ctx.dataflow.resolve_name(call.func.value, call))
 
     def _same_data(self, validation: cst.BaseExpression, training: List[cst.BaseExpression]) -> bool:
         if not training:
@@ -96,8 +116,14 @@ class OverlapFacts:
                 continue
             if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
                 continue  # `DataLoader(train_ds, sampler=SubsetRandomSampler(val_idx))` picks other rows
-            if self.is_evaluation_loader(call):
+            if self.is_evaluation_loader(call) and self._scored(call):
                 yield Overlap(call, LOADER_OVER_TRAINING, dataset)
+
+    def _scored(self, loader: cst.Call) -> bool:
+        """A figure is computed on the loader: its name alone is no evidence (a "test_loader"
+        rebuilt over the training set to display a few predictions scores nothing)."""
+        ctx = self._ctx
+        return ctx.data_uses.reaches_evaluation(ctx.dataflow.bindings_assigned_from(loader))
 
     # -- "test" figures computed on training arrays ----------------------------------------
 
@@ -134,6 +160,123 @@ class OverlapFacts:
         mentions_train = any(TRAIN_WORDS.search(t) for t in texts)
         # The statement reports only training-data figures: all its other metric calls too.
         return mentions_eval and not mentions_train
+
+    # -- a model scored on the very rows it was fitted on ---------------------------------
+
+    def _scores_on_fit_data(self) -> Iterator[Overlap]:
+        """`clf.fit(X, y)` then `accuracy_score(y, clf.predict(X))` or `clf.score(X, y)`,
+        printed or displayed as the model's accuracy (a classifier; the statement does not
+        call it a training figure). Data named as training data counts only in a file that
+        holds no other data: there the training figure is the only figure."""
+        ctx = self._ctx
+        reported: Set[int] = set()
+        for call in ctx.index.of_type(cst.Call):
+            fit = self._fit_scored_on_its_rows(call)
+            if fit is None:
+                continue
+            statement = ctx.index.enclosing(call, cst.BaseSmallStatement)
+            if statement is None or id(statement) in reported or not self._reported_as_accuracy(statement):
+                continue
+            if not self._data_unlabelled(fit):
+                continue
+            reported.add(id(statement))
+            yield Overlap(call, FIT_DATA_SCORE, data=fit)
+
+    def _fit_scored_on_its_rows(self, call: cst.Call) -> Optional[cst.Call]:
+        """The `fit` of the model this metric call scores, if it scores the rows fitted on."""
+        ctx = self._ctx
+        if isinstance(call.func, cst.Attribute) and last_name(call) == "score" and not ctx.imports.candidates(call):
+            args = [a.value for a in positional_args(call)]
+            fit = self._latest_fit(call.func.value)
+            if fit is None or len(args) != 2 or not self._is_classifier(fit, call.func.value):
+                return None
+            return fit if self._same_rows(args, self._fit_data(fit)) else None
+        name = last_name(call) or ""
+        if name not in CLASSIFICATION_FIGURES or not any(c.startswith(METRIC_PREFIX) for c in ctx.imports.candidates(call)):
+            return None
+        args = [a.value for a in positional_args(call)[:2]]
+        if len(args) != 2:
+            return None
+        truth, predicted = args
+        prediction = self._prediction(predicted)
+        if prediction is None:
+            return None
+        fit = self._latest_fit(prediction.func.value)  # type: ignore[attr-defined]
+        if fit is None or not prediction.args:
+            return None
+        scored = [prediction.args[0].value, truth]
+        return fit if self._same_rows(scored, self._fit_data(fit)) else None
+
+    def _prediction(self, expr: cst.BaseExpression) -> Optional[cst.Call]:
+        """`model.predict(X)`, inline or through the name it was kept under."""
+        for value in [expr, *self._ctx.dataflow.defining_values(expr)]:
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and last_name(value) == "predict":
+                return value
+        return None
+
+    def _latest_fit(self, model: cst.BaseExpression) -> Optional[cst.Call]:
+        """The `fit` call the model holds at this point: `clf.fit(X, y)` before, or
+        `clf = make_pipeline(...).fit(X, y)`. None when that is not visible or not unique."""
+        if not isinstance(model, cst.Name):
+            return None
+        fits = set()
+        for binding in self._ctx.dataflow.resolve_name(model.value, model):
+            value = binding.value
+            if isinstance(value, cst.Call) and last_name(value) == "fit" and isinstance(value.func, cst.Attribute):
+                fits.add(value)
+            else:
+                return None
+        return fits.pop() if len(fits) == 1 else None
+
+    def _fit_data(self, fit: cst.Call) -> List[cst.BaseExpression]:
+        return [a.value for a in positional_args(fit)[:2]]
+
+    def _same_rows(self, scored: List[cst.BaseExpression], fitted: List[cst.BaseExpression]) -> bool:
+        """Features and target scored are those fitted: the same bindings, or the same
+        expression over the same bindings (`np.array(labels["y"])` written twice)."""
+        if len(scored) != 2 or len(fitted) != 2:
+            return False
+        return all(self._data_keys(a) & self._data_keys(b) for a, b in zip(scored, fitted))
+
+    def _data_keys(self, expr: cst.BaseExpression) -> Set[Tuple]:
+        flow = self._ctx.dataflow
+        keys: Set[Tuple] = set()
+        expressions = [expr]
+        if isinstance(expr, cst.Name):
+            bindings = flow.bindings(expr)
+            if bindings:
+                keys.add(("bindings", frozenset(id(b) for b in bindings)))
+            if len(bindings) == 1 and _plain_assignment(bindings[0]):
+                expressions.append(bindings[0].value)  # type: ignore[arg-type]
+        for value in expressions:
+            if isinstance(value, cst.Name):
+                continue
+            read = frozenset(id(r.binding) for r in flow.refs(value))
+            if read:
+                keys.add(("expression", expression_key(self._ctx.module, value), read))
+        return keys
+
+    def _is_classifier(self, fit: cst.Call, model: cst.BaseExpression) -> bool:
+        targets = self._ctx.targets
+        return CATEGORICAL in (targets.estimator_kind(model), targets.estimator_kind(fit.func.value))  # type: ignore[attr-defined]
+
+    def _reported_as_accuracy(self, statement: cst.CSTNode) -> bool:
+        """Printed or displayed, and not called a training figure."""
+        if not isinstance(statement, cst.Expr):
+            return False  # kept under a name: `labelled_evaluation` reads that name
+        texts = list(literal_texts(statement))
+        return not any(TRAIN_WORDS.search(t) or MEMORISATION_WORDS.search(t) for t in texts)
+
+    def _data_unlabelled(self, fit: cst.Call) -> bool:
+        """The rows are not named as training data, or the file holds no other data."""
+        roles = self._ctx.roles
+        data = self._fit_data(fit)
+        if any(is_eval(roles.along_flow(d)) for d in data):
+            return False
+        if not any(roles.along_flow(d) == TRAIN for d in data):
+            return True
+        return not self._ctx.splits.splits and not any(
+            is_eval(roles.name_role(b.name)) for b in self._ctx.dataflow.all_bindings)
 
     # -- a second random split of the same rows -------------------------------------------
 
@@ -200,6 +343,13 @@ class OverlapFacts:
             test_size_a, test_size_b = (keyword_value(s.node, "test_size") for s in (split_a, split_b))
             return ctx.code(test_size_a) != ctx.code(test_size_b)
         return True
+
+
+def _plain_assignment(binding: Binding) -> bool:
+    """`name = value`: the value is what the name holds (not one part of an unpacked call)."""
+    node = binding.node
+    return (binding.how == "assign" and binding.value is not None and isinstance(node, cst.Assign)
+            and all(isinstance(t.target, cst.Name) for t in node.targets))
 
 
 def _validation_and_training(call: cst.Call) -> Tuple[Optional[cst.BaseExpression], List[cst.BaseExpression]]:
