@@ -61,9 +61,12 @@ class RandomAugmentationInEval(Rule):
         "Flags validation or test data built with random augmentation: a torchvision or "
         "albumentations pipeline with random transforms (`RandomResizedCrop`, "
         "`RandomHorizontalFlip`, `ColorJitter`, `RandAugment`, `A.HorizontalFlip`, ...) given to "
-        "an evaluation dataset or inherited by the validation part of a `random_split`; Keras "
-        "random preprocessing layers mapped over an evaluation `tf.data` dataset; an "
-        "`ImageDataGenerator` with augmentation arguments used for validation or test data."
+        "an evaluation dataset or inherited by the validation part of a `random_split` (or "
+        "`Subset`) that some evaluation reads; Keras random preprocessing layers mapped over an "
+        "evaluation `tf.data` dataset; an `ImageDataGenerator` with augmentation arguments used "
+        "for validation or test data. Must not flag: an inheriting validation part that reaches "
+        "no figure (its loader is never read, as in k-fold training that takes only the "
+        "training loader, or it is only counted with `len`)."
     )
     why_it_matters = (
         "Augmentation is there to make training harder. Applied to the evaluation data it makes "

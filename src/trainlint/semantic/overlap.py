@@ -1,10 +1,15 @@
 """Evaluation data that is the training data, or overlaps it (`ctx.overlap`).
 
-Four ways it shows: validation data handed to training is the training data
-(`fit(x, y, validation_data=(x, y))`, `Trainer(eval_dataset=train_ds)`); an evaluation loader
-reads the training dataset; a figure computed on training arrays is kept or printed as a
-validation / test figure; a second random split of the same rows scores a model on rows the
-first split trained it on.
+The ways it shows: validation data handed to training is the training data
+(`fit(x, y, validation_data=(x, y))`, `Trainer(eval_dataset=train_ds)`; a call of a function
+of this file named `fit` is that function, not the framework's); an evaluation loader reads
+the training dataset and a figure is computed on it (`ctx.data_uses`: a "test_loader" rebuilt
+over the training set to preview one batch is none); a figure computed on training arrays is
+kept or printed as a validation / test figure; a classifier is scored on the very rows it was
+fitted on and the figure is printed or displayed without being called a training figure; the
+held-out slice repeats the training slice (`val_idx = perm[:cut]` after `train_idx =
+perm[:cut]`); a second random split of the same rows scores a model on rows the first split
+trained it on.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from trainlint.semantic.dataflow import Binding, DataFlow
+from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding, DataFlow
 from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
 from trainlint.semantic.splits import Split
 from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
@@ -42,6 +47,7 @@ VALIDATION_IS_TRAINING = "validation-is-training"  # `data`: the validation argu
 LOADER_OVER_TRAINING = "loader-over-training"      # `data`: the training dataset
 LABELLED_SCORE = "labelled-score"                  # a "test" figure on training arrays
 FIT_DATA_SCORE = "fit-data-score"                  # a model scored on the rows it was fitted on
+REPEATED_SLICE = "repeated-slice"                  # `data`: the training slice repeated
 RESPLIT = "resplit"                                # `first_split`, `second_split`
 
 
@@ -60,8 +66,11 @@ class OverlapFacts:
 
     @cached_property
     def overlaps(self) -> List[Overlap]:
-        return [*self._validation_arguments(), *self._loaders(), *self._labelled_scores(),
-                *self._scores_on_fit_data(), *self._resplits()]
+        labelled = list(self._labelled_scores())
+        already = {id(self._ctx.index.statement_of(o.node)) for o in labelled}
+        fit_data = [o for o in self._scores_on_fit_data() if id(self._ctx.index.statement_of(o.node)) not in already]
+        return [*self._validation_arguments(), *self._loaders(), *labelled, *fit_data,
+                *self._repeated_slices(), *self._resplits()]
 
     # -- validation data passed to training --------------------------------------------
 
@@ -278,6 +287,57 @@ class OverlapFacts:
         return not self._ctx.splits.splits and not any(
             is_eval(roles.name_role(b.name)) for b in self._ctx.dataflow.all_bindings)
 
+    # -- the held-out slice repeats the training slice ---------------------------------
+
+    def _repeated_slices(self) -> Iterator[Overlap]:
+        """`train_idx = perm[:cut]` then `val_idx = perm[:cut]`: the same slice of the same
+        rows (same bindings read) kept under a training name and then under an evaluation
+        name, and the evaluation copy is used. The held-out part is the training part."""
+        ctx = self._ctx
+        training: Dict[Tuple, cst.Assign] = {}
+        for assign in ctx.index.of_type(cst.Assign):
+            target = _single_name_target(assign)
+            if target is None or not _is_slice(assign.value):
+                continue
+            key = self._slice_key(assign.value)  # type: ignore[arg-type]
+            role = ctx.roles.name_role(target.value)
+            if is_eval(role):
+                if key in training and self._used(target):
+                    yield Overlap(assign, REPEATED_SLICE, data=training[key])
+            elif role == TRAIN or self._trained_on(target):
+                training.setdefault(key, assign)
+
+    def _slice_key(self, subscript: cst.Subscript) -> Tuple:
+        flow = self._ctx.dataflow
+        read: Set[int] = set()
+        for ref in flow.refs(subscript):
+            # a slice the split facts took for a split part reads its source through the part
+            sources = ref.binding.parents if ref.binding.how == "part" else [ref]
+            read |= {id(r.binding) for r in sources}
+        return expression_key(self._ctx.module, subscript), frozenset(read), flow.scope_of(subscript)
+
+    def _trained_on(self, target: cst.Name) -> bool:
+        """The rows (or positions) a name holds reach a training loop's loader or a `fit`."""
+        binding = self._ctx.dataflow.binding_of_target.get(target)
+        return binding is not None and binding in self._training_inputs
+
+    @cached_property
+    def _training_inputs(self) -> Set[Binding]:
+        ctx = self._ctx
+        flow = ctx.dataflow
+        inputs: Set[Binding] = set()
+        for loop in ctx.loops.of_kind("train"):
+            for loader in loop.loaders:
+                inputs |= flow.derivation(loader, ALL_BUT_PARAM)
+        for call in ctx.index.of_type(cst.Call):
+            if last_name(call) == "fit" and isinstance(call.func, cst.Attribute) and positional_args(call):
+                inputs |= flow.derivation(positional_args(call)[0].value, ALL_BUT_PARAM)
+        return inputs
+
+    def _used(self, target: cst.Name) -> bool:
+        binding = self._ctx.dataflow.binding_of_target.get(target)
+        return binding is not None and self._ctx.data_uses.reaches_evaluation([binding])
+
     # -- a second random split of the same rows -------------------------------------------
 
     def _resplits(self) -> Iterator[Overlap]:
@@ -343,6 +403,18 @@ class OverlapFacts:
             test_size_a, test_size_b = (keyword_value(s.node, "test_size") for s in (split_a, split_b))
             return ctx.code(test_size_a) != ctx.code(test_size_b)
         return True
+
+
+def _single_name_target(assign: cst.Assign) -> Optional[cst.Name]:
+    if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+        return assign.targets[0].target
+    return None
+
+
+def _is_slice(value: cst.BaseExpression) -> bool:
+    """`rows[:cut]`, `perm[a:b]`: a range of positions, not one element."""
+    return (isinstance(value, cst.Subscript) and len(value.slice) == 1
+            and isinstance(value.slice[0].slice, cst.Slice))
 
 
 def _plain_assignment(binding: Binding) -> bool:
