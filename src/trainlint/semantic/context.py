@@ -26,6 +26,7 @@ from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.augmentation import AugmentationFacts
+    from trainlint.semantic.data_uses import DataUses
     from trainlint.semantic.dataflow import DataFlow
     from trainlint.semantic.leakage import LeakageFacts
     from trainlint.semantic.loss_weighting import LossWeightingFacts
@@ -97,6 +98,12 @@ class FileContext:
         from trainlint.semantic.augmentation import AugmentationFacts
 
         return AugmentationFacts(self)
+
+    @cached_property
+    def data_uses(self) -> "DataUses":
+        from trainlint.semantic.data_uses import DataUses
+
+        return DataUses(self)
 
     @cached_property
     def overlap(self) -> "OverlapFacts":
