@@ -54,7 +54,9 @@ class TrainValOverlap(Rule):
         "over the training set to display one batch of predictions; a training figure called "
         "one (\"train\", \"memorisation check\", \"in-sample\") or kept under a training "
         "name next to a hold-out figure; a regressor's in-sample R^2; a call of a function of "
-        "the file named `fit`, whose positional parameters are its own."
+        "the file named `fit`, whose positional parameters are its own; a fit-data score inside a "
+        "function that shows nothing (a unit test's bare `pipe.score(X, y)` or "
+        "`assert_allclose(a.score(X, y), b.score(X, y))`)."
     )
     why_it_matters = (
         "A model scored on rows it was trained on reports how well it memorised them. Early "

@@ -15,6 +15,7 @@ from trainlint.semantic.batching import LoaderTable
 from trainlint.semantic.imbalance import ImbalanceFacts
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.reports import ReportFlow
 from trainlint.semantic.selection import SelectionFacts
 from trainlint.semantic.loops import LoopTable
 from trainlint.semantic.models import ModelTable
@@ -90,8 +91,14 @@ class FileContext:
         return ImbalanceFacts(self.module, self.index, self.imports, self.criteria, self.roles.words)
 
     @cached_property
+    def reports(self) -> ReportFlow:
+        """Where figures are shown: report calls, logger writes, a notebook cell's last
+        expression, returned values."""
+        return ReportFlow(self.index, self.cell_starts)
+
+    @cached_property
     def selection(self) -> SelectionFacts:
-        return SelectionFacts(self.index, self.imports, self.roles, self.cell_starts)
+        return SelectionFacts(self.index, self.imports, self.roles, self.reports)
 
     @cached_property
     def augmentation(self) -> "AugmentationFacts":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -119,12 +119,11 @@ class Selection:
 
 
 class SelectionFacts:
-    def __init__(self, index: ModuleIndex, imports: ImportTable, roles: DataRoles,
-                 cell_starts: Sequence[int] = ()) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, roles: DataRoles, reports: ReportFlow) -> None:
         self.index = index
         self.imports = imports
         self.roles = roles
-        self.flow = ReportFlow(index, cell_starts)
+        self.flow = reports
         self._bindings = self._collect_bindings()
         self.evaluations: List[Evaluation] = list(self._find_evaluations())
         self.selections: List[Selection] = [
