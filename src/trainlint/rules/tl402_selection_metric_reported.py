@@ -52,7 +52,10 @@ class SelectionMetricReported(Rule):
         "`RandomizedSearchCV`, a `max`/`argmax` over validation scores — when the figure that "
         "made the choice (or the chosen model re-evaluated on the same validation data) is "
         "reported as the result: printed, logged, written to a results file, shown in a plot "
-        "title or returned from `main`, and the file evaluates no separate test set."
+        "title or returned from `main`, and the chosen model is not evaluated on a separate test "
+        "set. Judged per selection: the test evaluation must be of the chosen model (followed "
+        "through `best_estimator_` aliases, and through the callers of a helper that selects "
+        "on the model it is given) before its name is bound to another model."
     )
     why_it_matters = (
         "Choosing the best of many epochs, configurations or models by their validation scores "
