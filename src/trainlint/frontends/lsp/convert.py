@@ -14,12 +14,12 @@ from typing import Callable, Dict, List, Sequence
 from lsprotocol import types
 
 from trainlint.core.diagnostics import Diagnostic, Edit, Severity
+from trainlint.core.project import rule_url
 
 SOURCE = "trainlint"
 
 # The rule pages (docs/rules/<CODE>.md) of the repository. An editable install finds them
 # next to the package and links the local file, which matches the installed version.
-RULE_DOCS_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules/{code}.md"
 LOCAL_RULE_DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules"
 
 _SEVERITY = {
@@ -59,7 +59,7 @@ def to_range(lines: Sequence[str], start: tuple, end: tuple, encoding: str) -> t
 
 def rule_docs_href(code: str) -> str:
     local = LOCAL_RULE_DOCS / f"{code}.md"
-    return local.as_uri() if local.is_file() else RULE_DOCS_URL.format(code=code)
+    return local.as_uri() if local.is_file() else rule_url(code)
 
 
 def to_lsp_diagnostic(diagnostic: Diagnostic, lines: Sequence[str], encoding: str) -> types.Diagnostic:
