@@ -119,6 +119,14 @@ class Rule:
         return words_allow(cls, words if words is not None else _Words(text))
 
 
+def line_of(ctx: "FileContext", node: cst.CSTNode) -> str:
+    """How a message cites another line: "line 12", or "cell 4, line 2" in a notebook.
+
+    Every cross-reference in a message goes through here, so that notebook findings never
+    cite lines of the concatenated cells."""
+    return ctx.line_label(ctx.position(node).start.line)
+
+
 class Caseless(tuple):
     """A `requires` group whose words match in any case (`Loss`, `loss`, `LOSS`)."""
 

@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
 from trainlint.semantic.names import argument, keyword_value, last_name, positional_args, walk
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 
 FILE_READERS = {
     "pandas.read_csv", "pandas.read_table", "pandas.read_excel", "pandas.read_parquet",
@@ -216,11 +216,11 @@ model.fit(x, y, validation_split=0.2)
             if any(c in FILE_READERS for c in candidates) or (
                 isinstance(call.func, cst.Name) and call.func.value in READER_BUILTINS and not candidates
             ):
-                return f"read in file order (line {ctx.position(call).start.line})"
+                return f"read in file order ({line_of(ctx, call)})"
             if any(c in ROW_CONCATENATIONS for c in candidates) and _several_parts(call):
-                return f"concatenated part after part (line {ctx.position(call).start.line})"
+                return f"concatenated part after part ({line_of(ctx, call)})"
             if name == "sort_values":
-                return f"sorted (line {ctx.position(call).start.line})"
+                return f"sorted ({line_of(ctx, call)})"
         return None
 
 

@@ -11,7 +11,7 @@ from trainlint.semantic.leakage import LEARNING_CATEGORIES
 from trainlint.semantic.names import last_name
 from trainlint.core.diagnostics import Severity
 from trainlint.vocab.words import TRANSFORMER_WORDS
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 
 LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}
 # Functions that scale with column statistics in one call.
@@ -329,14 +329,13 @@ print(cross_val_score(clf, Lengths().fit_transform(texts_train), y_train, cv=5))
 
 
 def _split_phrase(ctx: FileContext, split) -> str:
-    line = ctx.position(split.node).start.line
     names = {
         "train_test_split": "train_test_split", "ordered_split": "train_test_split",
         "random_split": "random_split", "subset": "a Subset", "index": "the index split",
         "kfold": "the cross-validation split", "cv": "cross-validation",
         "validation_split": "validation_split", "sample": "the sampled split",
     }
-    return f"{names.get(split.kind, 'the split')} ({ctx.line_label(line)})"
+    return f"{names.get(split.kind, 'the split')} ({line_of(ctx, split.node)})"
 
 
 __all__ = ["PreprocessBeforeSplit"]

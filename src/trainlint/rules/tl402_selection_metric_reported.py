@@ -16,7 +16,7 @@ from trainlint.semantic.selection import (
     VALIDATION,
 )
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.vocab.words import SELECTION_WORDS
 
 _WHAT = {
@@ -161,10 +161,9 @@ print(inner.best_score_)
                 continue
             if facts.chosen_model_tested(selection) or facts.in_unit_test(selection, ctx.path):
                 continue
-            line = ctx.position(selection.final_report).start.line
             message = (
                 f"{_WHAT[selection.kind]} and that same figure is reported as the result "
-                f"({ctx.line_label(line)}) with no separate test evaluation: it is biased upwards; "
+                f"({line_of(ctx, selection.final_report)}) with no separate test evaluation: it is biased upwards; "
                 "evaluate the chosen model once on a held-out test set"
             )
             yield self.report(selection.selection_node, message=message)
