@@ -26,40 +26,40 @@ def full_text(diagnostic) -> str:
     return " ".join(filter(None, (diagnostic.message, getattr(diagnostic, "remedy", ""))))
 
 
-def _scripts() -> Dict[str, str]:
-    scripts = {}
-    for rule in all_rules():
-        for number, snippet in enumerate(rule.invalid_snippets()):
-            if isinstance(snippet, str):
-                scripts[f"{rule.code}-example-{number}"] = snippet
-    for path in sorted(FIXTURES.rglob("*.py")):
-        scripts[str(path.relative_to(FIXTURES))] = path.read_text(encoding="utf-8")
-    return scripts
-
-
 def _citing(text: str, path: str) -> List:
     return [d for d in lint_source(text, path) if CITED.search(full_text(d))]
 
 
-SCRIPTS = {name: text for name, text in _scripts().items() if _citing(text, "script.py")}
+def _examples() -> Dict[str, str]:
+    examples = {}
+    for rule in all_rules():
+        for number, snippet in enumerate(rule.invalid_snippets()):
+            if isinstance(snippet, str) and _citing(snippet, "script.py"):
+                examples[f"{rule.code}-example-{number}"] = snippet
+    return examples
+
+
+EXAMPLES = _examples()
+FIXTURE_SCRIPTS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*.py"))
 
 
 def test_every_cross_referencing_rule_is_exercised():
     codes: Set[str] = set()
-    for text in SCRIPTS.values():
+    for text in EXAMPLES.values():
         codes |= {d.code for d in _citing(text, "script.py")}
     assert CROSS_REFERENCING <= codes
 
 
 def _cases():
     # the rule examples run in the fast subset; the fixture scripts, slower, in the full suite
-    for name in sorted(SCRIPTS):
-        yield pytest.param(name, marks=() if "-example-" in name else pytest.mark.slow)
+    yield from sorted(EXAMPLES)
+    for name in FIXTURE_SCRIPTS:
+        yield pytest.param(name, marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize("name", _cases())
 def test_notebook_messages_cite_lines_by_cell(name):
-    script = SCRIPTS[name]
+    script = EXAMPLES[name] if name in EXAMPLES else (FIXTURES / name).read_text(encoding="utf-8")
     script_lines = script.splitlines()
     cited_in_script = sorted(
         (d.code, script_lines[int(m.group(3)) - 1].strip())
