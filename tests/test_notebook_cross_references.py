@@ -23,7 +23,7 @@ CROSS_REFERENCING = {"TL302", "TL303", "TL304", "TL306", "TL307", "TL402"}
 
 def full_text(diagnostic) -> str:
     """The message with whatever `--output-format full` adds below it."""
-    return " ".join(filter(None, (diagnostic.message, getattr(diagnostic, "remedy", ""))))
+    return " ".join(filter(None, (diagnostic.message, diagnostic.explanation)))
 
 
 def _citing(text: str, path: str) -> List:
@@ -57,7 +57,7 @@ def _cases():
         yield pytest.param(name, marks=pytest.mark.slow)
 
 
-@pytest.mark.parametrize("name", _cases())
+@pytest.mark.parametrize("name", list(_cases()))
 def test_notebook_messages_cite_lines_by_cell(name):
     script = EXAMPLES[name] if name in EXAMPLES else (FIXTURES / name).read_text(encoding="utf-8")
     script_lines = script.splitlines()

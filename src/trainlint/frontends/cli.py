@@ -15,7 +15,7 @@ from trainlint.core.config import Config, ConfigError
 from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
 from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
-from trainlint.report import FORMATS, ReportOptions, needs_sources, render
+from trainlint.report import FORMATS, TEXT_FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
 from trainlint.report.text import format_location, summary
 
@@ -80,7 +80,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the fixes as a unified diff and write nothing (exit 1 if any)")
     parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
     parser.add_argument("--output-format", choices=FORMATS, metavar="FORMAT",
-                        help=f"{', '.join(FORMATS)} (default: text, or output-format in the config)")
+                        help=f"{', '.join(FORMATS)} (default: concise, one short line per finding, or "
+                             "output-format in the config; full adds the explanation; text = concise)")
     parser.add_argument("--output-file", type=Path, metavar="FILE",
                         help="write the report to FILE instead of standard output")
     parser.add_argument("--show-source", action="store_true",
@@ -356,7 +357,7 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         sources = read_sources(diagnostics)
     report = render(config.output_format, diagnostics, sources, options)
     statistics = format_statistics(diagnostics) if args.statistics else ""
-    if config.output_format == "text":
+    if config.output_format in TEXT_FORMATS:
         report, statistics = report + statistics, ""
     if args.output_file is not None:
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:

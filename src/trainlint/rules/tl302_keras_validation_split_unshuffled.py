@@ -98,7 +98,7 @@ y = df["label"].values
 model.fit(X, y, epochs=5, batch_size=64, validation_split=0.1, shuffle=True)
 """,
             line=6,
-            message="these arrays are read in file order (line 3)",
+            message="arrays read in file order (line 3)",
         ),
         Invalid(
             """\
@@ -114,7 +114,7 @@ for label, folder in enumerate(["cats", "dogs"]):
 model.fit(np.array(images), np.array(labels), validation_split=0.2)
 """,
             line=10,
-            message="these arrays are read in file order (line 7)",
+            message="arrays read in file order (line 7)",
         ),
         Invalid(
             """\
@@ -125,7 +125,7 @@ y = np.load("labels.npy")
 history = model.fit(x=X, y=y, validation_split=0.25, epochs=30)
 """,
             line=5,
-            message="these arrays are read in file order (line 3)",
+            message="arrays read in file order (line 3)",
         ),
     )
     VALID = (
@@ -184,8 +184,8 @@ model.fit(x, y, validation_split=0.2)
             evidence = self._order_evidence(ctx, ancestry, arrays)
             if evidence is not None:
                 yield self.report(call, message=(
-                    f"validation_split takes the last rows before any shuffling, and these arrays "
-                    f"are {evidence} and never shuffled: the validation set can hold a different "
+                    f"validation_split takes the last rows of arrays {evidence}, never shuffled: "
+                    "it takes them before any shuffling, so the validation set can hold a different "
                     "class mix; shuffle them first (np.random.permutation) or pass validation_data"
                 ))
 

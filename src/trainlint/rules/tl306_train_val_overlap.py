@@ -111,7 +111,7 @@ X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2)  # re-split: ne
 print(model.score(X_val, y_val))
 """,
             line=6,
-            message="`model.score(X_val, y_val)` scores the evaluation part of a second split (line 5) of the",
+            message="`model.score(X_val, y_val)` scores a second split (line 5) of the training rows",
         ),
     )
     VALID = (
@@ -181,10 +181,9 @@ def _message(ctx: FileContext, overlap: Overlap) -> str:
                 f"(`fit({fitted})`, {fit_line}), so the figure measures memorisation, "
                 "not accuracy on new data; score a held-out split (or call it a training figure)")
     first, second = overlap.first_split, overlap.second_split
-    return (f"`{ctx.code(overlap.node)}` scores the evaluation part of a second split "
-            f"({line_of(ctx, second.node)}) of the rows the model "  # type: ignore[union-attr,arg-type]
-            f"was trained on (split at {line_of(ctx, first.node)}); "  # type: ignore[union-attr,arg-type]
-            "evaluate on the held-out part of the same split")
+    return (f"`{ctx.code(overlap.node)}` scores a second split ({line_of(ctx, second.node)}) "  # type: ignore[union-attr,arg-type]
+            f"of the training rows (split at {line_of(ctx, first.node)}): its evaluation part holds "  # type: ignore[union-attr,arg-type]
+            "rows the model was trained on; evaluate on the held-out part of the same split")
 
 
 # The word lists stay importable here for gate/anchors/data.py until its rewrite.

@@ -173,7 +173,7 @@ X_test = scaler.transform(X_test)
             if refit.helper is not None:
                 yield self.report(refit.node, message=(
                     f"`{refit.helper.name.value}` fits a new {refit.fit.cls or 'transformer'} on every call, and "
-                    "is called here on evaluation data after training data: the evaluation inputs are "
+                    "is called here on evaluation data: it was called on training data before, and the evaluation inputs are "
                     "scaled with their own statistics; fit once on the training data and only transform here"
                 ))
             elif refit.call_site is not None:
@@ -201,8 +201,8 @@ def _passed_message(ctx: FileContext, refit: Refit) -> str:
     fitted_at = line_of(ctx, refit.earlier)  # type: ignore[arg-type]
     called_at = line_of(ctx, refit.call_site)  # type: ignore[arg-type]
     return (
-        f"`{name}` fits again (`{fit.method}`) the {cls} it is given, already fitted on the training "
-        f"data ({fitted_at}), and is called with evaluation data ({called_at}): the evaluation "
+        f"`{name}` refits (`{fit.method}`) the {cls} it is given, with evaluation data ({called_at}): "
+        f"it was already fitted on the training data ({fitted_at}), and the evaluation "
         f"inputs get their own scale, vocabulary or categories; use "
         f"`{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
     )

@@ -36,8 +36,9 @@ class SelectionMetricReported(Rule):
     severity = Severity.WARNING
     summary = "The validation figure that chose the model is reported as its result, with no test evaluation."
     message = (
-        "the model is chosen by a validation figure and that same figure is reported as the "
-        "result, with no separate test evaluation: it is biased upwards; report a held-out test figure"
+        "the figure that chose the model is reported as the result: the model is chosen by a "
+        "validation figure and that same figure is reported with no separate test evaluation, so "
+        "it is biased upwards; report a held-out test figure"
     )
     # a best-so-far kept under any name (`if val_acc > top: top = val_acc`) needs no "best"
     triggers = SELECTION_WORDS
@@ -162,8 +163,9 @@ print(inner.best_score_)
             if facts.chosen_model_tested(selection) or facts.in_unit_test(selection, ctx.path):
                 continue
             message = (
-                f"{_WHAT[selection.kind]} and that same figure is reported as the result "
-                f"({line_of(ctx, selection.final_report)}) with no separate test evaluation: it is biased upwards; "
+                f"the figure that chose the model is reported as the result "
+                f"({line_of(ctx, selection.final_report)}): {_WHAT[selection.kind]} and that same figure "
+                "is reported with no separate test evaluation, so it is biased upwards; "
                 "evaluate the chosen model once on a held-out test set"
             )
             yield self.report(selection.selection_node, message=message)

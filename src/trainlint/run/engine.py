@@ -21,6 +21,7 @@ from trainlint.core.source import SourceError, decode_source
 from trainlint.core.suppression import LineSuppressions, file_exempts, file_exemption
 from trainlint.gate import prefilter
 from trainlint.rules import Finding, Rule, enabled_rules
+from trainlint.rules.base import split_message
 from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large, parse, rule_crashed, timed_out
 from trainlint.run.files import read_file, size_limit
 from trainlint.run.hooks import NO_HOOKS, Hooks
@@ -223,10 +224,15 @@ def _diagnostic(
         statement_first, _ = ctx.statement_lines(finding.node)
         if suppressions.suppresses(rule.code, line, statement_first, rule.name):
             return None
+    if finding.explanation is None:  # one sentence: its first clause is the short message
+        message, explanation = split_message(finding.message or rule.message)
+    else:
+        message, explanation = finding.message or rule.message, finding.explanation
     return Diagnostic(
         code=rule.code,
         name=rule.name,
-        message=finding.message or rule.message,
+        message=message,
+        explanation=explanation,
         severity=rule.severity,
         line=line,
         col=col,

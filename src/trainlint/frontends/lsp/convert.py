@@ -72,7 +72,8 @@ def to_lsp_diagnostic(diagnostic: Diagnostic, lines: Sequence[str], encoding: st
         end = (diagnostic.line, max(len(line_text) + 1, diagnostic.col))
     return types.Diagnostic(
         range=to_range(lines, start, end, encoding),
-        message=diagnostic.message,
+        # the editor shows the message on hover: the short line, then why and what to do
+        message=diagnostic.message + (f"\n{diagnostic.explanation}" if diagnostic.explanation else ""),
         severity=_SEVERITY.get(diagnostic.severity, types.DiagnosticSeverity.Warning),
         code=diagnostic.code,
         code_description=types.CodeDescription(href=rule_docs_href(diagnostic.code)),
