@@ -19,8 +19,8 @@ class EvalInTrainMode(Rule):
     severity = Severity.WARNING
     summary = "A validation or test forward pass runs while the model is in train mode."
     message = (
-        "evaluation forward pass while the model may still be in train mode (dropout active, "
-        "BatchNorm using and updating batch statistics); call model.eval() before the "
+        "evaluation forward pass while the model may still be in train mode: dropout is active "
+        "and BatchNorm uses and updates batch statistics; call model.eval() before the "
         "evaluation loop"
     )
     triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
@@ -249,8 +249,8 @@ print(evaluate(net, test_loader))
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
                     what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
                     yield self.report(forward.call, fix=_eval_around_loop(ctx, forward), message=(
-                        f"forward pass over {what} while `{forward.key}` may still be in train mode "
-                        "(dropout active, BatchNorm using and updating batch statistics); call "
+                        f"forward pass over {what} while `{forward.key}` may still be in train mode: "
+                        "dropout is active and BatchNorm uses and updates batch statistics; call "
                         f"{forward.key}.eval() before evaluating"
                     ))
                     break
