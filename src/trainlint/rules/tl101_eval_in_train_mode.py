@@ -300,11 +300,11 @@ def _eval_in_uncalled_handler(ctx: FileContext, forward) -> bool:
     the mode at a module-level forward pass is unknown."""
     if forward.scope is not None:
         return False
-    for function in ctx.index.of_type(cst.FunctionDef):
-        if ctx.modes.call_sites(function):
+    for call in ctx.index.of_type(cst.Call):  # from each `.eval()` up to its functions
+        if type(call.func) is not cst.Attribute or call.func.attr.value != "eval":
             continue
-        for node in ctx.index.descendants(function):
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
-                    node.func.attr.value == "eval" and ctx.models.key(node.func.value, function) == forward.key:
+        for function in ctx.index.ancestors(call):
+            if type(function) is cst.FunctionDef and not ctx.modes.call_sites(function) and \
+                    ctx.models.key(call.func.value, function) == forward.key:
                 return True
     return False

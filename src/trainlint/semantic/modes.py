@@ -45,6 +45,9 @@ _HARMLESS_CALLS = {
     "format", "info", "debug", "warning", "log", "add_graph", "numel", "count_parameters",
     "parameters_to_vector", "clip_grad_norm_", "clip_grad_value_", "display", "zip", "enumerate",
 }
+# _calls_of: calls in these run in their own scope, or in a nested block the walk visits itself.
+_OWN_SCOPES = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
+_NESTED_BLOCKS = frozenset({cst.If, cst.For, cst.While, cst.With, cst.Try, cst.IndentedBlock})
 _TERMINATORS = {"exit", "quit", "sys.exit", "os._exit"}
 _EVAL_FUNCTION = re.compile(r"eval|valid|test|predict|infer|score|inference", re.IGNORECASE)
 # Framework hooks that manage the mode themselves (Lightning, HF).
@@ -460,17 +463,17 @@ class ModeAnalysis:
     def _calls_of(self, node: cst.CSTNode) -> List[cst.Call]:
         calls = []
         stack = [node]
+        children = self.index.children
         while stack:
             current = stack.pop()
-            if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            kind = type(current)
+            if kind in _OWN_SCOPES:
                 continue
-            if isinstance(current, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and current is not node:
+            if kind in _NESTED_BLOCKS and current is not node:
                 continue
-            if isinstance(current, (cst.IndentedBlock,)) and current is not node:
-                continue
-            if isinstance(current, cst.Call):
+            if kind is cst.Call:
                 calls.append(current)
-            stack.extend(reversed(self.index.children(current)))
+            stack.extend(reversed(children(current)))
         # Arguments are evaluated before the call: innermost calls first.
         return list(reversed(calls))
 

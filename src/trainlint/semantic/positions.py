@@ -42,27 +42,28 @@ def record_syntactic_position(
     finally:
         end = len(self.tokens)
         if start_node is not None:
-            start = self.marks[start_node][0]
+            start = self.marks[id(start_node)][0]
         if end_node is not None:
-            end = self.marks[end_node][1]
-        self.marks[node] = (start, end)
+            end = self.marks[id(end_node)][1]
+        self.marks[id(node)] = (start, end)
 
 
 class PositionIndex:
     """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's."""
 
-    def __init__(self, marks: Dict[cst.CSTNode, Tuple[int, int]], tokens: List[str]) -> None:
+    def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str]) -> None:
+        # marks: id(node) -> token indices; the ModuleIndex that owns it keeps the nodes alive
         self._marks = marks
         self._tokens = tokens
         self._offsets: Optional[List[int]] = None
         self._line_starts: List[int] = []
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        start, end = self._marks[node]
+        start, end = self._marks[id(node)]
         return CodeRange(self._position(start), self._position(end))
 
     def __contains__(self, node: object) -> bool:
-        return node in self._marks
+        return id(node) in self._marks
 
     def _position(self, token_index: int) -> CodePosition:
         if self._offsets is None:  # first use in this file
