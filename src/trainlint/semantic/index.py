@@ -8,7 +8,7 @@ without walking the tree again.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, Iterator, List, Optional, Tuple, Type, TypeVar
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -177,10 +177,27 @@ class ModuleIndex:
                 self._children[id(parents[id(child)])].append(child)
         return self._children.get(id(node), [])
 
+    def child_nodes(self, node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+        """`children`, for any node: the recorded ones for a node of this tree, libcst's
+        (which rebuilds the node) for one that is not."""
+        if self._children is None:
+            self.children(node)
+        known = self._children.get(id(node))  # type: ignore[union-attr]
+        if known is not None:
+            return known
+        if id(node) in self._parents or node is self.module:
+            return ()  # a leaf of this tree
+        return node.children
+
     def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """`node` and everything below it, in source order."""
+        if self._children is None:
+            self.children(node)
+        children = self._children.get  # type: ignore[union-attr]
         stack = [node]
         while stack:
             current = stack.pop()
             yield current
-            stack.extend(reversed(self.children(current)))
+            below = children(id(current))
+            if below:
+                stack.extend(reversed(below))
