@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple
 
 import libcst as cst
 
@@ -242,8 +242,14 @@ print(evaluate(net, test_loader))
         if not ctx.models.is_torch_file or not ctx.models.forward_calls:
             return  # no forward pass: the mode analysis is not needed
         modes = ctx.modes
+        # Both answers depend on the function and the model only: asked once per pair, not
+        # once per forward pass (a long function holds hundreds).
+        not_judged: Dict[Tuple[object, str], bool] = {}
         for forward in ctx.models.forward_calls:
-            if _deliberate_train_mode(ctx, forward) or _eval_in_uncalled_handler(ctx, forward):
+            pair = (forward.scope, forward.key)
+            if pair not in not_judged:
+                not_judged[pair] = _deliberate_train_mode(ctx, forward) or _eval_in_uncalled_handler(ctx, forward)
+            if not_judged[pair]:
                 continue
             for env, states, role in modes.evaluation_states(forward.call):
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
@@ -285,8 +291,8 @@ def _deliberate_train_mode(ctx: FileContext, forward) -> bool:
     if function is None:
         return False
     explicit = False
-    for node in ctx.index.descendants(function):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+    for node in ctx.index.within(function, cst.Call):
+        if type(node.func) is cst.Attribute:
             if node.func.attr.value in ("backward", "manual_backward", "step"):
                 return False
             if node.func.attr.value == "train" and ctx.models.key(node.func.value, function) == forward.key:
