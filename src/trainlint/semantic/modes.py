@@ -26,7 +26,7 @@ never fires.
 from __future__ import annotations
 
 import re
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -92,6 +92,7 @@ class ModeAnalysis:
         self._forward: Dict[cst.Call, Dict[Env, Modes]] = {}
         self._backward: Dict[cst.Call, Dict[Env, State]] = {}
         self._recording = False
+        self._summaries_read: Set[cst.FunctionDef] = set()  # by the run in progress (summary phase)
         self._summary_mode = False
         self._loop_stack: List[Tuple[List[State], List[State]]] = []
         self._returns: List[State] = []
@@ -214,13 +215,26 @@ class ModeAnalysis:
         for function in functions:
             self._summaries[function] = _Summary()
         # Summaries, bottom-up to a fixed point (recursion converges on sets).
+        # A function is run again only when a summary it read changed since its last run:
+        # its run reads nothing else that changes, so a rerun would give the same exit.
         self._summary_mode = True
+        step = 0
+        ran_at: Dict[cst.FunctionDef, int] = {}
+        changed_at: Dict[cst.FunctionDef, int] = {}
+        read: Dict[cst.FunctionDef, Set[cst.FunctionDef]] = {}
         for _ in range(4):
             changed = False
             for function in functions:
+                if function in ran_at and all(changed_at.get(callee, -1) < ran_at[function]
+                                              for callee in read[function]):
+                    continue
+                self._summaries_read = read[function] = set()
                 exit_state = self._run_function(function, {})
+                step += 1
+                ran_at[function] = step
                 if exit_state != self._summaries[function].exit:
                     self._summaries[function].exit = exit_state
+                    changed_at[function] = step
                     changed = True
             if not changed:
                 break
@@ -599,6 +613,8 @@ class ModeAnalysis:
                 if key not in passed and (head == "self" or head not in _param_names(function)):
                     entry[key] = entry.get(key, frozenset()) | modes
         summary = self._summaries.get(function)
+        if self._summary_mode:
+            self._summaries_read.add(function)
         exit_state = summary.exit if summary is not None else None
         if exit_state is None:
             return  # never returns: the path ends (rare; keep state)
