@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import traceback
 import warnings
 from dataclasses import replace
@@ -17,6 +18,14 @@ from typing import TYPE_CHECKING, Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import FILE_SKIPPED, INTERNAL_ERROR, SYNTAX_ERROR, Diagnostic, Severity
+
+# libcst's native parser recurses on the C stack and crashes the process (no exception) on
+# expressions nested a few thousand deep: 3,000 nested brackets, 6,000 chained attributes,
+# 7,000 `+` terms. CPython refuses more than 200 nested brackets itself; for the long chains
+# it accepts, a file whose syntax tree is deeper than this is skipped with a TL004.
+PARSER_DEPTH_LIMIT = 3_000
+# Every engine message is one line of bounded length (an exception may carry a CST repr).
+MESSAGE_LIMIT = 300
 
 if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst
@@ -31,7 +40,7 @@ def engine_diagnostic(code: str, path: str, message: str, line: int = 1, col: in
     return Diagnostic(
         code=code,
         name=rule.name if rule else code,
-        message=message,
+        message=one_line(message),
         severity=rule.severity if rule else Severity.ERROR,
         line=line,
         col=col,
@@ -39,6 +48,12 @@ def engine_diagnostic(code: str, path: str, message: str, line: int = 1, col: in
         end_col=col,
         path=path,
     )
+
+
+def one_line(message: str) -> str:
+    """`message` with its whitespace collapsed, cut to MESSAGE_LIMIT characters."""
+    message = " ".join(message.split())
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
 
 
 def file_too_large(path: str, config: Config) -> Diagnostic:
@@ -80,12 +95,66 @@ def parse(text: str, path: str) -> Union["cst.Module", Diagnostic]:
     """The libcst module of `text`, or its TL001. Call it under `limits.deeper_recursion`."""
     import libcst as cst
 
+    refused = _refused_by_python(text, path)
+    if refused is not None:
+        return refused
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return _syntax_error(path, text, error)
     except RecursionError:
         return engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser")
+
+
+def _refused_by_python(text: str, path: str) -> Union[Diagnostic, None]:
+    """TL001 when CPython's own parser rejects `text`, TL004 when its tree is too deep for
+    libcst's native parser; None when libcst may parse it.
+
+    The interpreter's grammar is its version's: on Python 3.12+ (whose grammar covers all
+    syntax libcst parses) its SyntaxError is final. On older Pythons a SyntaxError may be
+    newer syntax (`match` on 3.9), so libcst decides, except for too many nested brackets."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
+            tree = compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        if sys.version_info >= (3, 12) or "too many nested" in str(error.msg):
+            return _python_syntax_error(path, text, error)
+        return None
+    except (RecursionError, MemoryError):
+        return too_deep(path)
+    except ValueError:  # null bytes: libcst words it
+        return None
+    return too_deep(path) if _deeper_than(tree, PARSER_DEPTH_LIMIT) else None
+
+
+def too_deep(path: str) -> Diagnostic:
+    message = f"file skipped: expression too deep or long for the parser (limit {PARSER_DEPTH_LIMIT:,} levels)"
+    return engine_diagnostic(FILE_SKIPPED, path, message)
+
+
+def _deeper_than(tree: ast.AST, limit: int) -> bool:
+    """Whether some node of `tree` lies more than `limit` levels down (iterative: no
+    recursion on the depth it measures)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _python_syntax_error(path: str, text: str, python_error: SyntaxError) -> Diagnostic:
+    line = python_error.lineno or 1
+    col = python_error.offset or 1
+    message = python_error.msg or "invalid syntax"
+    # Python 3.9's tokenizer can place an error past the end of its line (or the text):
+    # keep the position on the text.
+    lines = re.split(r"\r\n|\r|\n", text)
+    line = min(max(line, 1), len(lines))
+    col = min(max(col, 1), len(lines[line - 1]) + 1)
+    return engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, col)
 
 
 def _syntax_error(path: str, text: str, error: "cst.ParserSyntaxError") -> Diagnostic:
@@ -96,15 +165,7 @@ def _syntax_error(path: str, text: str, error: "cst.ParserSyntaxError") -> Diagn
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code: not ours to print
             ast.parse(text)
     except SyntaxError as python_error:
-        line = python_error.lineno or 1
-        col = python_error.offset or 1
-        message = python_error.msg or "invalid syntax"
-        # Python 3.9's tokenizer can place an error past the end of its line (or the text):
-        # keep the position on the text.
-        lines = re.split(r"\r\n|\r|\n", text)
-        line = min(max(line, 1), len(lines))
-        col = min(max(col, 1), len(lines[line - 1]) + 1)
-        return engine_diagnostic(SYNTAX_ERROR, path, f"syntax error: {message}", line, col)
+        return _python_syntax_error(path, text, python_error)
     except (ValueError, RecursionError, MemoryError):
         pass
     message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
