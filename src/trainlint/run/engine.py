@@ -123,7 +123,7 @@ def _lint_python(
     line_label: Optional[Callable[[int], str]], cell_starts: Tuple[int, ...] = (),
 ) -> List[Diagnostic]:
     exemption = file_exemption(text)
-    triggered = prefilter.triggered_rules(rules, text)
+    triggered = prefilter.triggered_rules(rules, text, config)
     hooks.lap("prefilter")
     if not triggered:
         hooks.count("prefiltered")
