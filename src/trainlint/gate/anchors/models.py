@@ -1,41 +1,55 @@
-"""Model anchors: a forward call on something model-like (`forward_call`), a loop around a
-training step or a forward call (`batch_loop`), a Keras / TensorFlow import (`keras_import`).
+"""Model anchors: a PyTorch forward pass (`forward_call`), a batch loop (`batch_loop`) and a
+Keras / TensorFlow import (`keras_import`).
 
-Most files of a PyTorch repository are model definitions and utilities: they mention `torch`
-everywhere but never call a model, only their own layers (`self.conv(x)` inside a module's
-`forward`). A name is *model-like* here when the model vocabulary (vocab/models.py) names it
-(`model`, `net`, `encoder` …), when it is assigned a class of the file, a model library's
-model, a wrapper or `.to()` / `.cuda()` of something, another model-like name, or when it
-receives `.eval()` / `.train(mode)` / `.parameters()`. Names are taken file-wide, whatever
-function binds them, so this is looser than the semantic model's per-scope table.
+Some rules can only report where a forward pass exists (TL101, TL104) or a *batch loop* — a
+`for` / `while` around a forward pass, a `backward()` or an optimizer `step()` (TL102,
+TL202–TL204). No substring tells those apart from model-definition and utility code, which
+is most of a large repository.
+
+A name may hold a model when the model vocabulary (vocab/models.py) says so: it is built by
+a class of the file or a model library's constructor, wrapped or moved (`.to()`), named
+like a model, another name for a model, or the receiver of `.eval()` / `.parameters()`.
+Names count in the function that binds them and, from module level, everywhere; a forward
+call is a call of such a name, except a module class calling its own layers
+(`self.conv(x)` in a `forward`). Soundness: tests/test_anchors.py compares findings with the
+gate on and off.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
 
-from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, SyntaxTree, dotted, targets
+from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, Scope, SyntaxTree, dotted, targets
 from trainlint.vocab.models import (
     LIBRARY_MODEL_PREFIXES,
-    MODEL_LIBRARIES,
-    SELF_RETURNING,
+    MODEL_LIBRARIES as _MODEL_LIBRARIES,
+    SELF_RETURNING as _SELF_RETURNING,
     is_library_model,
     looks_like_model_name,
     strip_module,
 )
 
-# Methods only a model has; called on a name, they make it model-like.
 _MODEL_METHODS = {"parameters", "named_parameters", "state_dict", "load_state_dict", "zero_grad",
-                  "modules", "children", "train", "eval"}
-# Calls that wrap a model and return something callable like it.
-_WRAPPERS = {"DataParallel", "DistributedDataParallel", "DDP", "compile", "script", "trace",
-             "convert_sync_batchnorm", "AveragedModel", "quantize_dynamic"}
-_TRAINING_STEP = {"backward", "manual_backward", "step"}
+                  "modules", "children", "train"}
+_WRAPPER_NAMES = {"DataParallel", "DistributedDataParallel", "DDP", "compile", "script", "trace",
+                  "convert_sync_batchnorm", "AveragedModel", "quantize_dynamic"}
+_BACKWARD = {"backward", "manual_backward"}
+
+
+@dataclass(frozen=True)
+class ModelAnchors:
+    forward_call: bool
+    batch_loop: bool
+
+
+def model_anchors(tree: SyntaxTree) -> ModelAnchors:
+    return tree.memo("models", lambda tree: _ModelScan(tree).anchors())
 
 
 def keras_import(tree: SyntaxTree) -> bool:
-    """An import from keras / tensorflow."""
+    """An import from keras / tensorflow (ImportTable's aliases)."""
     for node in (*tree.of_type(ast.Import), *tree.of_type(ast.ImportFrom)):
         modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
         if any(module.startswith(("keras", "tensorflow", "tf")) for module in modules):
@@ -43,142 +57,176 @@ def keras_import(tree: SyntaxTree) -> bool:
     return False
 
 
-def forward_call(tree: SyntaxTree) -> bool:
-    return bool(_forward_calls(tree))
+def _callee(call: ast.Call) -> Tuple[Optional[str], Optional[str]]:
+    """(dotted name, last name) of a call's callee."""
+    func = call.func
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return dotted(func), last
 
 
-def batch_loop(tree: SyntaxTree) -> bool:
-    """A loop around `backward()` / `step()` or around a forward call."""
-    forward = _forward_calls(tree)
-    for call, _scope, in_loop, _cls in tree.calls:
-        if in_loop and (call in forward or (isinstance(call.func, ast.Attribute) and call.func.attr in _TRAINING_STEP)):
-            return True
-    return False
+class _ModelScan:
+    """The names that may hold a model, per function scope; then the calls are judged
+    against them."""
 
-
-def _forward_calls(tree: SyntaxTree) -> Set[ast.Call]:
-    return tree.memo("models.forward_calls", lambda tree: _ModelNames(tree).forward_calls())
-
-
-class _ModelNames:
     def __init__(self, tree: SyntaxTree) -> None:
         self.tree = tree
-        self.names: Set[str] = set()
-        self.aliases: Set[str] = set()  # `self.x = model`-like names: another name for a model
-        self.star_import = any(alias.name == "*" for node in tree.of_type(ast.ImportFrom) for alias in node.names)
-        self.own_layers = _module_classes(tree)
-        for _scope, name in tree.parameters:
+        self.layer_owners = _module_classes(tree)
+        self.model_names: Dict[Scope, Set[str]] = {}
+        self.self_names: Set[str] = set()
+        self.aliasable: Set[str] = set()
+        self.library_roots: Set[str] = set()  # local names imported from a model library
+        self.star_import = False
+        self._imports()
+        for scope, name in tree.parameters:
             if looks_like_model_name(name):
-                self.names.add(name)
+                self._name(scope, name)
 
-    def add(self, name: Optional[str]) -> None:
-        if name is not None:
-            self.names.update((name, strip_module(name)))
-
-    def known(self, name: str) -> bool:
-        return name in self.names or strip_module(name) in self.names
-
-    def forward_calls(self) -> Set[ast.Call]:
-        self._collect()
-        found = set()
-        for call, _scope, _in_loop, cls in self.tree.calls:
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "forward":
-                func = func.value
-            name = dotted(func)
-            if name is None or not self.known(name):
+    def _imports(self) -> None:
+        for node in self.tree.of_type(ast.ImportFrom):
+            if node.level or node.module is None:
                 continue
-            if cls is not None and name.startswith("self.") and cls.name in self.own_layers \
-                    and strip_module(name) not in self.aliases:
-                continue  # a module calling its own layers
-            found.add(call)
-        return found
+            from_library = node.module.split(".")[0] in _MODEL_LIBRARIES
+            for alias in node.names:
+                if alias.name == "*":
+                    self.star_import = True
+                elif from_library:
+                    self.library_roots.add(alias.asname or alias.name)
+        for node in self.tree.of_type(ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in _MODEL_LIBRARIES:
+                    self.library_roots.add(alias.asname or alias.name.split(".")[0])
 
-    def _collect(self) -> None:
-        for call, _scope, _in_loop, _cls in self.tree.calls:
+    # -- names that may hold a model ----------------------------------------------------
+
+    def _name(self, scope: Scope, name: Optional[str]) -> None:
+        if name is None:
+            return
+        for variant in (name, strip_module(name)):
+            if variant.startswith("self."):
+                self.self_names.add(variant)
+            self.model_names.setdefault(scope, set()).add(variant)
+
+    def _known(self, scope: Scope, name: str) -> bool:
+        if name.startswith("self.") and name in self.self_names:
+            return True
+        return name in self.model_names.get(scope, ()) or name in self.model_names.get(None, ())
+
+    def _may_build_model(self, value: ast.AST) -> bool:
+        """ModelTable.is_model_producer, loosened: a class of the file, a model library's
+        constructor, or a wrapper / `.to()` of something."""
+        while isinstance(value, ast.Call):
+            name, last = _callee(value)
+            if last in _SELF_RETURNING or last in _WRAPPER_NAMES:
+                return True
+            if last in self.tree.class_names or (name is not None and self._library_model(name)):
+                return True
+            if self.star_import and isinstance(value.func, ast.Name):
+                return True
+            if isinstance(value.func, ast.Attribute):
+                value = value.func.value  # `Net(...).cuda()`-like chains
+            else:
+                return False
+        return False
+
+    def _library_model(self, name: str) -> bool:
+        """ModelTable.constructor_mode_dependent on a library callee: a model of a model zoo
+        (`timm.create_model`, not `timm.layers.get_act_layer`), a torch.nn layer class or a
+        torch.nn.functional function."""
+        qualified = _qualified(self.tree, name)
+        if qualified is None or name.partition(".")[0] not in self.library_roots:
+            return False
+        if qualified.startswith(LIBRARY_MODEL_PREFIXES):
+            return is_library_model(qualified)
+        last = qualified.rsplit(".", 1)[-1]
+        return qualified.startswith("torch.nn.functional.") or (
+            qualified.startswith("torch.nn.") and last[:1].isupper())
+
+    def _collect_model_names(self) -> None:
+        for call, scope, _in_loop, _cls in self.tree.calls:
             func = call.func
-            if isinstance(func, ast.Attribute) and func.attr in _MODEL_METHODS:
-                receiver = dotted(func.value)
-                given = len(call.args) + len(call.keywords)
-                mode_set = (func.attr == "eval" and not given) or (func.attr == "train" and given == 1)
-                if receiver is not None and (mode_set or looks_like_model_name(receiver)):
-                    self.add(receiver)
+            if not isinstance(func, ast.Attribute):
+                continue
+            receiver = dotted(func.value)
+            if receiver is None:
+                continue
+            arguments = len(call.args) + len(call.keywords)  # libcst counts keywords as arguments
+            if (func.attr == "eval" and not arguments) or (func.attr == "train" and arguments == 1) or (
+                    func.attr in _MODEL_METHODS and looks_like_model_name(receiver)):
+                self._name(scope, receiver)
+        # Other names for a model (`net = model`, `self.model = model`) may chain: to a fixed point.
         pending = list(self.tree.assignments)
-        while pending:  # other names for a model may chain (`net = model`): to a fixed point
-            unresolved = [item for item in pending if not self._binding(item[1], item[2])]
+        while pending:
+            unresolved = [item for item in pending if not self._binding(*item)]
             if len(unresolved) == len(pending):
                 break
             pending = unresolved
 
-    def _binding(self, target: ast.AST, value: ast.AST) -> bool:
-        """Note the targets of one assignment that may hold a model; False when nothing (yet)
-        says they do."""
+    def _binding(self, scope: Scope, target: ast.AST, value: ast.AST) -> bool:
+        """Note the targets of one assignment that may hold a model; False when nothing
+        (yet) says they do."""
         names = [dotted(element) for element in targets(target)]
-        if isinstance(value, (ast.Name, ast.Attribute)):
-            source = dotted(value)
-            if source is None or not (self.known(source) or looks_like_model_name(source)):
+        source = dotted(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+        if source is not None:
+            if not (self._known(scope, strip_module(source)) or looks_like_model_name(source)):
                 return False
-            self.add(source)
+            self._name(scope, source)
             for name in names:
-                self.add(name)
-                if name is not None and not name.startswith("self."):  # `self.x = model`: the class's own
-                    self.aliases.add(strip_module(name))
+                self._name(scope, name)
+                if name is not None and not name.startswith("self."):
+                    # ModelTable keeps `self.x = model` as the class's own attribute, not an alias
+                    self.aliasable.add(strip_module(name))
             return True
-        if isinstance(value, ast.Call) and self._may_build_model(value):
-            wraps = _last(value.func) in SELF_RETURNING or _last(value.func) in _WRAPPERS
+        if not isinstance(value, ast.Call):
+            return True  # nothing to learn, now or later
+        if self._may_build_model(value):
+            _name, last = _callee(value)
             for name in names:
-                self.add(name)
-                if name is not None and wraps:  # `self.net = model.to(device)`: a model, not a layer
-                    self.aliases.add(strip_module(name))
+                self._name(scope, name)
+                if name is not None and (last in _SELF_RETURNING or last in _WRAPPER_NAMES):
+                    self.aliasable.add(strip_module(name))
             return True
-        if isinstance(value, ast.Call):
-            for name in names:  # `model = torch.load(...)`, `net = build_model(cfg)`
-                if name is not None and looks_like_model_name(name):
-                    self.add(name)
+        for name in names:  # `model = torch.load(...)`, `net = build_model(cfg)`
+            if name is not None and looks_like_model_name(name):
+                self._name(scope, name)
         return True
 
-    def _may_build_model(self, value: ast.AST) -> bool:
-        """A class of the file, a model library's model, a wrapper or `.to()` of something,
-        along a call chain (`Net(...).cuda()`)."""
-        while isinstance(value, ast.Call):
-            func = value.func
-            last = _last(func)
-            if last in SELF_RETURNING or last in _WRAPPERS or last in self.tree.class_names:
-                return True
-            if self.star_import and isinstance(func, ast.Name):
-                return True
+    # -- the calls ----------------------------------------------------------------------
+
+    def anchors(self) -> ModelAnchors:
+        self._collect_model_names()
+        forward_call = batch_loop = False
+        for call, scope, in_loop, cls in self.tree.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and (func.attr in _BACKWARD or func.attr == "step"):
+                batch_loop |= in_loop
+            if isinstance(func, ast.Attribute) and func.attr == "forward":
+                func = func.value
             name = dotted(func)
-            if name is not None and self._library_model(name):
-                return True
-            if not isinstance(func, ast.Attribute):
-                return False
-            value = func.value
-        return False
-
-    def _library_model(self, name: str) -> bool:
-        """A model of a model zoo (`timm.create_model`, not `timm.layers.get_act_layer`) or a
-        torch.nn layer, through any import of the name's head."""
-        head, _, rest = name.partition(".")
-        for target in self.tree.imported_as.get(head, ()):
-            if target.split(".")[0] not in MODEL_LIBRARIES:
+            if name is None or not self._known(scope, strip_module(name)):
                 continue
-            qualified = target + ("." + rest if rest else "")
-            if qualified.startswith(LIBRARY_MODEL_PREFIXES) and is_library_model(qualified):
-                return True
-            last = qualified.rsplit(".", 1)[-1]
-            if qualified.startswith("torch.nn.functional.") or (qualified.startswith("torch.nn.") and last[:1].isupper()):
-                return True
-        return False
+            if self._own_layer(strip_module(name), cls):
+                continue
+            forward_call = True
+            batch_loop |= in_loop
+            if batch_loop:
+                break
+        return ModelAnchors(forward_call=forward_call, batch_loop=batch_loop)
 
-
-def _last(func: ast.AST) -> Optional[str]:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    def _own_layer(self, name: str, cls: Optional[ast.ClassDef]) -> bool:
+        """`self.conv(x)` inside a module class's own methods: ModelTable skips those (a
+        module class of the file that is not a LightningModule)."""
+        if cls is None or not name.startswith("self.") or name in self.aliasable:
+            return False
+        return cls.name in self.layer_owners and cls.name not in self.tree.redefined_classes
 
 
 def _module_classes(tree: SyntaxTree) -> Set[str]:
-    """Classes of the file that only call their own layers: module classes (a `forward` /
-    `training_step`, an `nn.Module` base, or a base that is such a class of the file) with no
-    hint of Lightning (whose modules' own `self.net(x)` runs the model)."""
+    """Classes of the file whose own `self.layer(x)` calls ModelTable skips: module classes
+    (a `forward` / `training_step`, an `nn.Module` base, or a base that is such a class of
+    the file) that are not LightningModules. Never more than ModelTable's: a base is only
+    taken for `nn.Module` when its import says so, and any hint of Lightning (in a base's
+    name or what it resolves to, a base that is not a plain name, a star import from a
+    Lightning module, an in-file Lightning base) keeps the class out."""
     bases: Dict[str, List[str]] = {}
     module: Dict[str, bool] = {}
     lightning: Dict[str, bool] = {}
@@ -187,12 +235,12 @@ def _module_classes(tree: SyntaxTree) -> Set[str]:
     for node in tree.of_type(ast.ClassDef):
         names = [dotted(base) for base in node.bases]
         plain = [name for name in names if name is not None]
-        resolved = [qualified for name in plain for qualified in _resolved(tree, name)]
+        resolved = [q for q in (_qualified(tree, name) for name in plain) if q is not None]
         bases[node.name] = plain
-        module[node.name] = any(_resolved(tree, name, winning=True) == ["torch.nn.Module"] for name in plain) or any(
+        module[node.name] = "torch.nn.Module" in resolved or any(
             isinstance(s, FUNCTIONS) and s.name in ("forward", "training_step") for s in node.body)
-        lightning[node.name] = star_lightning or len(plain) < len(names) or node.name in tree.redefined_classes \
-            or any("Lightning" in text for text in plain + resolved)
+        lightning[node.name] = star_lightning or len(plain) < len(names) or any(
+            "Lightning" in text for text in plain + resolved)
     changed = True
     while changed:  # subclasses of the file's module classes; Lightning inherited
         changed = False
@@ -205,19 +253,18 @@ def _module_classes(tree: SyntaxTree) -> Set[str]:
     return {name for name in bases if module[name] and not lightning[name]}
 
 
-def _resolved(tree: SyntaxTree, name: str, winning: bool = False) -> List[str]:
-    """The qualified names a dotted name may resolve to through the imports (only the import
-    that wins, as the semantic model reads it, when `winning`)."""
+def _qualified(tree: SyntaxTree, name: str) -> Optional[str]:
+    """What a dotted name resolves to through the file's imports; None when its head was not
+    imported."""
     head, _, rest = name.partition(".")
-    if winning:
-        heads = [tree.aliases[head]] if head in tree.aliases else []
-    else:
-        heads = sorted(tree.imported_as.get(head, ()))
-    return [target + ("." + rest if rest else "") for target in heads]
+    target = tree.aliases.get(head)
+    if target is None:
+        return None
+    return target + ("." + rest if rest else "")
 
 
 PREDICATES: Dict[str, Predicate] = {
-    "forward_call": forward_call,
-    "batch_loop": batch_loop,
+    "forward_call": lambda tree: model_anchors(tree).forward_call,
+    "batch_loop": lambda tree: model_anchors(tree).batch_loop,
     "keras_import": keras_import,
 }
