@@ -47,8 +47,10 @@ def selection(tree: SyntaxTree) -> bool:
             return True
     if any(near(call) for call in named(tree, _PICKS)):
         return True
-    plateau = calls_where(tree, lambda name: "Plateau" in name)
-    return bool(plateau) and any(call.args and near(call) for call in named(tree, ("step",)))
+    if not calls_where(tree, lambda name: "Plateau" in name):
+        return False
+    return any((call.args or call.keywords) and (found.held_out(call) or scope_mentions_held_out(tree, call))
+               for call in named(tree, ("step",)))
 
 
 def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:

@@ -85,7 +85,8 @@ def _row_base_names(subscript: ast.Subscript) -> Set[str]:
 
 def _subscript_split(tree: SyntaxTree) -> bool:
     """Two row subscripts of the same data, one kept under a role name, indexed by something
-    with a role or handed to a fit, a loader or `validation_data=` (a split needs two parts)."""
+    with a role or handed to a fit, a loader or `validation_data=` (a split needs two parts);
+    or one kept under a role name and indexed by a role (`X_test = X[test_idx]`)."""
     annotations = _annotations(tree)
     by_base: Dict[str, List[ast.Subscript]] = defaultdict(list)
     for subscript in tree.of_type(ast.Subscript):
@@ -94,7 +95,9 @@ def _subscript_split(tree: SyntaxTree) -> bool:
                 by_base[name].append(subscript)
     checked: Set[int] = set()
     for group in by_base.values():
-        if len(group) < 2:
+        if len(group) < 2:  # one part alone: kept under a role name and indexed by a role
+            if _kept_under_a_role(tree, group[0]) and _index_role(tree, group[0].slice):
+                return True
             continue
         for subscript in group:
             if id(subscript) in checked:
