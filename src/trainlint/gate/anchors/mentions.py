@@ -136,11 +136,12 @@ def file_mentions_held_out(tree: SyntaxTree) -> bool:
 
 def scope_mentions_held_out(tree: SyntaxTree, node: ast.AST) -> bool:
     """Something in the function around `node` may be validation or test data
-    (whole file at module level): the function's own code, its name, or the arguments it is
+    (the module's own code at module level): the function's own code, its name, or the arguments it is
     called with elsewhere in the file (a figure handed to `maybe_save(val_acc)`)."""
     function = function_of(tree, node)
     if function is None:
-        return file_mentions_held_out(tree)
+        return tree.memo("module_mentions_held_out", lambda tree: any(
+            mentions(tree).held_out(node) for node in module_level(tree)))
     known: Dict[int, bool] = tree.memo("scope_mentions_held_out", lambda tree: {})
     found = known.get(id(function))
     if found is None:
@@ -164,6 +165,22 @@ def _calls_by_own_name(tree: SyntaxTree) -> Dict[str, List[ast.Call]]:
     return calls
 
 
+def module_level(tree: SyntaxTree) -> List[ast.AST]:
+    """The module's own code: its statements, with function and class bodies left out (their
+    names and decorators kept)."""
+
+    def compute(tree: SyntaxTree) -> List[ast.AST]:
+        found: List[ast.AST] = []
+        for statement in tree.module.body:
+            if isinstance(statement, (*FUNCTIONS, ast.ClassDef)):
+                found.extend(statement.decorator_list)
+            else:
+                found.append(statement)
+        return found
+
+    return tree.memo("module_level", compute)
+
+
 def function_of(tree: SyntaxTree, node: ast.AST) -> Optional[ast.AST]:
     """The innermost function around `node`, None at module level."""
     return next((ancestor for ancestor in tree.ancestors(node) if isinstance(ancestor, FUNCTIONS)), None)
@@ -171,14 +188,15 @@ def function_of(tree: SyntaxTree, node: ast.AST) -> Optional[ast.AST]:
 
 def scope_words(tree: SyntaxTree, node: ast.AST, reads: Callable[[str], bool], key: str) -> bool:
     """Some name, attribute, parameter or (non-doc) string of the function around `node`
-    (the file at module level) passes `reads`; memoised per function under `key`."""
+    (the module's own code at module level) passes `reads`; memoised per function under `key`."""
     function = function_of(tree, node)
     known: Dict[Optional[int], bool] = tree.memo(key, lambda tree: {})
     handle = id(function) if function is not None else None
     found = known.get(handle)
     if found is None:
         bare = _bare_strings(tree)
-        found = known[handle] = any(reads(text) for text in _texts(function or tree.module, bare))
+        roots = [function] if function is not None else module_level(tree)
+        found = known[handle] = any(reads(text) for root in roots for text in _texts(root, bare))
     return found
 
 

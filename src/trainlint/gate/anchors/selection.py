@@ -1,9 +1,10 @@
 """The selection anchor (TL401, TL402): something that chooses near validation or test data.
 
-A choice is an ordering comparison that keeps something (`is_best = acc < best`, `if
-val_acc > best: best = val_acc` or a checkpoint save), a pick
-(`max`, `argmin`, `idxmax` …) or a schedule stepped on a figure (`scheduler.step(val_loss)`);
-*near* means the function around it (the file for module-level code) names a figure
+A choice is an ordering comparison of two values (not a bound such as `n > 0`) that keeps
+something (`is_best = acc < best`, `if val_acc > best: best = val_acc`, a checkpoint save),
+a pick (`max`, `argmin`, `idxmax` …, not a clamp such as `max(1, n)`) or a schedule
+stepped on a figure (`scheduler.step(val_loss)`);
+*near* means the function around it (the module's own code at module level) names a figure
 (vocab/evaluation.py FIGURE_WORDS), and its values (and what they were assigned from) or
 that function hold something that may be validation or test data (anchors/mentions.py).
 A schedule counts when the file calls a `...Plateau...` scheduler. A search, a Keras /
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Dict
+from typing import Dict, Iterable
 
 from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out, scope_words
 from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named
@@ -43,14 +44,26 @@ def selection(tree: SyntaxTree) -> bool:
             found.held_out(node) or scope_mentions_held_out(tree, node))
 
     for comparison in tree.of_type(ast.Compare):
-        if any(isinstance(op, _ORDERINGS) for op in comparison.ops) and _keeps(tree, comparison) and near(comparison):
+        if any(isinstance(op, _ORDERINGS) for op in comparison.ops) and not _against_a_number(
+                [comparison.left, *comparison.comparators]) and _keeps(tree, comparison) and near(comparison):
             return True
-    if any(near(call) for call in named(tree, _PICKS)):
+    if any(not _against_a_number(call.args) and near(call) for call in named(tree, _PICKS)):
         return True
     if not calls_where(tree, lambda name: "Plateau" in name):
         return False
     return any((call.args or call.keywords) and (found.held_out(call) or scope_mentions_held_out(tree, call))
                for call in named(tree, ("step",)))
+
+
+def _against_a_number(values: Iterable[ast.AST]) -> bool:
+    """`n > 0`, `max(1, n)`: a bound or a clamp, not a best-so-far (which compares two
+    figures)."""
+    for value in values:
+        if isinstance(value, ast.UnaryOp):
+            value = value.operand
+        if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+            return True
+    return False
 
 
 def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:
