@@ -8,8 +8,8 @@ so without a split in the file they find nothing. Library code mentions `mean`, 
 is rare there. A split here is any of:
 
 - a call that splits, cross-validates or searches, by name (vocab/splitting.py): a splitter
-  class (`*Split*`, `*Fold*`), `train_test_split`, `random_split`, `Subset`, a `.split(...)`
-  beside a splitter or an sklearn import, a fit with `validation_split=`, `sample(frac=)`;
+  class's `.split(...)` (`*Split*`, `*Fold*`), `train_test_split`, `random_split`, `Subset`,
+  a `.split(...)` beside an sklearn import, a fit with `validation_split=`, `sample(frac=)`;
 - rows taken twice by subscript from the same data (by name), one kept or used as a part:
   assigned to a name with a role (`X_tr = X[:n]`), indexed by something with a role
   (`X[train_idx]`, `X[folds["val"]]`), or handed to a fit, a loader or `validation_data=`.
@@ -48,13 +48,15 @@ def split(tree: SyntaxTree) -> bool:
 
 
 def _split_call(tree: SyntaxTree) -> bool:
-    if named(tree, _SPLIT_FUNCTIONS | CV_FUNCTIONS | SEARCHES) or calls_where(tree, _is_splitter_class):
+    if named(tree, _SPLIT_FUNCTIONS | CV_FUNCTIONS | SEARCHES):
         return True
     if any(keyword.arg in ("validation_split", "frac") for keyword in tree.of_type(ast.keyword)):
         return True
-    # `kf.split(X)` of a splitter the file does not build (a parameter): an sklearn import
-    return bool(named(tree, ("split",))) and any(
-        target.startswith("sklearn") for targets in tree.imported_as.values() for target in targets)
+    # `kf.split(X)` of a splitter class (`KFold(5)`; a class alone splits nothing, and a
+    # splitter used by a search or cross-validation is named above) or of a splitter the file
+    # does not build (a parameter) beside an sklearn import
+    return bool(named(tree, ("split",))) and (bool(calls_where(tree, _is_splitter_class)) or any(
+        target.startswith("sklearn") for targets in tree.imported_as.values() for target in targets))
 
 
 def _row_subscript(node: ast.AST) -> bool:
