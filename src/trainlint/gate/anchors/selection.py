@@ -1,6 +1,6 @@
 """The selection anchor (TL401, TL402): something that chooses near validation or test data.
 
-A choice is an ordering comparison of two values (not a bound such as `n > 0`) that keeps
+A choice is an ordering comparison of two values (not a bound such as `n > 0` or `len(xs) > k`) that keeps
 something (`is_best = acc < best`, `if val_acc > best: best = val_acc`, a checkpoint save),
 a pick (`max`, `argmin`, `idxmax` …, not a clamp such as `max(1, n)`) or a schedule
 stepped on a figure (`scheduler.step(val_loss)`);
@@ -56,13 +56,15 @@ def selection(tree: SyntaxTree) -> bool:
 
 
 def _against_a_number(values: Iterable[ast.AST]) -> bool:
-    """`n > 0`, `max(1, n)`: a bound or a clamp, not a best-so-far (which compares two
-    figures)."""
+    """`n > 0`, `len(xs) > k`, `max(1, n)`: a bound or a clamp, not a best-so-far (which
+    compares two figures)."""
     for value in values:
         if isinstance(value, ast.UnaryOp):
             value = value.operand
         if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return True
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "len":
+            return True  # a size, not a figure
     return False
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, SyntaxTree, calls_where, dotted, named, targets
 from trainlint.vocab.splitting import CV_FUNCTIONS, SEARCHES, SPLIT_CONSUMERS
@@ -115,16 +115,26 @@ def _index_role(tree: SyntaxTree, index: ast.AST, hops: int = 2) -> bool:
     """The index may have a role: a name, attribute or string in it reads so, or the values
     its names were assigned (`idx = perm[cut:]` after `train_idx, test_idx = ...`), `hops` deep."""
     has_role = tree.roles.has_role
-    values = tree.memo("splits.values", _assigned_values)
     for node in ast.walk(index):
         kind = type(node)
         if kind is ast.Name:
-            if has_role(node.id) or (hops and any(_index_role(tree, value, hops - 1) for value in values.get(node.id, ()))):  # type: ignore[attr-defined]
+            if _name_role(tree, node.id, hops):  # type: ignore[attr-defined]
                 return True
         elif (kind is ast.Attribute and has_role(node.attr)) or (  # type: ignore[attr-defined]
                 kind is ast.Constant and isinstance(node.value, str) and has_role(node.value)):  # type: ignore[attr-defined]
             return True
     return False
+
+
+def _name_role(tree: SyntaxTree, name: str, hops: int) -> bool:
+    known: Dict[Tuple[str, int], bool] = tree.memo("splits.name_roles", lambda tree: {})
+    found = known.get((name, hops))
+    if found is None:
+        known[(name, hops)] = False  # a name assigned from itself
+        values = tree.memo("splits.values", _assigned_values).get(name, ())
+        found = known[(name, hops)] = tree.roles.has_role(name) or (
+            hops > 0 and any(_index_role(tree, value, hops - 1) for value in values))
+    return found
 
 
 def _assigned_values(tree: SyntaxTree) -> Dict[str, List[ast.AST]]:
