@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from trainlint.gate.anchors.tree import FUNCTIONS, SyntaxTree
 from trainlint.vocab.roles import SPLITTER_OUTPUT_ROLES
@@ -184,30 +184,3 @@ def module_level(tree: SyntaxTree) -> List[ast.AST]:
 def function_of(tree: SyntaxTree, node: ast.AST) -> Optional[ast.AST]:
     """The innermost function around `node`, None at module level."""
     return next((ancestor for ancestor in tree.ancestors(node) if isinstance(ancestor, FUNCTIONS)), None)
-
-
-def scope_words(tree: SyntaxTree, node: ast.AST, reads: Callable[[str], bool], key: str) -> bool:
-    """Some name, attribute, parameter or (non-doc) string of the function around `node`
-    (the module's own code at module level) passes `reads`; memoised per function under `key`."""
-    function = function_of(tree, node)
-    known: Dict[Optional[int], bool] = tree.memo(key, lambda tree: {})
-    handle = id(function) if function is not None else None
-    found = known.get(handle)
-    if found is None:
-        bare = _bare_strings(tree)
-        roots = [function] if function is not None else module_level(tree)
-        found = known[handle] = any(reads(text) for root in roots for text in _texts(root, bare))
-    return found
-
-
-def _texts(root: ast.AST, bare: Set[int]) -> Iterable[str]:
-    for node in ast.walk(root):
-        kind = type(node)
-        if kind is ast.Name:
-            yield node.id  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
-            yield node.attr  # type: ignore[attr-defined]
-        elif kind is ast.arg:
-            yield node.arg  # type: ignore[attr-defined]
-        elif kind is ast.Constant and isinstance(node.value, str) and id(node) not in bare:  # type: ignore[attr-defined]
-            yield node.value  # type: ignore[attr-defined]

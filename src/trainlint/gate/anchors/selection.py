@@ -4,9 +4,9 @@ A choice is an ordering comparison of two values (not a bound such as `n > 0` or
 something (`is_best = acc < best`, `if val_acc > best: best = val_acc`, a checkpoint save),
 a pick (`max`, `argmin`, `idxmax` …, not a clamp such as `max(1, n)`) or a schedule
 stepped on a figure (`scheduler.step(val_loss)`);
-*near* means the function around it (the module's own code at module level) names a figure
-(vocab/evaluation.py FIGURE_WORDS), and its values (and what they were assigned from) or
-that function hold something that may be validation or test data (anchors/mentions.py).
+*near* means its values (or what their names were assigned) name a figure
+(vocab/evaluation.py FIGURE_WORDS), and they or the function around it (the module's own
+code at module level) hold something that may be validation or test data (anchors/mentions.py).
 A schedule counts when the file calls a `...Plateau...` scheduler. A search, a Keras /
 Lightning fit with callbacks, or a Trainer given `eval_dataset=` chooses by itself, so
 those need held-out data anywhere in the file. The role words are the configured ones (and
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Dict, Iterable
+from collections import defaultdict
+from typing import Dict, Iterable, List
 
-from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out, scope_words
-from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named
+from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out
+from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named, targets
 from trainlint.vocab.evaluation import FIGURE_WORDS, STATE_SAVES
 from trainlint.vocab.roles import name_tokens
 from trainlint.vocab.splitting import SEARCHES
@@ -40,8 +41,7 @@ def selection(tree: SyntaxTree) -> bool:
     found = mentions(tree)
 
     def near(node: ast.AST) -> bool:
-        return scope_words(tree, node, _is_figure, "selection.figures") and (
-            found.held_out(node) or scope_mentions_held_out(tree, node))
+        return _names_a_figure(tree, node) and (found.held_out(node) or scope_mentions_held_out(tree, node))
 
     for comparison in tree.of_type(ast.Compare):
         if any(isinstance(op, _ORDERINGS) for op in comparison.ops) and not _against_a_number(
@@ -92,6 +92,32 @@ def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:
             return False
         node = parent
     return False
+
+
+def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
+    """The compared or picked values, or what their names were assigned, `hops` deep, name a
+    figure (`val_acc > best`, `max(scores)`, `acc = correct / total` then `acc > best`)."""
+    values = tree.memo("selection.values", _assigned_values)
+    for current in ast.walk(node):
+        kind = type(current)
+        if kind is ast.Name:
+            name = current.id  # type: ignore[attr-defined]
+            if _is_figure(name) or (hops and any(_names_a_figure(tree, value, hops - 1) for value in values.get(name, ()))):
+                return True
+        elif (kind is ast.Attribute and _is_figure(current.attr)) or (  # type: ignore[attr-defined]
+                kind is ast.Constant and isinstance(current.value, str) and _is_figure(current.value)) or (  # type: ignore[attr-defined]
+                kind is ast.keyword and current.arg and _is_figure(current.arg)):  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+def _assigned_values(tree: SyntaxTree) -> Dict[str, List[ast.AST]]:
+    values: Dict[str, List[ast.AST]] = defaultdict(list)
+    for _scope, target, value in tree.assignments:
+        for node in targets(target):
+            if type(node) is ast.Name:
+                values[node.id].append(value)  # type: ignore[attr-defined]
+    return values
 
 
 def _is_figure(text: str) -> bool:
