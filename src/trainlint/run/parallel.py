@@ -71,7 +71,7 @@ def lint_paths(
         key = None
         if cache is not None:
             key = cache.key(data, shown)
-            cached = cache.get(key)
+            cached = cache.get(key, data, shown)
             hooks.lap("cache")
             if cached is not None:
                 hooks.count("cached")
