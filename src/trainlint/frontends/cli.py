@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from trainlint import __version__
 from trainlint.run.cache import ResultCache, default_cache_dir
 from trainlint.core.config import Config, ConfigError
-from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.core.diagnostics import INTERNAL_ERROR, READ_ERROR, Diagnostic
 from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
 from trainlint.report import FORMATS, ReportOptions, needs_sources, render
@@ -151,10 +151,13 @@ def run_check(argv: Sequence[str]) -> int:
         config = resolver.for_path(Path.cwd())
         if args.show_settings:
             return _show_settings(resolver, Path(paths[0]))
-        files, missing = discover(paths, config, config_for=resolver.for_path)
+        unreadable: List[Tuple[str, str]] = []
+        files, missing = discover(paths, config, config_for=resolver.for_path, unreadable=unreadable)
         if args.show_files:
             for path in missing:
                 sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+            for path, reason in unreadable:
+                sys.stderr.write(f"trainlint: warning: {path}: {reason}\n")
             for path in files:
                 config_file = resolver.config_file_for(Path(path))
                 sys.stdout.write(f"{path}\t{config_file if config_file is not None else '(defaults)'}\n")
@@ -172,7 +175,7 @@ def run_check(argv: Sequence[str]) -> int:
         sys.stderr.write(f"trainlint: warning: No Python files or notebooks found under {', '.join(paths)}\n")
     use_cache = not (args.no_cache or os.environ.get("TRAINLINT_NO_CACHE"))
     profile = None
-    diagnostics: List[Diagnostic] = []
+    diagnostics: List[Diagnostic] = _unreadable_folders(unreadable)
     for own, group in groups.values():
         cache = ResultCache(args.cache_dir or default_cache_dir(own), own) if use_cache else None
         if args.profile:
@@ -205,6 +208,15 @@ def run_check(argv: Sequence[str]) -> int:
                 sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
                                  f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
     return _finish(args, config, diagnostics, fixed, profile, failed=bool(missing))
+
+
+def _unreadable_folders(unreadable: List[Tuple[str, str]]) -> List[Diagnostic]:
+    """A TL002 for each folder the walk could not list: the run goes on, and says what it missed."""
+    if not unreadable:
+        return []
+    from trainlint.run.engine_diagnostics import engine_diagnostic
+
+    return [engine_diagnostic(READ_ERROR, path, reason) for path, reason in unreadable]
 
 
 def _finish(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic], fixed: List[Diagnostic],

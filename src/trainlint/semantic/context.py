@@ -166,9 +166,9 @@ class FileContext:
         """First and last line of the statement around `node` (for `# noqa`)."""
         statement = self.index.statement_of(node)
         if isinstance(statement, cst.BaseCompoundStatement):
-            # Only the header belongs to the statement here, not its body.
-            header_end = self.position(statement.body).start.line  # type: ignore[attr-defined]
-            return self.position(statement).start.line, header_end
+            # Only the header belongs to the statement here, not its body (a match: its cases).
+            body = statement.cases[0] if isinstance(statement, cst.Match) else statement.body  # type: ignore[attr-defined]
+            return self.position(statement).start.line, self.position(body).start.line
         code_range = self.position(statement)
         return code_range.start.line, code_range.end.line
 
