@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -28,9 +29,8 @@ SUBCOMMANDS = ("check", "rules", "rule", "lsp")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"trainlint: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse exits 2 too; one line, not the usage text
+        sys.stderr.write(f"trainlint: error: {message} (`trainlint --help` lists the options)\n")
         raise SystemExit(EXIT_ERROR)
 
 
@@ -88,7 +88,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     performance = parser.add_argument_group("performance")
     performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
-                             help="worker processes (default: one per CPU; 1: no pool)")
+                             help="worker processes (default and 0: one per CPU, also the most used; 1: no pool)")
     performance.add_argument("--no-cache", action="store_true",
                              help="neither read nor write the result cache")
     performance.add_argument("--cache-dir", type=Path, metavar="DIR",
@@ -98,14 +98,17 @@ def _check_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _jobs(value: str) -> int:
+def _jobs(value: str) -> Optional[int]:
+    """-j N: a whole number; 0 means one per CPU (None), and more than the CPUs are clamped
+    to them (`parallel.worker_count`)."""
     try:
-        jobs = int(value)
+        jobs = int(value.strip())
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
-    return jobs
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of worker processes (0: one per CPU), got {value!r}")
+    return jobs or None
 
 
 def _overrides(args: argparse.Namespace):
@@ -377,8 +380,35 @@ def run_rule(argv: Sequence[str]) -> int:
     return EXIT_CLEAN
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the pool is killed and the run ends as
+    ^C does (BaseException: no `except Exception` on the way stops it)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not interrupt the cleanup
+    raise _Terminated()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if not (argv and argv[0] == "lsp"):  # the language server keeps its own ways of ending
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, AttributeError):  # not the main thread, or no SIGTERM here
+            pass
+    try:
+        return _main(argv)
+    except _Terminated:
+        sys.stderr.write("trainlint: terminated\n")
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: List[str]) -> int:
     try:
         if argv and argv[0] == "rules":
             return run_rules(argv[1:])
@@ -393,7 +423,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_check(argv)
     except KeyboardInterrupt:
         sys.stderr.write("trainlint: interrupted\n")
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
         return EXIT_CLEAN
     except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback
