@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from contextlib import contextmanager
 from itertools import accumulate
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -26,43 +25,55 @@ from libcst.metadata import CodePosition, CodeRange
 _NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
 
 
-@contextmanager
+class _SyntacticSpan:
+    """The context record_syntactic_position returns: a plain class rather than a
+    @contextmanager generator, since libcst enters one for nearly every node it generates."""
+
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
+
+    def __init__(self, state, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
+                 end_node: Optional[cst.CSTNode]) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *_exc: object) -> None:
+        marks = self.state.marks
+        start = self.start if self.start_node is None else marks[id(self.start_node)][0]
+        end = len(self.state.tokens) if self.end_node is None else marks[id(self.end_node)][1]
+        marks[id(self.node)] = (start, end)
+
+
 def record_syntactic_position(
     self,
     node: cst.CSTNode,
     *,
     start_node: Optional[cst.CSTNode] = None,
     end_node: Optional[cst.CSTNode] = None,
-) -> Iterator[None]:
+) -> _SyntacticSpan:
     """CodegenState hook (as libcst's PositionProvidingCodegenState): some nodes narrow their
     range to the syntactic part, or take it from child nodes; `self.marks` holds token indices."""
-    start = len(self.tokens)
-    try:
-        yield
-    finally:
-        end = len(self.tokens)
-        if start_node is not None:
-            start = self.marks[start_node][0]
-        if end_node is not None:
-            end = self.marks[end_node][1]
-        self.marks[node] = (start, end)
+    return _SyntacticSpan(self, node, start_node, end_node)
 
 
 class PositionIndex:
     """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's."""
 
-    def __init__(self, marks: Dict[cst.CSTNode, Tuple[int, int]], tokens: List[str]) -> None:
+    def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str]) -> None:
+        # marks: id(node) -> token indices; the ModuleIndex that owns it keeps the nodes alive
         self._marks = marks
         self._tokens = tokens
         self._offsets: Optional[List[int]] = None
         self._line_starts: List[int] = []
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        start, end = self._marks[node]
+        start, end = self._marks[id(node)]
         return CodeRange(self._position(start), self._position(end))
 
     def __contains__(self, node: object) -> bool:
-        return node in self._marks
+        return id(node) in self._marks
 
     def _position(self, token_index: int) -> CodePosition:
         if self._offsets is None:  # first use in this file
