@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
+import trainlint
 from trainlint import __version__
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic
@@ -45,21 +46,18 @@ MAX_ENTRY_BYTES = 16 * 1024 * 1024
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
-# Every module of trainlint: the rules as much as the engine.
-_PACKAGE = Path(__file__).resolve().parent.parent
-
-
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The trainlint version plus a hash of its own sources (size and mtime are enough to
     notice an edit; reading every module each run would cost more than it saves)."""
+    package = Path(trainlint.__file__).resolve().parent  # all of it: rules and semantic too
     digest = hashlib.blake2b(f"{_FORMAT}:{__version__}".encode(), digest_size=16)
-    for module in sorted(_PACKAGE.rglob("*.py")):
+    for module in sorted(package.rglob("*.py")):
         try:
             info = module.stat()
         except OSError:
             continue
-        digest.update(f"{module.relative_to(_PACKAGE)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+        digest.update(f"{module.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
