@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Sequence, Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic
+from trainlint.core.lines import split_lines
 from trainlint.run.engine import lint_source
 from trainlint.fix.apply import applicable, encode_like, fix_text, write_atomically
 from trainlint.run.notebook import is_notebook
@@ -75,7 +76,7 @@ def fix_files(
                 continue
             outcome.diff += "".join(
                 difflib.unified_diff(
-                    text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                    split_lines(text, keepends=True), split_lines(result.text, keepends=True),
                     fromfile=f"a/{path}", tofile=f"b/{path}",
                 )
             )

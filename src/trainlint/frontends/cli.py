@@ -271,8 +271,10 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     if args.diff:
         import difflib
 
+        from trainlint.core.lines import split_lines
+
         sys.stdout.write("".join(difflib.unified_diff(
-            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            split_lines(text, keepends=True), split_lines(result.text, keepends=True),
             fromfile=f"a/{shown}", tofile=f"b/{shown}")))
         if not args.quiet:
             count = len(result.applied)

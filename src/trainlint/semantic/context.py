@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from trainlint.core.lines import split_lines
+
 from trainlint.semantic.criteria import CriteriaTable
 from trainlint.semantic.epoch_figures import EpochFigures
 from trainlint.semantic.forward_data import ForwardData
@@ -193,7 +195,8 @@ class FileContext:
     def indentation_of(self, node: cst.CSTNode) -> str:
         """The leading whitespace of the line where `node` starts."""
         line = self.position(node).start.line
-        text = self.text.splitlines()[line - 1] if line <= len(self.text.splitlines()) else ""
+        lines = split_lines(self.text)
+        text = lines[line - 1] if line <= len(lines) else ""
         return text[: len(text) - len(text.lstrip())]
 
     def code(self, node: Optional[cst.CSTNode]) -> str:

@@ -14,7 +14,6 @@ fixtures against it.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from contextlib import contextmanager
 from itertools import accumulate
@@ -23,7 +22,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
-_NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
+from trainlint.core.lines import LINE_BREAK  # what libcst counts as a line break
 
 
 @contextmanager
@@ -68,7 +67,7 @@ class PositionIndex:
         if self._offsets is None:  # first use in this file
             self._offsets = [0, *accumulate(map(len, self._tokens))]
             code = "".join(self._tokens)
-            self._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+            self._line_starts = [0, *(match.end() for match in LINE_BREAK.finditer(code))]
         offset = self._offsets[token_index]
         line = bisect_right(self._line_starts, offset) - 1
         return CodePosition(line + 1, offset - self._line_starts[line])
