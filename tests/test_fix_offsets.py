@@ -39,15 +39,30 @@ def test_fix_after_form_feeds_and_separators_lands_on_the_finding(inserted):
     assert [d.code for d in result.applied] == ["TL301"] and not remaining
 
 
-def test_no_fix_is_offered_where_libcst_does_not_reproduce_the_text():
-    """libcst drops a form feed that starts a statement line, so its columns there are one
-    off the text: no fix is offered (nor applied) rather than one that lands off target."""
-    text = _above_split(FLAGGED, "\x0c")
+@pytest.mark.parametrize("text", [
+    _above_split(FLAGGED, "\x0c"),  # a form feed starting the statement line
+    "\x0c\x0c" + FLAGGED,  # ... the first line (editors' page break at the top)
+    FLAGGED + "\x0c\n\x0c\n",  # a form-feed line at the end
+])
+def test_positions_are_the_texts_where_libcst_drops_form_feeds(text):
+    """libcst drops a form feed that starts a statement line (and a last form-feed line), so
+    its own columns there are off the text: positions are mapped back onto the text."""
     assert cst.parse_module(text).code != text  # the libcst behaviour this guards against
-    found = lint(text)
-    assert [d.code for d in found] == ["TL301"] and found[0].fix is None
-    result, _ = fix_text(text, lint)
-    assert result.text == text and not result.applied
+    [found] = lint(text)
+    line = split_lines(text)[found.line - 1]
+    assert line[found.col - 1:].startswith("train_test_split(X, y)")
+    result, remaining = fix_text(text, lint)
+    assert result.text == text.replace("split(X, y)", "split(X, y, stratify=y)") and not remaining
+
+
+def test_no_fix_is_offered_when_positions_cannot_be_mapped_onto_the_text(monkeypatch):
+    from trainlint.semantic.positions import PositionIndex, text_offsets
+
+    assert text_offsets("a = 1\n", "\x0ca = 1\n") == [1, 2, 3, 4, 5, 6, 7]
+    assert text_offsets("a = 1\n", "a = 2\n") is None
+    monkeypatch.setattr(PositionIndex, "on_text", property(lambda self: False))
+    [found] = lint(FLAGGED)
+    assert found.code == "TL301" and found.fix is None
 
 
 def test_split_lines_counts_lines_as_libcst_positions_do():

@@ -148,10 +148,10 @@ def _lint_python(
         for rule_class in to_run:
             diagnostics.extend(_run_rule(rule_class, ctx, suppressions, hooks))
             hooks.lap("report")
-        # libcst drops a form feed at the start of a statement line, and its positions count
-        # the code it writes back: where that differs from the text, an edit could land a
-        # character off, so such a file is offered no fixes.
-        if any(d.fix is not None for d in diagnostics) and module.code != text:
+        # Positions are those of the text even where libcst's code drops characters of it
+        # (semantic.positions); should it ever change more, an edit could land off target,
+        # so such a file is offered no fixes.
+        if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
             diagnostics = [replace(d, fix=None) for d in diagnostics]
     return diagnostics
 

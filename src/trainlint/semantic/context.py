@@ -56,7 +56,7 @@ class FileContext:
 
     @cached_property
     def index(self) -> ModuleIndex:
-        return ModuleIndex(self.module)
+        return ModuleIndex(self.module, self.text)
 
     @cached_property
     def imports(self) -> ImportTable:

@@ -55,14 +55,15 @@ class _Recorder(CodegenState):
 
 
 class ModuleIndex:
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: Optional[str] = None) -> None:
+        """`text`: the source `module` was parsed from, so that positions are its own."""
         self.module = module
         self._parents: Dict[cst.CSTNode, cst.CSTNode] = {}
         self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
         self._marks: Dict[cst.CSTNode, Tuple[int, int]] = {}
         recorder = _Recorder(self, module)
         module._codegen(recorder)
-        self.positions = PositionIndex(self._marks, recorder.tokens)
+        self.positions = PositionIndex(self._marks, recorder.tokens, text)
         self._order: Optional[Dict[cst.CSTNode, int]] = None
         self._children: Optional[Dict[cst.CSTNode, List[cst.CSTNode]]] = None
         # types -> {node: its innermost ancestor of those types}; facts ask the same
