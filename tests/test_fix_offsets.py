@@ -56,10 +56,11 @@ def test_positions_are_the_texts_where_libcst_drops_form_feeds(text):
 
 
 def test_no_fix_is_offered_when_positions_cannot_be_mapped_onto_the_text(monkeypatch):
-    from trainlint.semantic.positions import PositionIndex, text_offsets
+    from trainlint.semantic.positions import PositionIndex, TextOffsets
 
-    assert text_offsets("a = 1\n", "\x0ca = 1\n") == [1, 2, 3, 4, 5, 6, 7]
-    assert text_offsets("a = 1\n", "a = 2\n") is None
+    offsets = TextOffsets.between("a = 1\n", "\x0ca = 1\n")
+    assert offsets is not None and [offsets[i] for i in range(7)] == [1, 2, 3, 4, 5, 6, 7]
+    assert TextOffsets.between("a = 1\n", "a = 2\n") is None
     monkeypatch.setattr(PositionIndex, "on_text", property(lambda self: False))
     [found] = lint(FLAGGED)
     assert found.code == "TL301" and found.fix is None
@@ -114,3 +115,20 @@ def test_fixes_of_one_code_are_retried_one_by_one_when_the_count_does_not_drop()
     assert result.text == "bad()\ndone()\n"
     assert [(d.code, d.line) for d in result.applied] == [("TL999", 2)]
     assert [(d.code, d.line) for d in remaining] == [("TL999", 1)]
+
+
+def test_text_offsets_match_a_character_by_character_alignment():
+    import random
+
+    from trainlint.semantic.positions import TextOffsets
+
+    generator = random.Random(23)
+    for _ in range(200):
+        text = "".join(generator.choice("ab \n\x0c") for _ in range(generator.randrange(0, 300)))
+        dropped = {i for i, char in enumerate(text) if char == "\x0c" and generator.random() < 0.7}
+        code = "".join(char for i, char in enumerate(text) if i not in dropped)
+        offsets = TextOffsets.between(code, text)
+        mapped = [offsets[n] for n in range(len(code) + 1)]
+        assert all(text[mapped[n]] == code[n] for n in range(len(code)))  # same character
+        assert mapped == sorted(set(mapped)) and mapped[-1] <= len(text)  # in order
+    assert TextOffsets.between("ab\n", "ab") is not None  # the final line break the walk adds

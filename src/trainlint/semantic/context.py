@@ -197,7 +197,8 @@ class FileContext:
         line = self.position(node).start.line
         lines = split_lines(self.text)
         text = lines[line - 1] if line <= len(lines) else ""
-        return text[: len(text) - len(text.lstrip())]
+        # a form feed in it only resets the column (as in CPython): not for copying
+        return text[: len(text) - len(text.lstrip())].replace("\x0c", "")
 
     def code(self, node: Optional[cst.CSTNode]) -> str:
         return self.module.code_for_node(node) if node is not None else ""

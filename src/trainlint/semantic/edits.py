@@ -38,7 +38,7 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
     if paren_alone:  # `f(\n    a,\n    b\n)`: a new line in the same style
         indent = ctx.indentation_of(last)
         return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
-                    f",\n{indent}{argument}")
+                    f",{_newline(ctx)}{indent}{argument}")
     return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
                 f", {argument}")
 
