@@ -1,20 +1,12 @@
-"""Applying fixes: text edits from diagnostics to sources, and writing files safely.
+"""Applying fixes: text edits from diagnostics to sources, round after round.
 
-Pure functions compute the fixed text (`fix_text`); `write_atomically` is the only writer,
-used by the CLI for `--fix` (temporary file in the same folder, then rename; permissions,
-encoding, BOM and line endings kept).
+Pure functions compute the fixed text (`fix_text`); `fix.write` writes files (`--fix`).
 """
 
 from __future__ import annotations
 
 import bisect
-import codecs
-import io
-import os
-import tempfile
-import tokenize
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Collection, List, Sequence, Tuple
 
 import libcst as cst
@@ -253,47 +245,5 @@ def fix_text(
     return total, diagnostics
 
 
-# -- writing ------------------------------------------------------------------------------
-
-def source_encoding(data: bytes) -> Tuple[str, bool]:
-    """The encoding a Python file declares (or UTF-8) and whether it starts with a BOM."""
-    has_bom = data.startswith(codecs.BOM_UTF8)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        encoding = "utf-8"
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-    return encoding, has_bom
-
-
-def encode_like(original: bytes, text: str) -> bytes:
-    encoding, has_bom = source_encoding(original)
-    data = text.encode(encoding)
-    return codecs.BOM_UTF8 + data if has_bom else data
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temporary file in the same folder, keeping its
-    permissions; the original stays intact if anything fails before the rename."""
-    real = Path(os.path.realpath(path))  # write through a symlink, not over it
-    mode = real.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".trainlint-tmp", dir=real.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, real)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-__all__ = ["Edit", "Fix", "FixResult", "RoundCheck", "applicable", "apply_once", "check_round", "encode_like",
-           "fix_signature", "fix_text", "not_removed_message", "one_per_code", "parses", "still_found",
-           "write_atomically"]
+__all__ = ["Edit", "Fix", "FixResult", "RoundCheck", "applicable", "apply_once", "check_round", "fix_signature",
+           "fix_text", "not_removed_message", "one_per_code", "parses", "still_found"]
