@@ -260,3 +260,25 @@ def test_a_fully_cached_run_loads_neither_libcst_nor_the_rules(tmp_path):
 
     assert run() == "0 True True"  # cold: the file is linted
     assert run() == "0 False False"  # warm: every answer comes from the cache
+
+
+def test_code_fingerprint_covers_every_package_of_trainlint(tmp_path, monkeypatch):
+    """An edit to a rule or a semantic module must invalidate cached results, not only an
+    edit next to the cache module (run/)."""
+    import trainlint
+    from trainlint.run import cache
+
+    package = tmp_path / "trainlint"
+    for module in ("run/cache.py", "semantic/roles.py", "rules/tl301_unstratified_split.py"):
+        (package / module).parent.mkdir(parents=True, exist_ok=True)
+        (package / module).write_text("x = 1\n")
+    (package / "__init__.py").write_text("")
+    monkeypatch.setattr(trainlint, "__file__", str(package / "__init__.py"))
+    fingerprints = []
+    for edit in (None, "semantic/roles.py", "rules/tl301_unstratified_split.py"):
+        if edit:
+            (package / edit).write_text("x = 22\n")
+        cache.code_fingerprint.cache_clear()
+        fingerprints.append(cache.code_fingerprint())
+    cache.code_fingerprint.cache_clear()
+    assert len(set(fingerprints)) == 3

@@ -182,3 +182,134 @@ def test_running_average_inside_the_loop_is_not_a_last_batch_figure():
         print(avg_loss, last_loss)
     """)
     assert ctx.epoch_figures.last_batch == []
+
+
+def test_batch_sources_beyond_the_dataloader():
+    ctx = context("""
+        from torch.utils.data import DataLoader
+        from torch_geometric.loader import DataLoader as GraphLoader
+        from torchtext.legacy.data import BucketIterator
+        graphs = GraphLoader(molecules, batch_size=32)
+        tr_it, va_it, te_it = BucketIterator.splits((tr, va, te), batch_sizes=(64, 1, 128))
+        one_by_one = BucketIterator(te, 1)
+        opaque = DataLoader(ds, **options)
+        rows = shard.iter_torch_batches(batch_size=128)
+        kept = shard.iter_torch_batches(batch_size=128, drop_last=True)
+        left, right = DataLoader(a, batch_size=8), DataLoader(b, batch_size=8, drop_last=True)
+    """)
+    named = ctx.loaders.named
+    assert named("graphs").uneven_last_batch
+    assert named("tr_it").uneven_last_batch and named("tr_it").source == "torchtext"
+    assert named("va_it").single_samples and not named("va_it").uneven_last_batch
+    assert named("te_it").uneven_last_batch and ctx.module.code_for_node(named("te_it").dataset) == "te"
+    assert named("one_by_one").single_samples
+    assert named("opaque").drop_last is None and not named("opaque").uneven_last_batch
+    assert named("rows").uneven_last_batch and not named("kept").uneven_last_batch
+    assert named("left").uneven_last_batch and not named("right").uneven_last_batch
+
+
+def test_local_loader_shadows_a_same_named_one_elsewhere():
+    ctx = context("""
+        import torchvision
+        model = torchvision.models.resnet18()
+        def train_step(shard):
+            batches = shard.iter_torch_batches(batch_size=64)
+            for x in batches:
+                model(x)
+        def eval_step(shard):
+            batches = shard.iter_torch_batches(batch_size=64, drop_last=True)
+            for x in batches:
+                model(x)
+    """)
+    first, second = ctx.loops.loops
+    assert [f.uneven_last_batch for f in ctx.epoch_figures.loader_facts(first)] == [True]
+    assert [f.uneven_last_batch for f in ctx.epoch_figures.loader_facts(second)] == [False]
+
+
+def test_in_place_divisions_and_batch_counts():
+    ctx = context("""
+        import torch.nn as nn
+        import torchvision
+        model = torchvision.models.resnet18()
+        model.eval()
+        crit = nn.CrossEntropyLoss()
+        a = b = graphs = rows = 0.0
+        for k, batch in enumerate(val_loader, 1):
+            out = model(batch)
+            a += crit(out, batch.y).item()
+            b += crit(out, batch.y).item()
+            graphs += batch.num_graphs
+            rows += batch.y.shape[0]
+        a /= k
+        b /= graphs
+        print(a / len(val_loader.dataset), b / rows)
+    """)
+    kinds = {acc.name: acc.kind for acc in ctx.epoch_figures.accumulated}
+    assert kinds["graphs"] == SAMPLE_COUNT and kinds["rows"] == SAMPLE_COUNT
+    divisions = [(d.numerator.name, d.denominator) for d in ctx.epoch_figures.divisions]
+    # the later divisions read `a` and `b` after they were divided in place: not sums any more
+    assert divisions == [("a", BATCHES), ("b", SAMPLES)]
+
+
+def test_running_means_are_divisions_by_the_batches_seen():
+    ctx = context("""
+        import torch.nn as nn
+        import torchvision
+        model = torchvision.models.resnet18()
+        model.eval()
+        crit = nn.CrossEntropyLoss()
+        inc = plain = weighted = ema = by_rows = 0.0
+        n = seen = 0
+        for i, (x, y) in enumerate(val_loader):
+            loss = crit(model(x), y).item()
+            n += 1
+            seen += x.size(0)
+            inc += (loss - inc) / (i + 1)
+            plain = plain + (loss - plain) / n
+            weighted = (weighted * i + loss) / (i + 1)
+            ema += (loss - ema) / 10
+            by_rows += (loss - by_rows) * x.size(0) / seen
+        print(inc / len(val_loader))
+    """)
+    running = [(d.numerator.name, d.numerator.kind, d.denominator) for d in ctx.epoch_figures.divisions
+               if d.running_mean]
+    assert running == [("inc", BATCH_MEAN, BATCHES), ("plain", BATCH_MEAN, BATCHES),
+                       ("weighted", BATCH_MEAN, BATCHES)]
+    # a running mean is already divided: dividing it again is not a sum over batches
+    assert [d for d in ctx.epoch_figures.divisions if not d.running_mean] == []
+
+
+def test_batches_of_equal_size_when_stated_sizes_divide():
+    ctx = context("""
+        import torch
+        from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
+        from torchvision import datasets
+        BATCH = 100
+        mnist_test = datasets.MNIST("data", train=False)
+        part_a, part_b = random_split(datasets.CIFAR10("data"), [45_000, 5_000])
+        rows = TensorDataset(x[:300], y[:300])
+        a = DataLoader(mnist_test, batch_size=BATCH)
+        b = DataLoader(datasets.MNIST("data"), batch_size=64)
+        c = DataLoader(part_b, batch_size=1000)
+        d = DataLoader(Subset(full, range(0, 108_000)), batch_size=256)
+        e = DataLoader(rows, batch_size=100, shuffle=True)
+        f = DataLoader(part_a, batch_size=args.batch_size)
+    """)
+    uneven = {name: ctx.loaders.named(name).uneven_last_batch for name in "abcdef"}
+    assert uneven == {"a": False, "b": True, "c": False, "d": True, "e": False, "f": True}
+
+
+def test_enumerate_index_inside_a_progress_bar_counts_batches():
+    ctx = context("""
+        import torch.nn as nn
+        import torchvision
+        from tqdm import tqdm
+        model = torchvision.models.resnet18()
+        model.eval()
+        crit = nn.CrossEntropyLoss()
+        total = 0.0
+        for i, (x, y) in tqdm(enumerate(val_loader), total=len(val_loader)):
+            total += crit(model(x), y).item()
+        print(total / (i + 1))
+    """)
+    assert [(d.numerator.name, d.denominator) for d in ctx.epoch_figures.divisions] == [("total", BATCHES)]

@@ -15,7 +15,7 @@ from trainlint.core.config import Config, ConfigError
 from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
 from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
-from trainlint.report import FORMATS, ReportOptions, needs_sources, render
+from trainlint.report import FORMATS, TEXT_FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
 from trainlint.report.text import format_location, summary
 
@@ -67,6 +67,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the configuration that applies to the first path (and its file), then exit")
     parser.add_argument("--show-files", action="store_true",
                         help="print the files that would be linted, with the config file of each, then exit")
+    parser.add_argument("--watch", action="store_true",
+                        help="lint again whenever a linted file or config file changes (Ctrl-C stops)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -78,7 +80,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the fixes as a unified diff and write nothing (exit 1 if any)")
     parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
     parser.add_argument("--output-format", choices=FORMATS, metavar="FORMAT",
-                        help=f"{', '.join(FORMATS)} (default: text, or output-format in the config)")
+                        help=f"{', '.join(FORMATS)} (default: concise, one short line per finding, or "
+                             "output-format in the config; full adds the explanation; text = concise)")
     parser.add_argument("--output-file", type=Path, metavar="FILE",
                         help="write the report to FILE instead of standard output")
     parser.add_argument("--show-source", action="store_true",
@@ -138,6 +141,36 @@ def _overrides(args: argparse.Namespace):
 
 def run_check(argv: Sequence[str]) -> int:
     args = _check_parser().parse_args(list(argv))
+    if args.watch:
+        return _watch(args)
+    return _check(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """`--watch`: every run resolves the configuration anew, so an edited pyproject.toml
+    applies at once; the result cache keeps re-runs to the changed files."""
+    if "-" in args.paths or args.stdin_filename is not None or args.show_settings or args.show_files:
+        sys.stderr.write("trainlint: error: --watch lints files and folders, not standard input"
+                         " or --show-settings / --show-files\n")
+        return EXIT_ERROR
+    from trainlint.frontends.watch import stat_snapshot, watch, watched_paths
+
+    paths = args.paths or ["."]
+
+    def snapshot():
+        files: List[str] = []
+        try:
+            resolver = ConfigResolver(args.config, _overrides(args))
+            files, _ = discover(paths, resolver.for_path(Path.cwd()), config_for=resolver.for_path)
+        except ConfigError:
+            resolver = ConfigResolver(args.config)  # the run reports the error; its fix is a change
+        config_files = [resolver.config_file_for(Path(path)) for path in [".", *paths, *files]]
+        return stat_snapshot(watched_paths(files, config_files))
+
+    return watch(lambda: _check(args), snapshot)
+
+
+def _check(args: argparse.Namespace) -> int:
     try:
         resolver = ConfigResolver(args.config, _overrides(args))
         if args.paths == ["-"] or (args.stdin_filename is not None and not args.paths):
@@ -327,7 +360,7 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         sources = read_sources(diagnostics)
     report = render(config.output_format, diagnostics, sources, options)
     statistics = format_statistics(diagnostics) if args.statistics else ""
-    if config.output_format == "text":
+    if config.output_format in TEXT_FORMATS:
         report, statistics = report + statistics, ""
     if args.output_file is not None:
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:

@@ -28,10 +28,20 @@ class EvalWithoutNoGrad(Rule):
     anchors = ("forward_call",)
 
     what_it_does = (
-        "Flags forward passes over validation or test data (or in an evaluation loop of a "
-        "function named like one) that run outside `torch.no_grad()` / `torch.inference_mode()` "
-        "/ `torch.set_grad_enabled(False)` — as a `with` block, as a decorator, or around every "
-        "call of the evaluation helper in the same file."
+        "Flags evaluation forward passes that run outside `torch.no_grad()` / "
+        "`torch.inference_mode()` / `torch.set_grad_enabled(False)` — as a `with` block, as a "
+        "decorator, or around every call of the evaluation helper in the same file. A forward "
+        "pass is an evaluation when it runs on validation or test data (by name, by where the "
+        "data came from: `model(test_ds.data / 255.)`, a loop variable of a test loader even "
+        "after the loop, `np.load(\"x_test.npy\")`), when its helper is called with such data "
+        "somewhere in the file (`compute_accuracy(model, valid_loader)`), in an evaluation loop "
+        "over a loader of a function named like one, or when the model was put in eval mode "
+        "and runs on real data whose result is not trained on. Periodic evaluations inside "
+        "the training loop (`if step % 50 == 0: model(test_x)`) count. Must not flag: inputs "
+        "typed by hand (`torch.zeros(...)`, `encode(\"hello\")`, a tokenizer on a literal) or "
+        "a name such as `test()` alone; results that reach a `backward()`; input gradients on "
+        "purpose (`requires_grad_()`, `.backward()` without an optimizer step); pre-0.4 code "
+        "with `Variable(..., volatile=True)` (unless `.item()` shows a later PyTorch)."
     )
     why_it_matters = (
         "With autograd on, PyTorch records the graph of every evaluation batch and keeps its "
@@ -264,7 +274,7 @@ def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
     region = loop.node if loop is not None else ctx.index.enclosing_function(call)
     if region is None:
         return _input_requires_grad(ctx, call)
-    if loop is not None and loop.backward_calls and not loop.step_calls:
+    if loop is not None and loop.backward_calls and not _steps_optimizer(ctx, loop):
         return True
     for node in ctx.index.of_type(cst.Call):
         if not ctx.index.is_inside(node, region) or _in_training_step(ctx, node):
@@ -284,7 +294,31 @@ def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
 def _in_training_step(ctx: FileContext, node: cst.CSTNode) -> bool:
     """Inside a batch loop that steps an optimizer: its `backward()` trains the model."""
     loop = ctx.loops.loop_of(node)
-    return loop is not None and bool(loop.step_calls)
+    return loop is not None and _steps_optimizer(ctx, loop)
+
+
+def _steps_optimizer(ctx: FileContext, loop) -> bool:
+    """The loop steps an optimizer: a recognised `optimizer.step()`, or `.step()` on an
+    object that also has `.zero_grad()` called or is built by `torch.optim` (`adam.step()`)."""
+    if loop.step_calls:
+        return True
+    calls = ctx.index.within(loop.node, cst.Call)
+    zeroed = {dotted_name(c.func.value) for c in calls
+              if isinstance(c.func, cst.Attribute) and c.func.attr.value == "zero_grad"}
+    for call in calls:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "step":
+            receiver = dotted_name(call.func.value)
+            if receiver is not None and (receiver in zeroed or _built_by_torch_optim(ctx, receiver)):
+                return True
+    return False
+
+
+def _built_by_torch_optim(ctx: FileContext, name: str) -> bool:
+    for assign in ctx.index.of_type(cst.Assign):
+        if isinstance(assign.value, cst.Call) and any(dotted_name(t.target) == name for t in assign.targets):
+            if any(q.startswith("torch.optim.") for q in ctx.imports.candidates(assign.value.func)):
+                return True
+    return False
 
 
 def _input_requires_grad(ctx: FileContext, call: cst.Call) -> bool:

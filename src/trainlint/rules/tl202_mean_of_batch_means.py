@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from trainlint.semantic.context import FileContext
-from trainlint.semantic.epoch_figures import BATCH_MEAN, BATCHES, LIKELY_MEAN
+from trainlint.semantic.batching import LoaderFacts
+from trainlint.semantic.epoch_figures import BATCH_MEAN, BATCHES, LIKELY_MEAN, EpochDivision
 from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Invalid, Rule
 
@@ -20,16 +21,33 @@ class MeanOfBatchMeans(Rule):
         "smaller and gets the weight of a full one; accumulate `loss.item() * batch_size` and "
         "divide by the number of samples"
     )
-    triggers = ("DataLoader",)  # the loader must be built in the file (batching.LoaderTable)
+    # the batch source must be built in the file (batching.LoaderTable): a DataLoader, a
+    # torchtext (Bucket/BPTT)Iterator, or Ray Data's iter_torch_batches
+    triggers = ("DataLoader", "Iterator", "iter_torch_batches")
     requires = (("torch",), ("/",), ("+", "-=", "*="))  # a division of an accumulated figure
     anchors = ("batch_loop",)
 
     what_it_does = (
         "Flags the division that turns a sum of per-batch means (`running_loss += loss.item()` "
         "with a mean-reduced loss, `outputs.loss`, a per-batch accuracy) into an epoch figure "
-        "by dividing by the number of batches (`len(loader)`, `i + 1`, a batch counter), when "
-        "the loader is built in the file without `drop_last=True`, so its last batch can be "
-        "smaller than the others."
+        "by dividing by the number of batches (`len(loader)`, `i + 1`, the index of "
+        "`enumerate(loader, 1)`, a batch counter), also in place (`epoch_loss /= batch_idx + 1`) "
+        "and inside helpers such as `def evaluate(model, iterator, criterion)` that return "
+        "`epoch_loss / len(iterator)`. A running mean updated per batch (`avg += (x - avg) / "
+        "(i + 1)`, `avg = avg + (x - avg) / n_batches`, `avg = (avg * i + x) / (i + 1)`) is the "
+        "same figure and is reported at its update. The batch source must be built in the file "
+        "so that its batching is visible: a `DataLoader` (PyTorch or PyTorch Geometric) without "
+        "`drop_last=True`, a legacy torchtext `Iterator` / `BucketIterator` / `BPTTIterator` "
+        "(also from `.splits(...)`; they have no `drop_last` and always yield the remainder, "
+        "and bucketing makes batches differ in tokens), or Ray Data's `iter_torch_batches`. "
+        "It stays silent on sample-weighted sums and running means (`loss.item() * x.size(0)`, "
+        "`avg += (x - avg) * n / seen`), `reduction='sum'`, an exponential moving average "
+        "(`avg += (x - avg) / len(loader)` is not a mean of the batches), `drop_last=True`, "
+        "`batch_size=1`, a loader passed `**kwargs` (they may hold `drop_last`), a batch sampler, "
+        "a dataset whose stated length the batch size divides (torchvision MNIST / CIFAR sizes, "
+        "`random_split` lengths, `Subset(ds, range(a, b))`, literal slices: every batch is "
+        "full), a mean that is divided again after it was already averaged, and loaders it "
+        "cannot see."
     )
     why_it_matters = (
         "Each batch mean already divides by its batch size. Averaging the means gives the small "
@@ -107,6 +125,44 @@ print("eval loss", eval_loss / (step + 1))
             line=11,
             message="`eval_loss` sums per-batch means and is divided by the number of batches",
         ),
+        Invalid(
+            """\
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+loader = DataLoader(train_ds, batch_size=64, shuffle=True)
+avg = 0.0
+for i, (x, y) in enumerate(loader):
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    avg += (loss.item() - avg) / (i + 1)
+print(avg)
+""",
+            line=11,
+            message="`avg` is a running mean of per-batch means",
+        ),
+        Invalid(
+            """\
+import torch
+from torchtext.legacy.data import BucketIterator
+
+train_it, valid_it = BucketIterator.splits((train_data, valid_data), batch_size=128)
+
+def evaluate(model, iterator, criterion):
+    model.eval()
+    epoch_loss = 0
+    with torch.no_grad():
+        for batch in iterator:
+            epoch_loss += criterion(model(batch.src), batch.trg).item()
+    return epoch_loss / len(iterator)
+
+valid_loss = evaluate(model, valid_it, criterion)
+""",
+            line=12,
+            message="a torchtext iterator yields the remainder",
+        ),
     )
     VALID = (
         """\
@@ -143,6 +199,40 @@ for x, y in loader:
     total += criterion(model(x), y).item()
 print(total / len(loader))
 """,
+        """\
+# 10,000 test images in batches of 1,000: every batch is full, the average is exact
+from torch.utils.data import DataLoader
+from torchvision import datasets
+test_loader = DataLoader(datasets.MNIST("data", train=False), batch_size=1000)
+total = 0.0
+for x, y in test_loader:
+    total += criterion(model(x), y).item()
+print(total / len(test_loader))
+""",
+        """\
+# a running mean weighted by batch size is the mean over samples
+from torch.utils.data import DataLoader
+loader = DataLoader(val_ds, batch_size=64)
+avg, seen = 0.0, 0
+for x, y in loader:
+    n = x.size(0)
+    seen += n
+    avg += (criterion(model(x), y).item() - avg) * n / seen
+print(avg)
+""",
+        """\
+# an exponential moving average of the batch loss (a progress display), not an epoch mean
+from torch.utils.data import DataLoader
+loader = DataLoader(train_ds, batch_size=64, shuffle=True)
+smooth = 0.0
+for x, y in loader:
+    loss = criterion(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    smooth += (loss.item() - smooth) / 50
+print(smooth)
+""",
     )
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
@@ -150,15 +240,21 @@ print(total / len(loader))
         for division in figures.divisions:
             if division.numerator.kind not in (BATCH_MEAN, LIKELY_MEAN) or division.denominator != BATCHES:
                 continue
-            loop = division.numerator.loop
-            loaders = figures.loader_facts(loop)
-            if loaders and any(facts.uneven_last_batch for facts in loaders):
-                yield self.report(division.node, message=(
-                    f"`{division.numerator.name}` sums per-batch means and is divided by the "
-                    "number of batches, but the last batch can be smaller (no drop_last=True) "
-                    "and gets the weight of a full one; accumulate `loss.item() * batch_size` "
-                    "and divide by the number of samples"
-                ))
+            uneven = [facts for facts in figures.loader_facts(division.numerator.loop) if facts.uneven_last_batch]
+            if uneven:
+                yield self.report(division.node, message=_message(division, uneven[0]))
+
+
+def _message(division: EpochDivision, loader: LoaderFacts) -> str:
+    name = division.numerator.name
+    smaller = (f"the last batch can be smaller ({loader.why_uneven}) and gets the weight of a "
+               "full one")  # the explanation: after the first `: `
+    if division.running_mean:
+        return (f"`{name}` is a running mean of per-batch means: like their sum divided by the "
+                f"number of batches, it weights every batch alike, but {smaller}; weight each update by the batch size "
+                "(`seen += n; avg += (x - avg) * n / seen`)")
+    return (f"`{name}` sums per-batch means and is divided by the number of batches: "
+            f"{smaller}; accumulate `loss.item() * batch_size` and divide by the number of samples")
 
 
 __all__ = ["MeanOfBatchMeans"]

@@ -35,7 +35,16 @@ class WrongMetricDenominator(Rule):
         "divided by the number of samples; a count from one split divided by the size of "
         "another (`train_correct / len(val_loader.dataset)`); `len(loader.dataset)` when the "
         "loader's sampler draws a subset; and `len(batch)` of a dict or tuple batch used as the "
-        "sample count (it counts keys or fields)."
+        "sample count (it counts keys or fields). Divisions in place count too "
+        "(`test_loss /= len(test_loader.dataset)`). A loss is mean-reduced when the file shows "
+        "it: a criterion object built earlier with the default reduction "
+        "(`criterion = nn.CrossEntropyLoss()`, also passed to a helper), a functional loss "
+        "(`F.mse_loss(...)`), Hugging Face `outputs.loss`. The number of samples is "
+        "`len(loader.dataset)` or a counter of the loop (`n += x.size(0)`, `y.shape[0]`, "
+        "`len(labels)`, a PyTorch Geometric batch's `num_graphs`). It stays silent on losses "
+        "whose reduction it cannot see (a criterion from a factory or another module), "
+        "`reduction='sum'` / `size_average=False`, `loss.item() * x.size(0)`, loaders of one "
+        "sample per batch, and a figure already averaged before the division."
     )
     why_it_matters = (
         "The figure is off by a factor (the batch size, the ratio of two split sizes, the "
@@ -106,8 +115,35 @@ print(hits / len(train_loader.dataset))
             line=10,
             message="SubsetRandomSampler draws a subset, so `len(loader.dataset)` is not the number of samples",
         ),
+        Invalid(
+            """\
+import torch
+import torch.nn as nn
+criterion = nn.CrossEntropyLoss()
+
+def test(model, test_loader):
+    model.eval()
+    test_loss = 0
+    with torch.no_grad():
+        for data, target in test_loader:
+            test_loss += criterion(model(data), target).item()
+    test_loss /= len(test_loader.dataset)
+    return test_loss
+""",
+            line=11,
+            message="`test_loss` sums per-batch means but is divided by the number of samples",
+        ),
     )
     VALID = (
+        """\
+import torch.nn.functional as F
+loss_sum, graphs = 0.0, 0
+for batch in val_loader:
+    out = model(batch)
+    loss_sum += F.mse_loss(out, batch.y).item() * batch.num_graphs
+    graphs += batch.num_graphs
+print("val mse", loss_sum / graphs)
+""",
         """\
 correct, total = 0, 0
 for images, labels in test_loader:

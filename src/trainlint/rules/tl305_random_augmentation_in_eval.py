@@ -61,9 +61,12 @@ class RandomAugmentationInEval(Rule):
         "Flags validation or test data built with random augmentation: a torchvision or "
         "albumentations pipeline with random transforms (`RandomResizedCrop`, "
         "`RandomHorizontalFlip`, `ColorJitter`, `RandAugment`, `A.HorizontalFlip`, ...) given to "
-        "an evaluation dataset or inherited by the validation part of a `random_split`; Keras "
-        "random preprocessing layers mapped over an evaluation `tf.data` dataset; an "
-        "`ImageDataGenerator` with augmentation arguments used for validation or test data."
+        "an evaluation dataset or inherited by the validation part of a `random_split` (or "
+        "`Subset`) that some evaluation reads; Keras random preprocessing layers mapped over an "
+        "evaluation `tf.data` dataset; an `ImageDataGenerator` with augmentation arguments used "
+        "for validation or test data. Must not flag: an inheriting validation part that reaches "
+        "no figure (its loader is never read, as in k-fold training that takes only the "
+        "training loader, or it is only counted with `len`)."
     )
     why_it_matters = (
         "Augmentation is there to make training harder. Applied to the evaluation data it makes "
@@ -90,12 +93,13 @@ val_ds = datasets.ImageFolder("data/val", transform=eval_tf)
     INVALID = (
         Invalid(
             """\
-from torch.utils.data import random_split
+from torch.utils.data import DataLoader, random_split
 from torchvision import datasets, transforms as T
 
 augment = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor()])
 full = datasets.ImageFolder("images/", transform=augment)
 train_set, val_set = random_split(full, [0.9, 0.1])
+print("val accuracy:", evaluate(model, DataLoader(val_set, batch_size=256)))
 """,
             line=6,
             message="the evaluation part of this split inherits the random transform (RandomCrop) of `full`",

@@ -7,11 +7,13 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.overlap import (
     EVAL_WORDS,
+    FIT_DATA_SCORE,
     LABELLED_SCORE,
+    REPEATED_SLICE,
     LOADER_OVER_TRAINING,
     VALIDATION_IS_TRAINING,
     Overlap,
@@ -31,16 +33,30 @@ class TrainValOverlap(Rule):
     triggers = ("fit", "Trainer", "DataLoader", "metrics", "evaluate", "score",)
     requires = (("fit", "eval_dataset", "DataLoader", "sklearn", "evaluate", "score"),)
     # one per finding path: validation data passed to training, an evaluation loader, a
-    # score labelled as evaluation, two train_test_splits (anchors/data.py)
-    anchors = ("validation_argument", "evaluation_loader", "labelled_score", "resplit")
+    # score labelled as evaluation, two train_test_splits, a model scored on its fit rows, a
+    # slice assigned twice (anchors/data.py)
+    anchors = ("validation_argument", "evaluation_loader", "labelled_score", "resplit", "fit_data_score",
+               "repeated_slice")
 
     what_it_does = (
         "Flags evaluation data that is the training data or derived from it without a split: "
         "`fit(..., validation_data=(x_train, y_train))`, a validation `DataLoader` over the "
         "training dataset, a Hugging Face `Trainer(eval_dataset=<train>)`, Lightning "
         "`trainer.fit(model, train_loader, train_loader)`, a figure printed or stored as a test or "
-        "validation result but computed on training arrays, and a second random split of the "
-        "same data whose evaluation part overlaps the rows the model was trained on."
+        "validation result but computed on training arrays, a classifier scored on the very rows "
+        "it was fitted on (`clf.fit(X, y)` then `accuracy_score(y, clf.predict(X))`, "
+        "`classification_report`, `clf.score(X, y)`) and printed or displayed as its accuracy, a "
+        "held-out slice that repeats the training slice (`val_idx = perm[:cut]` after "
+        "`train_idx = perm[:cut]`), and a second random split of the same data whose evaluation "
+        "part overlaps the rows the model was trained on. An evaluation loader over the "
+        "training set is reported only when a figure is computed on it (it is iterated, or "
+        "handed to an evaluation or training call). Must not flag: a \"test_loader\" rebuilt "
+        "over the training set to display one batch of predictions; a training figure called "
+        "one (\"train\", \"memorisation check\", \"in-sample\") or kept under a training "
+        "name next to a hold-out figure; a regressor's in-sample R^2; a call of a function of "
+        "the file named `fit`, whose positional parameters are its own; a fit-data score inside a "
+        "function that shows nothing (a unit test's bare `pipe.score(X, y)` or "
+        "`assert_allclose(a.score(X, y), b.score(X, y))`)."
     )
     why_it_matters = (
         "A model scored on rows it was trained on reports how well it memorised them. Early "
@@ -62,6 +78,7 @@ from torch.utils.data import DataLoader
 
 train_loader = DataLoader(train_dataset, batch_size=64, shuffle=True)
 val_loader = DataLoader(train_dataset, batch_size=256)
+print("val accuracy:", evaluate(model, val_loader))
 """,
             line=4,
             message="the evaluation loader reads the training dataset `train_dataset`, so its figures measure",
@@ -96,7 +113,7 @@ X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2)  # re-split: ne
 print(model.score(X_val, y_val))
 """,
             line=6,
-            message="`model.score(X_val, y_val)` scores the evaluation part of a second split (line 5) of the",
+            message="`model.score(X_val, y_val)` scores a second split (line 5) of the training rows",
         ),
     )
     VALID = (
@@ -154,11 +171,21 @@ def _message(ctx: FileContext, overlap: Overlap) -> str:
     if overlap.how == LABELLED_SCORE:
         return (f"`{ctx.code(overlap.node)}` is computed on training data but reported as a "
                 "validation/test figure; score the held-out split")
+    if overlap.how == REPEATED_SLICE:
+        training_line = line_of(ctx, overlap.data)  # type: ignore[arg-type]
+        return (f"`{ctx.code(overlap.node.targets[0].target)}` takes the same slice of the same rows "  # type: ignore[attr-defined]
+                f"as the training part ({training_line}), so the held-out data is the training data "
+                "and its figures measure memorisation; take the complementary slice")
+    if overlap.how == FIT_DATA_SCORE:
+        fit_line = line_of(ctx, overlap.data)  # type: ignore[arg-type]
+        fitted = ", ".join(ctx.code(a.value) for a in overlap.data.args[:2])  # type: ignore[union-attr]
+        return (f"`{ctx.code(overlap.node)}` scores the model on the rows it was fitted on "
+                f"(`fit({fitted})`, {fit_line}), so the figure measures memorisation, "
+                "not accuracy on new data; score a held-out split (or call it a training figure)")
     first, second = overlap.first_split, overlap.second_split
-    return (f"`{ctx.code(overlap.node)}` scores the evaluation part of a second split "
-            f"(line {ctx.position(second.node).start.line}) of the rows the model "  # type: ignore[union-attr]
-            f"was trained on (split at line {ctx.position(first.node).start.line}); "  # type: ignore[union-attr]
-            "evaluate on the held-out part of the same split")
+    return (f"`{ctx.code(overlap.node)}` scores a second split ({line_of(ctx, second.node)}) "  # type: ignore[union-attr,arg-type]
+            f"of the training rows (split at {line_of(ctx, first.node)}): its evaluation part holds "  # type: ignore[union-attr,arg-type]
+            "rows the model was trained on; evaluate on the held-out part of the same split")
 
 
 # The word lists stay importable here for gate/anchors/data.py until its rewrite.

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.leakage import Fit
 from trainlint.semantic.refits import Refit, is_transformer
@@ -34,7 +34,12 @@ class RefitOnTest(Rule):
         "imputer, vectorizer, tokenizer or other transformer on validation or test data, after "
         "the same object was fitted on training data. Also flags a helper function of the file "
         "that fits a new transformer on whatever it is given, when it is called on training "
-        "data and again on evaluation data."
+        "data and again on evaluation data, and a helper that fits again the transformer it is "
+        "passed (`def encode(frame, encoder): encoder.fit_transform(frame)`) when a call gives it "
+        "evaluation data and a transformer already fitted on training data (also one returned "
+        "by another helper of the file, or kept in a list or dict). Must not flag: a helper "
+        "given a fresh, unfitted transformer; a helper called only with training data; a "
+        "helper that only calls `transform`."
     )
     why_it_matters = (
         "Refitting replaces the training statistics with those of the evaluation rows: the test "
@@ -168,20 +173,38 @@ X_test = scaler.transform(X_test)
             if refit.helper is not None:
                 yield self.report(refit.node, message=(
                     f"`{refit.helper.name.value}` fits a new {refit.fit.cls or 'transformer'} on every call, and "
-                    "is called here on evaluation data after training data: the evaluation inputs are "
+                    "is called here on evaluation data: it was called on training data before, and the evaluation inputs are "
                     "scaled with their own statistics; fit once on the training data and only transform here"
                 ))
+            elif refit.call_site is not None:
+                yield self.report(refit.node, message=_passed_message(ctx, refit))
             else:
                 yield self.report(refit.node, message=_message(ctx, refit), fix=_fix(ctx, refit.fit))
 
 
 def _message(ctx: FileContext, refit: Refit) -> str:
     fit = refit.fit
-    line = ctx.position(refit.earlier).start.line  # type: ignore[arg-type]
+    line = line_of(ctx, refit.earlier)  # type: ignore[arg-type]
     return (
-        f"{fit.cls or 'transformer'} fitted on the training data (line {line}) is fitted again "
+        f"{fit.cls or 'transformer'} fitted on the training data ({line}) is fitted again "
         f"(`{fit.method}`) on evaluation data, so the evaluation inputs get their own scale, "
         f"vocabulary or categories; use `{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
+    )
+
+
+def _passed_message(ctx: FileContext, refit: Refit) -> str:
+    """A helper refits the transformer it is given, at a call with evaluation data."""
+    fit, earlier = refit.fit, refit.earlier_fit
+    function = ctx.index.enclosing_function(fit.call)
+    name = function.name.value if function is not None else "this function"
+    cls = (earlier.cls if earlier is not None else None) or "transformer"
+    fitted_at = line_of(ctx, refit.earlier)  # type: ignore[arg-type]
+    called_at = line_of(ctx, refit.call_site)  # type: ignore[arg-type]
+    return (
+        f"`{name}` refits (`{fit.method}`) the {cls} it is given, with evaluation data ({called_at}): "
+        f"it was already fitted on the training data ({fitted_at}), and the evaluation "
+        f"inputs get their own scale, vocabulary or categories; use "
+        f"`{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
     )
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
+import trainlint
 from trainlint import __version__
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
@@ -40,7 +41,7 @@ _FILE_MODE = 0o666 & ~_umask
 def code_fingerprint() -> str:
     """The trainlint version plus a hash of its own sources (size and mtime are enough to
     notice an edit; reading every module each run would cost more than it saves)."""
-    package = Path(__file__).resolve().parent
+    package = Path(trainlint.__file__).resolve().parent  # all of it: rules and semantic too
     digest = hashlib.blake2b(f"{_FORMAT}:{__version__}".encode(), digest_size=16)
     for module in sorted(package.rglob("*.py")):
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, List, Optional
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -59,6 +59,7 @@ class AugmentedEvaluation:
     how: str
     random_op: str               # the random transform's name, or the generator's argument
     source: Optional[cst.CSTNode] = None  # the transform (BUILT_WITH), the dataset (INHERITED)
+    evaluation_parts: Tuple[cst.CSTNode, ...] = ()  # INHERITED: the targets that hold them
 
 
 class AugmentationFacts:
@@ -80,12 +81,23 @@ class AugmentationFacts:
                 found = self._split_of_augmented(call)
             else:
                 found = self._dataset(call)
-            if found is not None:
+            if found is not None and self._reaches_evaluation(found):
                 yield found
         for assign in self._ctx.index.of_type(cst.Assign):
             found = self._assigned_transform(assign)
             if found is not None:
                 yield found
+
+    def _reaches_evaluation(self, found: AugmentedEvaluation) -> bool:
+        """A held-out part that merely inherits the augmentation of a split must feed a
+        figure: a validation loader that nothing reads (k-fold training that takes only the
+        training loader) makes none. Evaluation data built on purpose with a random transform
+        is reported as it is built."""
+        if found.how != INHERITED:
+            return True
+        flow = self._ctx.dataflow
+        held_out = [flow.binding_of_target[p] for p in found.evaluation_parts if p in flow.binding_of_target]
+        return self._ctx.data_uses.reaches_evaluation(held_out)
 
     # -- which transforms are random ------------------------------------------------------
 
@@ -189,7 +201,7 @@ class AugmentationFacts:
             eval_parts = [p for p in parts if is_eval(ctx.roles.name_role(ctx.code(p)))]
             if not eval_parts and not is_eval(ctx.roles.along_flow(argument(call, 1, "indices"))):
                 return None
-        return AugmentedEvaluation(call, INHERITED, random_op, dataset)
+        return AugmentedEvaluation(call, INHERITED, random_op, dataset, tuple(eval_parts or parts))
 
     def _mapped(self, call: cst.Call) -> Optional[AugmentedEvaluation]:
         ctx = self._ctx

@@ -17,6 +17,7 @@ from trainlint.semantic.batching import LoaderTable
 from trainlint.semantic.imbalance import ImbalanceFacts
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
+from trainlint.semantic.reports import ReportFlow
 from trainlint.semantic.selection import SelectionFacts
 from trainlint.semantic.loops import LoopTable
 from trainlint.semantic.models import ModelTable
@@ -28,6 +29,7 @@ from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.augmentation import AugmentationFacts
+    from trainlint.semantic.data_uses import DataUses
     from trainlint.semantic.dataflow import DataFlow
     from trainlint.semantic.leakage import LeakageFacts
     from trainlint.semantic.loss_weighting import LossWeightingFacts
@@ -80,7 +82,7 @@ class FileContext:
 
     @cached_property
     def targets(self) -> TargetEvidence:
-        return TargetEvidence(self.module, self.index, self.imports)
+        return TargetEvidence(self.module, self.index, self.imports, self.dataflow)
 
     @cached_property
     def criteria(self) -> CriteriaTable:
@@ -91,14 +93,26 @@ class FileContext:
         return ImbalanceFacts(self.module, self.index, self.imports, self.criteria, self.roles.words)
 
     @cached_property
+    def reports(self) -> ReportFlow:
+        """Where figures are shown: report calls, logger writes, a notebook cell's last
+        expression, returned values."""
+        return ReportFlow(self.index, self.cell_starts)
+
+    @cached_property
     def selection(self) -> SelectionFacts:
-        return SelectionFacts(self.index, self.imports, self.roles, self.cell_starts)
+        return SelectionFacts(self.index, self.imports, self.roles, self.reports)
 
     @cached_property
     def augmentation(self) -> "AugmentationFacts":
         from trainlint.semantic.augmentation import AugmentationFacts
 
         return AugmentationFacts(self)
+
+    @cached_property
+    def data_uses(self) -> "DataUses":
+        from trainlint.semantic.data_uses import DataUses
+
+        return DataUses(self)
 
     @cached_property
     def overlap(self) -> "OverlapFacts":

@@ -11,10 +11,21 @@ Built on the loop facts (`ctx.loops`, analysis/loops.py) and the criterion facts
 - BATCH_COUNT: `+= 1`;
 - LEN_BATCH: `len(batch)` of a dict or tuple batch (its number of keys or fields).
 
-For every division after the loop whose numerator is such an accumulator, the kind of the
-denominator: BATCHES (`len(loader)`, `i + 1`, a `+= 1` counter) or SAMPLES
-(`len(loader.dataset)`, a sample counter), and which loader it measures. And the
-*last-batch figures*: a metric assigned (not accumulated) inside the loop and read after it.
+For every division after the loop whose numerator is such an accumulator (`total /
+len(loader)`, or in place: `total /= batch_idx + 1`) and that reads the sum itself (not a
+value rebound after the loop), the kind of the denominator: BATCHES (`len(loader)`, `i + 1`,
+the index of `enumerate(loader, 1)`, a `+= 1` counter) or SAMPLES (`len(loader.dataset)`, a
+sample counter such as `y.size(0)` or a graph batch's `num_graphs`), and which loader it
+measures.
+
+A *running mean* updated in the loop (`avg += (x - avg) / (i + 1)`, `avg = avg + (x - avg) /
+n_batches`, `avg = (avg * i + x) / (i + 1)`) is the sum of the `x` divided by the number of
+batches seen so far: it is recorded as a division (at the update) of an accumulated `x`, so
+the rules read it like `sum(x) / len(loader)`. Only a count of the batches seen qualifies as
+its denominator; a constant (`/ len(loader)`, an exponential moving average) does not.
+
+And the *last-batch figures*: a metric assigned (not accumulated) inside the loop and read
+after it.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import libcst as cst
 from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
 from trainlint.semantic.batching import LoaderFacts, LoaderTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, is_zero, last_name, positional_args, walk
+from trainlint.semantic.names import argument, dotted_name, expression_key, is_zero, last_name, positional_args, walk
 from trainlint.vocab.roles import name_tokens
 
 BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
@@ -37,9 +48,12 @@ SAMPLE_COUNT, BATCH_COUNT, LEN_BATCH = "sample_count", "batch_count", "len_batch
 # mean, so it probably is a batch mean (good enough for TL202, not for TL203)
 LIKELY_MEAN = "likely_mean"
 BATCHES, SAMPLES = "batches", "samples"
+# the variable of a running mean (`avg += (x - avg) / (i + 1)`): already divided, not a sum
+RUNNING_MEAN = "running_mean"
 
 _PASS_THROUGH = {"item", "detach", "cpu", "data", "double", "float", "numpy", "tolist", "clone"}
 _NUMBER_CASTS = {"float", "int"}
+_PROGRESS_BARS = {"tqdm", "tqdm_notebook", "track", "progress_bar"}
 _UPDATE_METHODS = {"add", "update", "append", "extend", "accumulate", "add_batch"}
 _METRIC_WORDS = {"loss", "acc", "accuracy", "f1", "auc", "score", "metric", "error", "err",
                  "mae", "mse", "rmse", "iou", "dice", "precision", "recall", "correct", "psnr"}
@@ -58,11 +72,14 @@ class Accumulated:
 
 @dataclass(frozen=True)
 class EpochDivision:
-    node: cst.BinaryOperation
+    # the division (`a / b`), the in-place division statement (`a /= b`), or the running-mean
+    # update statement (`avg += (x - avg) / (i + 1)`)
+    node: cst.CSTNode
     numerator: Accumulated
     denominator: Optional[str]  # BATCHES / SAMPLES / None
     measured: Optional[cst.BaseExpression]  # the loader or dataset the denominator measures
     measured_is_dataset_of: Optional[cst.BaseExpression]  # X in `len(X.dataset)`
+    running_mean: bool = False  # an update `avg += (x - avg) / (i + 1)`, not a division after the loop
 
 
 @dataclass(frozen=True)
@@ -86,18 +103,29 @@ class EpochFigures:
         # (function, name) -> [(start token, is_write, Name node)] in source order
         self._mentions: Dict[Tuple[Optional[cst.CSTNode], str], List[Tuple[int, bool, cst.Name]]] = {}
         self._assigns_by_name: Dict[Tuple[Optional[cst.CSTNode], str], List[cst.BaseExpression]] = {}
+        # (function, name) -> start tokens of `name op= ...` (in-place updates, not in _mentions)
+        self._in_place: Dict[Tuple[Optional[cst.CSTNode], str], List[int]] = {}
         self.accumulated: List[Accumulated] = []
         self.divisions: List[EpochDivision] = []
         self.last_batch: List[LastBatchFigure] = []
         if not loops.loops:
             return  # every figure comes from a batch loop
         self._index_statements()
+        running: List[Tuple[object, cst.CSTNode, str, cst.BaseExpression, cst.BaseExpression]] = []
         for loop in loops.loops:
             for accumulator in loop.accumulators:
                 if accumulator.op in ("+=", "assign"):
-                    kind = self._value_kind(accumulator.value, loop, accumulator.node)
+                    update = _running_mean_update(self._module, accumulator)
+                    if update is not None:
+                        running.append((loop, accumulator.node, accumulator.name) + update)
+                        kind: Optional[str] = RUNNING_MEAN
+                    else:
+                        kind = self._value_kind(accumulator.value, loop, accumulator.node)
                     self.accumulated.append(Accumulated(accumulator.name, kind, accumulator.node, loop))
+            running.extend(self._weighted_running_means(loop))
         self._find_divisions()
+        for loop, node, name, value, count in running:
+            self._running_mean_division(loop, node, name, value, count)
         for loop in loops.loops:
             self.last_batch.extend(self._last_batch_figures(loop))
 
@@ -110,16 +138,17 @@ class EpochFigures:
         name = dotted_name(expr) if expr is not None else None
         if name is None:
             return []
-        facts = self._loaders.named(name)
+        function = loop.function
+        facts = self._loaders.named(name, function)
         if facts is not None:
             return [facts]
-        function = loop.function
         if function is None or "." in name:
             return []
         found = []
         for call in self._criteria.call_sites(function):
             value = self._criteria.bindings_for(call, function).get(name)
-            named = self._loaders.named(dotted_name(value)) if value is not None else None
+            named = self._loaders.named(dotted_name(value), self._index.enclosing_function(call)) \
+                if value is not None else None
             if named is None:
                 return []  # one call site we cannot see: stay silent
             found.append(named)
@@ -173,6 +202,8 @@ class EpochFigures:
             if callee is not None and _looks_like_criterion(callee.rsplit(".", 1)[-1]):
                 return LIKELY_MEAN
             return None
+        if isinstance(core, (cst.Subscript, cst.Attribute)) and self._is_batch_size(core, loop):
+            return SAMPLE_COUNT  # `y.shape[0]`, `batch.num_graphs`
         if isinstance(core, cst.Attribute) and core.attr.value == "loss":
             return BATCH_MEAN  # Hugging Face `outputs.loss`: mean over the batch's tokens
         if isinstance(core, cst.Name):
@@ -203,6 +234,8 @@ class EpochFigures:
                     return self._is_batch_data(base.value, loop)
                 if isinstance(base, cst.Call) and last_name(base.func) == "size" and isinstance(base.func, cst.Attribute):
                     return self._is_batch_data(base.func.value, loop)
+        if isinstance(node, cst.Attribute) and node.attr.value == "num_graphs":
+            return self._is_batch_data(node.value, loop)  # PyTorch Geometric: graphs in the batch
         if isinstance(node, cst.Name):
             return node.value == "bs" or "batch_size" in node.value
         return False
@@ -279,20 +312,36 @@ class EpochFigures:
         if not by_name:
             return
         for division in self._index.of_type(cst.BinaryOperation):
-            if not isinstance(division.operator, cst.Divide):
-                continue
-            name = _numerator_name(division.left)
-            if name is None:
-                continue
-            function = self._index.enclosing_function(division)
-            candidates = [acc for acc in by_name.get((function, name), [])
-                          if self._after(division, acc.loop.node)]
-            if not candidates:
-                continue
-            numerator = max(candidates, key=lambda acc: self._index.span(acc.loop.node)[0])
-            loop = numerator.loop
-            kind, measured, dataset_of = self._denominator(division.right, loop, function, division)
-            self.divisions.append(EpochDivision(division, numerator, kind, measured, dataset_of))
+            if isinstance(division.operator, cst.Divide):
+                self._division(by_name, division, division.left, division.right)
+        for statement in self._index.of_type(cst.AugAssign):
+            if isinstance(statement.operator, cst.DivideAssign):  # `epoch_loss /= batch_idx + 1`
+                self._division(by_name, statement, statement.target, statement.value)
+
+    def _division(self, by_name, node: cst.CSTNode, left: cst.BaseExpression,
+                  right: cst.BaseExpression) -> None:
+        name = _numerator_name(left)
+        if name is None:
+            return
+        function = self._index.enclosing_function(node)
+        candidates = [acc for acc in by_name.get((function, name), [])
+                      if acc.kind != RUNNING_MEAN and self._after(node, acc.loop.node)]
+        if not candidates:
+            return
+        numerator = max(candidates, key=lambda acc: self._index.span(acc.loop.node)[0])
+        loop = numerator.loop
+        if self._rebound_between(name, function, loop.node, node):
+            return  # `total /= len(loader)` earlier: this division reads the mean, not the sum
+        kind, measured, dataset_of = self._denominator(right, loop, function, node)
+        self.divisions.append(EpochDivision(node, numerator, kind, measured, dataset_of))
+
+    def _rebound_between(self, name: str, function, loop_node: cst.CSTNode, division: cst.CSTNode) -> bool:
+        """`name` is written after the loop and before the statement of `division`."""
+        start = self._index.span(loop_node)[1]
+        end = self._index.span(self._index.statement_of(division))[0]
+        writes = [position for position, is_write, _node in self._mentions.get((function, name), []) if is_write]
+        writes += self._in_place.get((function, name), [])
+        return any(start <= position < end for position in writes)
 
     def _denominator(self, expr: cst.BaseExpression, loop, function, at, depth: int = 0):
         if depth > 4:
@@ -300,10 +349,9 @@ class EpochFigures:
         core = _strip(expr)
         if isinstance(core, cst.Call) and last_name(core.func) == "max" and positional_args(core):
             core = _strip(positional_args(core)[0].value)  # max(n, 1)
-        if isinstance(core, cst.BinaryOperation) and isinstance(core.operator, cst.Add):
-            if (isinstance(core.left, cst.Name) and core.left.value == _enumerate_index(loop)
-                    and isinstance(core.right, cst.Integer) and core.right.value == "1"):
-                return BATCHES, loop.loader, None
+        if _batches_from_index(core, loop):
+            return BATCHES, loop.loader, None
+        if isinstance(core, cst.BinaryOperation):
             return None, None, None
         if isinstance(core, cst.Call) and last_name(core.func) == "len" and positional_args(core):
             arg = positional_args(core)[0].value
@@ -328,6 +376,48 @@ class EpochFigures:
             if value is not None:
                 return self._denominator(value, loop, function, at, depth + 1)
         return None, None, None
+
+    # -- running means ----------------------------------------------------------------------
+
+    def _weighted_running_means(self, loop) -> Iterator[Tuple[object, cst.CSTNode, str, cst.BaseExpression, cst.BaseExpression]]:
+        """`avg = (avg * i + x) / (i + 1)` with `i` the index of `enumerate(loader)`."""
+        index = _enumerate_index(loop)
+        if index is None or _enumerate_start(loop) != 0:
+            return
+        for assign in self._in_loop(loop, cst.Assign):
+            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+                continue
+            name = assign.targets[0].target.value
+            value = assign.value
+            if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide)
+                    and isinstance(value.left, cst.BinaryOperation) and isinstance(value.left.operator, cst.Add)):
+                continue
+            if self._loops.loop_of(assign) is not loop:
+                continue
+            total = value.left
+            for weighted, added in ((total.left, total.right), (total.right, total.left)):
+                if _is_product_of_names(weighted, name, index):
+                    yield loop, assign, name, added, value.right
+                    break
+
+    def _running_mean_division(self, loop, node: cst.CSTNode, name: str, value: cst.BaseExpression,
+                               count: cst.BaseExpression) -> None:
+        """Record a running-mean update as the division of the summed `value` by the number
+        of batches, when `count` counts the batches seen so far."""
+        if not self._counts_batches_seen(count, loop):
+            return
+        kind = self._value_kind(value, loop, node)
+        numerator = Accumulated(name, kind, node, loop)
+        self.divisions.append(EpochDivision(node, numerator, BATCHES, loop.loader, None, running_mean=True))
+
+    def _counts_batches_seen(self, count: cst.BaseExpression, loop) -> bool:
+        """`i + 1` (`i` from `enumerate(loader)`), `i` from `enumerate(loader, 1)`, or a `+= 1`
+        counter of this loop; not a constant such as `len(loader)`."""
+        core = _strip(count)
+        if _batches_from_index(core, loop):
+            return True
+        return isinstance(core, cst.Name) and any(
+            acc.loop is loop and acc.name == core.value and acc.kind == BATCH_COUNT for acc in self.accumulated)
 
     def _single_assignment(self, name: str, function) -> Optional[cst.BaseExpression]:
         values = self._assigns_by_name.get((function, name), [])
@@ -411,27 +501,33 @@ class EpochFigures:
                 self._mentions.setdefault(key, []).append((self._index.span(name)[0], usage, name))
         for mentions in self._mentions.values():
             mentions.sort(key=lambda mention: (mention[0], mention[1]))
+        for statement in self._index.of_type(cst.AugAssign):
+            if isinstance(statement.target, cst.Name):
+                key = (self._index.enclosing_function(statement), statement.target.value)
+                self._in_place.setdefault(key, []).append(self._index.span(statement)[0])
 
     def _usage(self, name: cst.Name) -> Optional[bool]:
         """True for a write (assignment or loop target), False for a read, None for neither
         (an attribute name, a keyword, a `del`, a definition's name)."""
         parent = self._index.parent(name)
-        if isinstance(parent, cst.Attribute) and parent.attr is name:
+        kind = type(parent)  # type tests, not isinstance: this runs for every name in the file
+        if kind is cst.Attribute and parent.attr is name:  # type: ignore[union-attr]
             return None
-        if isinstance(parent, cst.Arg) and parent.keyword is name:
+        if kind is cst.Arg and parent.keyword is name:  # type: ignore[union-attr]
             return None
-        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.AsName)):
+        if kind in _DEFINING_PARENTS:
             return None
         child: cst.CSTNode = name
         for ancestor in self._index.ancestors(name):
-            if isinstance(ancestor, cst.Del):
+            kind = type(ancestor)
+            if kind is cst.Del:
                 return None
-            if isinstance(ancestor, cst.AssignTarget):
+            if kind is cst.AssignTarget:
                 return True
-            if isinstance(ancestor, (cst.AnnAssign, cst.For, cst.CompFor)):
-                target = ancestor.target
+            if kind in _TARGET_OWNERS:
+                target = ancestor.target  # type: ignore[attr-defined]
                 return True if child is target else False
-            if isinstance(ancestor, (cst.Tuple, cst.List, cst.Element, cst.StarredElement)):
+            if kind in _UNPACKING:
                 child = ancestor
                 continue
             return False
@@ -439,6 +535,12 @@ class EpochFigures:
 
     def _after(self, node: cst.CSTNode, loop_node: cst.CSTNode) -> bool:
         return self._index.span(node)[0] >= self._index.span(loop_node)[1]
+
+
+# _usage: parents whose name is a definition, owners of a target, and unpacking containers
+_DEFINING_PARENTS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.AsName})
+_TARGET_OWNERS = frozenset({cst.AnnAssign, cst.For, cst.CompFor})
+_UNPACKING = frozenset({cst.Tuple, cst.List, cst.Element, cst.StarredElement})
 
 
 # -- expression helpers ------------------------------------------------------------------
@@ -475,13 +577,77 @@ def _is_number(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float))
 
 
+def _running_mean_update(module: cst.Module, accumulator) -> Optional[Tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """`avg += (x - avg) / n` or `avg = avg + (x - avg) / n`: (x, n); else None."""
+    if isinstance(accumulator.node, cst.AugAssign) and not isinstance(accumulator.node.operator, cst.AddAssign):
+        return None
+    value = accumulator.value
+    if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide)):
+        return None
+    delta = value.left
+    if not (isinstance(delta, cst.BinaryOperation) and isinstance(delta.operator, cst.Subtract)):
+        return None
+    if expression_key(module, delta.right) != accumulator.name:
+        return None
+    return delta.left, value.right
+
+
+def _is_product_of_names(node: cst.BaseExpression, first: str, second: str) -> bool:
+    """`first * second` in either order."""
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+        return False
+    names = {n.value for n in (node.left, node.right) if isinstance(n, cst.Name)}
+    return names == {first, second}
+
+
+def _batches_from_index(core: cst.BaseExpression, loop) -> bool:
+    """The number of batches seen, from the loop's enumerate index: `i + 1` / `1 + i` when
+    counting from 0, `i` itself for `enumerate(loader, 1)`."""
+    index = _enumerate_index(loop)
+    if index is None:
+        return False
+    start = _enumerate_start(loop)
+    if isinstance(core, cst.Name):
+        return start == 1 and core.value == index
+    if start == 0 and isinstance(core, cst.BinaryOperation) and isinstance(core.operator, cst.Add):
+        for name, one in ((core.left, core.right), (core.right, core.left)):
+            if isinstance(name, cst.Name) and name.value == index and isinstance(one, cst.Integer) and one.value == "1":
+                return True
+    return False
+
+
+def _enumerate_call(loop) -> Optional[cst.Call]:
+    """The `enumerate(...)` the loop iterates, also inside a progress bar:
+    `for i, batch in tqdm(enumerate(loader), total=len(loader))`."""
+    node = loop.node.iter if isinstance(loop.node, cst.For) else None
+    while isinstance(node, cst.Call):
+        name = last_name(node.func)
+        if name == "enumerate":
+            return node
+        args = positional_args(node)
+        if name not in _PROGRESS_BARS or not args:
+            return None
+        node = args[0].value
+    return None
+
+
+def _enumerate_start(loop) -> Optional[int]:
+    """The literal start of the loop's `enumerate(...)` (0 by default), None if not literal."""
+    call = _enumerate_call(loop)
+    if call is None:
+        return None
+    start = argument(call, 1, "start")
+    if start is None:
+        return 0
+    if isinstance(start, cst.Integer):
+        return int(start.value)
+    return None
+
+
 def _enumerate_index(loop) -> Optional[str]:
-    node = loop.node
-    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+    if _enumerate_call(loop) is None:
         return None
-    if last_name(node.iter.func) != "enumerate":
-        return None
-    target = node.target
+    target = loop.node.target
     if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
         first = target.elements[0].value
         return first.value if isinstance(first, cst.Name) else None

@@ -96,7 +96,7 @@ class ForwardData:
         loop = self.ctx.loops.loop_of(backward)
         if own_loop is not None and loop is own_loop:
             return True
-        if loop is not None and loop.step_calls:
+        if loop is not None and loop.kind == "train" and loop is not own_loop:
             return False
         return self.index.order(backward) > self.index.order(call)
 
@@ -120,6 +120,8 @@ class ForwardData:
                 return [expr] + self._data_roots(expr.func.value)  # `img.unsqueeze(0).to(device)`
             args = positional_args(expr)
             return [expr] + (self._data_roots(args[0].value) if args else [])
+        if isinstance(expr, cst.SimpleString):
+            return [expr]  # the file a reader loads: `np.load("windows_test.npy")`
         return []
 
     def _is_module_path(self, node) -> bool:
@@ -129,6 +131,10 @@ class ForwardData:
 
     def _root_role(self, expr, scope: Scope, env, before: int, depth: int) -> Optional[str]:
         roles = self.ctx.roles
+        if isinstance(expr, cst.SimpleString):
+            return _file_role(roles, expr)
+        if isinstance(expr, cst.Call) and _is_transform(expr.func):
+            return None  # `test_transform(photo)`: the pipeline's name, not the data's; the argument decides
         role = roles.role_of(expr, scope, env)
         if role is not None or depth > 3:
             return role
@@ -266,3 +272,18 @@ def _is_text_encoder(func) -> bool:
     the call is what was typed; a file path to a loader is not."""
     name = (dotted_name(func) or "").lower()
     return "tokeniz" in name or name.endswith(("processor", ".encode", "encode_plus"))
+
+
+def _file_role(roles, literal: cst.SimpleString) -> Optional[str]:
+    """`"har/windows_test.npy"` -> test: the role in the file's own name (not its folder or
+    its extension)."""
+    value = literal.evaluated_value
+    if not isinstance(value, str) or "." not in value:
+        return None  # a path to a file only, not a key or a device name
+    stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return roles.name_role(stem) if stem else None
+
+
+def _is_transform(func) -> bool:
+    name = (last_name(func) or "").lower()
+    return "transform" in name or name.endswith(("tfm", "tfms", "preprocess", "augment"))

@@ -1,10 +1,15 @@
 """Evaluation data that is the training data, or overlaps it (`ctx.overlap`).
 
-Four ways it shows: validation data handed to training is the training data
-(`fit(x, y, validation_data=(x, y))`, `Trainer(eval_dataset=train_ds)`); an evaluation loader
-reads the training dataset; a figure computed on training arrays is kept or printed as a
-validation / test figure; a second random split of the same rows scores a model on rows the
-first split trained it on.
+The ways it shows: validation data handed to training is the training data
+(`fit(x, y, validation_data=(x, y))`, `Trainer(eval_dataset=train_ds)`; a call of a function
+of this file named `fit` is that function, not the framework's); an evaluation loader reads
+the training dataset and a figure is computed on it (`ctx.data_uses`: a "test_loader" rebuilt
+over the training set to preview one batch is none); a figure computed on training arrays is
+kept or printed as a validation / test figure; a classifier is scored on the very rows it was
+fitted on and the figure is printed or displayed without being called a training figure; the
+held-out slice repeats the training slice (`val_idx = perm[:cut]` after `train_idx =
+perm[:cut]`); a second random split of the same rows scores a model on rows the first split
+trained it on.
 """
 
 from __future__ import annotations
@@ -16,22 +21,33 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from trainlint.semantic.dataflow import Binding, DataFlow
+from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding, DataFlow
 from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
 from trainlint.semantic.splits import Split
 from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
+from trainlint.semantic.targets import CATEGORICAL
 from trainlint.vocab.roles import EVAL_TEXT_PATTERN, TRAIN, TRAIN_TEXT_PATTERN, is_eval
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
 
 EVAL_WORDS = re.compile(EVAL_TEXT_PATTERN, re.IGNORECASE)
+# A figure on the fitted rows on purpose: "memorisation check", "in-sample", "resubstitution".
+MEMORISATION_WORDS = re.compile(r"memori[sz]|in[- ]sample|resubstitution|seen data|fit data", re.IGNORECASE)
+# scikit-learn metrics of a classifier's predictions against the labels.
+CLASSIFICATION_FIGURES = frozenset((
+    "accuracy_score", "balanced_accuracy_score", "f1_score", "fbeta_score", "precision_score",
+    "recall_score", "classification_report", "matthews_corrcoef", "cohen_kappa_score",
+    "jaccard_score", "hamming_loss", "zero_one_loss",
+))
 TRAIN_WORDS = re.compile(TRAIN_TEXT_PATTERN, re.IGNORECASE)
 
 # How the evaluation data meets the training data.
 VALIDATION_IS_TRAINING = "validation-is-training"  # `data`: the validation argument
 LOADER_OVER_TRAINING = "loader-over-training"      # `data`: the training dataset
 LABELLED_SCORE = "labelled-score"                  # a "test" figure on training arrays
+FIT_DATA_SCORE = "fit-data-score"                  # a model scored on the rows it was fitted on
+REPEATED_SLICE = "repeated-slice"                  # `data`: the training slice repeated
 RESPLIT = "resplit"                                # `first_split`, `second_split`
 
 
@@ -50,18 +66,31 @@ class OverlapFacts:
 
     @cached_property
     def overlaps(self) -> List[Overlap]:
-        return [*self._validation_arguments(), *self._loaders(), *self._labelled_scores(), *self._resplits()]
+        labelled = list(self._labelled_scores())
+        already = {id(self._ctx.index.statement_of(o.node)) for o in labelled}
+        fit_data = [o for o in self._scores_on_fit_data() if id(self._ctx.index.statement_of(o.node)) not in already]
+        return [*self._validation_arguments(), *self._loaders(), *labelled, *fit_data,
+                *self._repeated_slices(), *self._resplits()]
 
     # -- validation data passed to training --------------------------------------------
 
     def _validation_arguments(self) -> Iterator[Overlap]:
         ctx = self._ctx
         for call in ctx.index.of_type(cst.Call):
+            if self._calls_own_function(call):
+                continue  # `fit(model, epochs, train_loader, valid_loader)` of this file
             validation, training = _validation_and_training(call)
             if validation is None:
                 continue
             if ctx.roles.along_flow(validation) == TRAIN or self._same_data(validation, training):
                 yield Overlap(call, VALIDATION_IS_TRAINING, validation)
+
+    def _calls_own_function(self, call: cst.Call) -> bool:
+        """A call by bare name of a function (or class) defined in this file is that
+        function, whatever it is called: its parameters are its own, not a framework's."""
+        if not isinstance(call.func, cst.Name):
+            return False
+        return any(b.how == "def" for b in self._ctx.dataflow.resolve_name(call.func.value, call))
 
     def _same_data(self, validation: cst.BaseExpression, training: List[cst.BaseExpression]) -> bool:
         if not training:
@@ -96,8 +125,14 @@ class OverlapFacts:
                 continue
             if keyword_value(call, "sampler") is not None or keyword_value(call, "batch_sampler") is not None:
                 continue  # `DataLoader(train_ds, sampler=SubsetRandomSampler(val_idx))` picks other rows
-            if self.is_evaluation_loader(call):
+            if self.is_evaluation_loader(call) and self._scored(call):
                 yield Overlap(call, LOADER_OVER_TRAINING, dataset)
+
+    def _scored(self, loader: cst.Call) -> bool:
+        """A figure is computed on the loader: its name alone is no evidence (a "test_loader"
+        rebuilt over the training set to display a few predictions scores nothing)."""
+        ctx = self._ctx
+        return ctx.data_uses.reaches_evaluation(ctx.dataflow.bindings_assigned_from(loader))
 
     # -- "test" figures computed on training arrays ----------------------------------------
 
@@ -134,6 +169,181 @@ class OverlapFacts:
         mentions_train = any(TRAIN_WORDS.search(t) for t in texts)
         # The statement reports only training-data figures: all its other metric calls too.
         return mentions_eval and not mentions_train
+
+    # -- a model scored on the very rows it was fitted on ---------------------------------
+
+    def _scores_on_fit_data(self) -> Iterator[Overlap]:
+        """`clf.fit(X, y)` then `accuracy_score(y, clf.predict(X))` or `clf.score(X, y)`,
+        printed or displayed as the model's accuracy (a classifier; the statement does not
+        call it a training figure). Data named as training data counts only in a file that
+        holds no other data: there the training figure is the only figure."""
+        ctx = self._ctx
+        reported: Set[int] = set()
+        for call in ctx.index.of_type(cst.Call):
+            fit = self._fit_scored_on_its_rows(call)
+            if fit is None:
+                continue
+            statement = ctx.index.enclosing(call, cst.BaseSmallStatement)
+            if statement is None or id(statement) in reported or not self._reported_as_accuracy(statement, call):
+                continue
+            if not self._data_unlabelled(fit):
+                continue
+            reported.add(id(statement))
+            yield Overlap(call, FIT_DATA_SCORE, data=fit)
+
+    def _fit_scored_on_its_rows(self, call: cst.Call) -> Optional[cst.Call]:
+        """The `fit` of the model this metric call scores, if it scores the rows fitted on."""
+        ctx = self._ctx
+        if isinstance(call.func, cst.Attribute) and last_name(call) == "score" and not ctx.imports.candidates(call):
+            args = [a.value for a in positional_args(call)]
+            fit = self._latest_fit(call.func.value)
+            if fit is None or len(args) != 2 or not self._is_classifier(fit, call.func.value):
+                return None
+            return fit if self._same_rows(args, self._fit_data(fit)) else None
+        name = last_name(call) or ""
+        if name not in CLASSIFICATION_FIGURES or not any(c.startswith(METRIC_PREFIX) for c in ctx.imports.candidates(call)):
+            return None
+        args = [a.value for a in positional_args(call)[:2]]
+        if len(args) != 2:
+            return None
+        truth, predicted = args
+        prediction = self._prediction(predicted)
+        if prediction is None:
+            return None
+        fit = self._latest_fit(prediction.func.value)  # type: ignore[attr-defined]
+        if fit is None or not prediction.args:
+            return None
+        scored = [prediction.args[0].value, truth]
+        return fit if self._same_rows(scored, self._fit_data(fit)) else None
+
+    def _prediction(self, expr: cst.BaseExpression) -> Optional[cst.Call]:
+        """`model.predict(X)`, inline or through the name it was kept under."""
+        for value in [expr, *self._ctx.dataflow.defining_values(expr)]:
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and last_name(value) == "predict":
+                return value
+        return None
+
+    def _latest_fit(self, model: cst.BaseExpression) -> Optional[cst.Call]:
+        """The `fit` call the model holds at this point: `clf.fit(X, y)` before, or
+        `clf = make_pipeline(...).fit(X, y)`. None when that is not visible or not unique."""
+        if not isinstance(model, cst.Name):
+            return None
+        fits = set()
+        for binding in self._ctx.dataflow.resolve_name(model.value, model):
+            value = binding.value
+            if isinstance(value, cst.Call) and last_name(value) == "fit" and isinstance(value.func, cst.Attribute):
+                fits.add(value)
+            else:
+                return None
+        return fits.pop() if len(fits) == 1 else None
+
+    def _fit_data(self, fit: cst.Call) -> List[cst.BaseExpression]:
+        return [a.value for a in positional_args(fit)[:2]]
+
+    def _same_rows(self, scored: List[cst.BaseExpression], fitted: List[cst.BaseExpression]) -> bool:
+        """Features and target scored are those fitted: the same bindings, or the same
+        expression over the same bindings (`np.array(labels["y"])` written twice)."""
+        if len(scored) != 2 or len(fitted) != 2:
+            return False
+        return all(self._data_keys(a) & self._data_keys(b) for a, b in zip(scored, fitted))
+
+    def _data_keys(self, expr: cst.BaseExpression) -> Set[Tuple]:
+        flow = self._ctx.dataflow
+        keys: Set[Tuple] = set()
+        expressions = [expr]
+        if isinstance(expr, cst.Name):
+            bindings = flow.bindings(expr)
+            if bindings:
+                keys.add(("bindings", frozenset(id(b) for b in bindings)))
+            if len(bindings) == 1 and _plain_assignment(bindings[0]):
+                expressions.append(bindings[0].value)  # type: ignore[arg-type]
+        for value in expressions:
+            if isinstance(value, cst.Name):
+                continue
+            read = frozenset(id(r.binding) for r in flow.refs(value))
+            if read:
+                keys.add(("expression", expression_key(self._ctx.module, value), read))
+        return keys
+
+    def _is_classifier(self, fit: cst.Call, model: cst.BaseExpression) -> bool:
+        targets = self._ctx.targets
+        return CATEGORICAL in (targets.estimator_kind(model), targets.estimator_kind(fit.func.value))  # type: ignore[attr-defined]
+
+    def _reported_as_accuracy(self, statement: cst.CSTNode, call: cst.Call) -> bool:
+        """Printed or displayed, and not called a training figure. A bare `clf.score(X, y)`
+        at module level is displayed (a notebook cell, a script exported from one, an
+        interactive session); inside a function it shows nothing, nor does a unit test's
+        `assert_equal(pipe.score(X, y), ...)`."""
+        if not isinstance(statement, cst.Expr):
+            return False  # kept under a name: `labelled_evaluation` reads that name
+        ctx = self._ctx
+        displayed = statement.value is call and ctx.index.enclosing(call, cst.FunctionDef) is None
+        if not displayed and ctx.reports.reported_directly(call) is None:
+            return False
+        texts = list(literal_texts(statement))
+        return not any(TRAIN_WORDS.search(t) or MEMORISATION_WORDS.search(t) for t in texts)
+
+    def _data_unlabelled(self, fit: cst.Call) -> bool:
+        """The rows are not named as training data, or the file holds no other data."""
+        roles = self._ctx.roles
+        data = self._fit_data(fit)
+        if any(is_eval(roles.along_flow(d)) for d in data):
+            return False
+        if not any(roles.along_flow(d) == TRAIN for d in data):
+            return True
+        return not self._ctx.splits.splits and not any(
+            is_eval(roles.name_role(b.name)) for b in self._ctx.dataflow.all_bindings)
+
+    # -- the held-out slice repeats the training slice ---------------------------------
+
+    def _repeated_slices(self) -> Iterator[Overlap]:
+        """`train_idx = perm[:cut]` then `val_idx = perm[:cut]`: the same slice of the same
+        rows (same bindings read) kept under a training name and then under an evaluation
+        name, and the evaluation copy is used. The held-out part is the training part."""
+        ctx = self._ctx
+        training: Dict[Tuple, cst.Assign] = {}
+        for assign in ctx.index.of_type(cst.Assign):
+            target = _single_name_target(assign)
+            if target is None or not _is_slice(assign.value):
+                continue
+            key = self._slice_key(assign.value)  # type: ignore[arg-type]
+            role = ctx.roles.name_role(target.value)
+            if is_eval(role):
+                if key in training and self._used(target):
+                    yield Overlap(assign, REPEATED_SLICE, data=training[key])
+            elif role == TRAIN or self._trained_on(target):
+                training.setdefault(key, assign)
+
+    def _slice_key(self, subscript: cst.Subscript) -> Tuple:
+        flow = self._ctx.dataflow
+        read: Set[int] = set()
+        for ref in flow.refs(subscript):
+            # a slice the split facts took for a split part reads its source through the part
+            sources = ref.binding.parents if ref.binding.how == "part" else [ref]
+            read |= {id(r.binding) for r in sources}
+        return expression_key(self._ctx.module, subscript), frozenset(read), flow.scope_of(subscript)
+
+    def _trained_on(self, target: cst.Name) -> bool:
+        """The rows (or positions) a name holds reach a training loop's loader or a `fit`."""
+        binding = self._ctx.dataflow.binding_of_target.get(target)
+        return binding is not None and binding in self._training_inputs
+
+    @cached_property
+    def _training_inputs(self) -> Set[Binding]:
+        ctx = self._ctx
+        flow = ctx.dataflow
+        inputs: Set[Binding] = set()
+        for loop in ctx.loops.of_kind("train"):
+            for loader in loop.loaders:
+                inputs |= flow.derivation(loader, ALL_BUT_PARAM)
+        for call in ctx.index.of_type(cst.Call):
+            if last_name(call) == "fit" and isinstance(call.func, cst.Attribute) and positional_args(call):
+                inputs |= flow.derivation(positional_args(call)[0].value, ALL_BUT_PARAM)
+        return inputs
+
+    def _used(self, target: cst.Name) -> bool:
+        binding = self._ctx.dataflow.binding_of_target.get(target)
+        return binding is not None and self._ctx.data_uses.reaches_evaluation([binding])
 
     # -- a second random split of the same rows -------------------------------------------
 
@@ -200,6 +410,25 @@ class OverlapFacts:
             test_size_a, test_size_b = (keyword_value(s.node, "test_size") for s in (split_a, split_b))
             return ctx.code(test_size_a) != ctx.code(test_size_b)
         return True
+
+
+def _single_name_target(assign: cst.Assign) -> Optional[cst.Name]:
+    if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+        return assign.targets[0].target
+    return None
+
+
+def _is_slice(value: cst.BaseExpression) -> bool:
+    """`rows[:cut]`, `perm[a:b]`: a range of positions, not one element."""
+    return (isinstance(value, cst.Subscript) and len(value.slice) == 1
+            and isinstance(value.slice[0].slice, cst.Slice))
+
+
+def _plain_assignment(binding: Binding) -> bool:
+    """`name = value`: the value is what the name holds (not one part of an unpacked call)."""
+    node = binding.node
+    return (binding.how == "assign" and binding.value is not None and isinstance(node, cst.Assign)
+            and all(isinstance(t.target, cst.Name) for t in node.targets))
 
 
 def _validation_and_training(call: cst.Call) -> Tuple[Optional[cst.BaseExpression], List[cst.BaseExpression]]:

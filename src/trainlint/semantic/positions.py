@@ -17,9 +17,8 @@ fix edits point at the text the user has.
 from __future__ import annotations
 
 from bisect import bisect_right
-from contextlib import contextmanager
 from itertools import accumulate
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -27,34 +26,46 @@ from libcst.metadata import CodePosition, CodeRange
 from trainlint.core.lines import LINE_BREAK  # what libcst counts as a line break
 
 
-@contextmanager
+class _SyntacticSpan:
+    """The context record_syntactic_position returns: a plain class rather than a
+    @contextmanager generator, since libcst enters one for nearly every node it generates."""
+
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
+
+    def __init__(self, state, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
+                 end_node: Optional[cst.CSTNode]) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *_exc: object) -> None:
+        marks = self.state.marks
+        start = self.start if self.start_node is None else marks[id(self.start_node)][0]
+        end = len(self.state.tokens) if self.end_node is None else marks[id(self.end_node)][1]
+        marks[id(self.node)] = (start, end)
+
+
 def record_syntactic_position(
     self,
     node: cst.CSTNode,
     *,
     start_node: Optional[cst.CSTNode] = None,
     end_node: Optional[cst.CSTNode] = None,
-) -> Iterator[None]:
+) -> _SyntacticSpan:
     """CodegenState hook (as libcst's PositionProvidingCodegenState): some nodes narrow their
     range to the syntactic part, or take it from child nodes; `self.marks` holds token indices."""
-    start = len(self.tokens)
-    try:
-        yield
-    finally:
-        end = len(self.tokens)
-        if start_node is not None:
-            start = self.marks[start_node][0]
-        if end_node is not None:
-            end = self.marks[end_node][1]
-        self.marks[node] = (start, end)
+    return _SyntacticSpan(self, node, start_node, end_node)
 
 
 class PositionIndex:
     """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's, but
     in `text` (the parsed source) where libcst's code differs from it (`TextOffsets`)."""
 
-    def __init__(self, marks: Dict[cst.CSTNode, Tuple[int, int]], tokens: List[str],
+    def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str],
                  text: Optional[str] = None) -> None:
+        # marks: id(node) -> token indices; the ModuleIndex that owns it keeps the nodes alive
         self._marks = marks
         self._tokens = tokens
         self._text = text
@@ -64,11 +75,11 @@ class PositionIndex:
         self._on_text = True
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        start, end = self._marks[node]
+        start, end = self._marks[id(node)]
         return CodeRange(self._position(start), self._position(end))
 
     def __contains__(self, node: object) -> bool:
-        return node in self._marks
+        return id(node) in self._marks
 
     @property
     def on_text(self) -> bool:

@@ -1,14 +1,24 @@
 """Splits of classification data that do not keep the class mix (`ctx.stratification`).
 
-Three shapes: `train_test_split` of a categorical target without `stratify=` (the target
+Four shapes: `train_test_split` of a categorical target without `stratify=` (the target
 passed, or one categorical column of a single frame split whole); a `KFold` / `ShuffleSplit`
 / `RepeatedKFold` used for a classification target (its `cv=` or `.split(X, y)`); a torch
-`random_split` in a file that shows its classes are imbalanced. Whether a target is
-categorical comes from semantic/targets.py; splits marked `shuffle=False` are deliberate.
+`random_split` in a file that shows its classes are imbalanced; a Hugging Face
+`Dataset.train_test_split` without `stratify_by_column=` of a data set with a ClassLabel
+column or whose parts feed a `Trainer` around a classifier. Splits marked `shuffle=False`
+are deliberate.
+
+Whether a target is categorical comes from semantic/targets.py's evidence sites, kept only
+when they are about the same binding of the labels (semantic/dataflow.py): the bindings the
+split reads, where they came from, its outputs and what is computed from them. A notebook
+that rebinds `y_train` to another data set lends nothing to the earlier split. Without any
+such site, the labels are followed forward (into a classification loss or an accuracy,
+through tensors and loaders) and, for a parameter, back to what the callers in the file pass.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,6 +27,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from trainlint.semantic.names import (
+    argument,
     assigned_targets,
     bool_value,
     is_none,
@@ -24,8 +35,10 @@ from trainlint.semantic.names import (
     last_name,
     positional_args,
     string_value,
+    walk,
 )
-from trainlint.semantic.targets import CATEGORICAL
+from trainlint.semantic.dataflow import DATA_KINDS, Binding
+from trainlint.semantic.targets import CATEGORICAL, CONTINUOUS, EvidenceSite, SiteFilter, _root_name
 from trainlint.vocab.splitting import (
     RANDOM_SPLIT,
     SKLEARN_SEARCHES,
@@ -41,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SPLIT_OF_TARGET = "split-of-target"  # `target`: the categorical labels to stratify by
 SPLITTER = "splitter"                # `splitter`, `stratified`: its name and its replacement
 RANDOM_SPLIT_OF_IMBALANCED = "random-split"  # `evidence`: what shows the imbalance
+DATASET_SPLIT = "dataset-split"  # HF `Dataset.train_test_split`; `column`: its ClassLabel column if known
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,10 @@ class UnstratifiedSplit:
     splitter: str = ""
     stratified: str = ""
     evidence: str = ""
+    # The categorical evidence is about the very binding the split reads (a `stratify=` fix
+    # is then safe); False when some of it was matched by name only.
+    at_binding: bool = True
+    column: str = ""
 
 
 class StratificationFacts:
@@ -64,7 +82,8 @@ class StratificationFacts:
             for call in self._ctx.index.of_type(cst.Call)
             if self._ctx.imports.matches(call, TRAIN_TEST_SPLIT)
         ]
-        return [*self._target_splits(splits), *self._splitters(), *self._random_splits(), *self._single_frames(splits)]
+        return [*self._target_splits(splits), *self._splitters(), *self._random_splits(),
+                *self._single_frames(splits), *self._dataset_splits()]
 
     # -- train_test_split(X, y) of a categorical y ----------------------------------------
 
@@ -82,8 +101,15 @@ class StratificationFacts:
                 continue  # a single frame: the target column is not visible here
             for array in arrays[1:]:
                 keys = self._target_keys(array, outputs_of[ctx.targets.key(array)])
-                if ctx.targets.kind(keys, ctx.index.enclosing_function(call)) == CATEGORICAL:
-                    yield UnstratifiedSplit(call, SPLIT_OF_TARGET, target=array)
+                about = self._about_labels(array, self._split_outputs(call, len(arrays)))
+                sites = [site for site in ctx.targets.sites(keys, ctx.index.enclosing_function(call)) if about(site)]
+                kinds = {site.kind for site in sites}
+                kind = kinds.pop() if len(kinds) == 1 else None
+                if not sites:
+                    kind = self._kind_from_use(array, call, len(arrays)) or self._kind_from_callers(array, depth=0)
+                if kind == CATEGORICAL:
+                    at_binding = all(self._bindings_of_site(site) for site in sites)
+                    yield UnstratifiedSplit(call, SPLIT_OF_TARGET, target=array, at_binding=at_binding)
                     break
 
     # -- KFold / ShuffleSplit where a stratified splitter fits ------------------------------
@@ -197,13 +223,14 @@ class StratificationFacts:
                     if label is not None:
                         columns.add(label)
             scope = ctx.index.enclosing_function(call)
-            categorical = [c for c in sorted(columns) if self._column_kind(names, c, scope) == CATEGORICAL]
+            about = self._about_labels(arrays[0], self._split_outputs(call, 1))
+            categorical = [c for c in sorted(columns) if self._column_kind(names, c, scope, about) == CATEGORICAL]
             if len(categorical) != 1:
                 continue
             target = cst.parse_expression(f"{frame}[{categorical[0]!r}]".replace("'", '"'))
             yield UnstratifiedSplit(call, SPLIT_OF_TARGET, target=target)
 
-    def _column_kind(self, names, column: str, scope) -> Optional[str]:
+    def _column_kind(self, names, column: str, scope, about: SiteFilter) -> Optional[str]:
         ctx = self._ctx
         keys: List[str] = []
         for name in names:
@@ -213,7 +240,222 @@ class StratificationFacts:
             if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
                 if ctx.targets.key(assign.value) in wanted:
                     keys.append(assign.targets[0].target.value)
-        return ctx.targets.kind(keys, scope)
+        return ctx.targets.kind(keys, scope, about)
+
+    # -- labels that reach a classification loss or an accuracy (data flow) -------------------
+
+    def _kind_from_use(self, labels: cst.BaseExpression, call: cst.Call, n_arrays: int) -> Optional[str]:
+        """CATEGORICAL when a part of these labels flows, through tensors, datasets and
+        loaders, into the target of a classification loss or into `(pred == y).mean()`."""
+        flow = self._ctx.dataflow
+        outputs = self._split_outputs(call, n_arrays)
+        position = next((i for i, array in enumerate(positional_args(call)) if array.value is labels), None)
+        if position is None:
+            return None
+        parts = {flow.binding_of_target[o] for o in outputs[2 * position: 2 * position + 2]
+                 if o is not None and o in flow.binding_of_target}
+        if parts & (self._classification_targets | self._classifier_data):
+            return CATEGORICAL
+        return None
+
+    @cached_property
+    def _classification_targets(self) -> Set[Binding]:
+        """Every binding the targets of classification losses and the labels compared with
+        predictions in accuracies are computed from."""
+        ctx = self._ctx
+        flow = ctx.dataflow
+        found: Set[Binding] = set()
+        for call in ctx.index.of_type(cst.Call):
+            use = ctx.criteria.loss_use(call)
+            if use is not None and use.spec.family in CLASSIFICATION_LOSS_FAMILIES:
+                target = argument(call, 1, "target")
+                if target is not None:
+                    found |= flow.derivation(target)
+        for comparison in ctx.index.of_type(cst.Comparison):
+            labels = _labels_compared_with_predictions(ctx, comparison)
+            if labels is not None:
+                found |= flow.derivation(labels)
+        return found
+
+    # -- Hugging Face Dataset.train_test_split of a classification data set -------------------
+
+    def _dataset_splits(self) -> Iterator[UnstratifiedSplit]:
+        """`ds.train_test_split(test_size=...)` without `stratify_by_column=` on a data set
+        whose labels are a ClassLabel (`ds.features["label"].names`) or whose parts train
+        or evaluate a sequence / image / audio classifier."""
+        ctx = self._ctx
+        if not _DATASETS_IMPORT.search(ctx.text):
+            return
+        for call in ctx.index.of_type(cst.Call):
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "train_test_split"):
+                continue
+            if ctx.imports.matches(call, TRAIN_TEST_SPLIT) or bool_value(keyword_value(call, "shuffle")) is False:
+                continue
+            stratify = keyword_value(call, "stratify_by_column")
+            if stratify is not None and not is_none(stratify):
+                continue
+            received = ctx.dataflow.ancestry(ctx.dataflow.bindings(call.func.value))
+            column = self._class_label_column(received)
+            if column is not None:
+                yield UnstratifiedSplit(call, DATASET_SPLIT, column=column)
+            elif self._descendants(set(ctx.dataflow.bindings_assigned_from(call))) & self._classifier_data:
+                yield UnstratifiedSplit(call, DATASET_SPLIT)
+
+    def _class_label_column(self, received: Set[Binding]) -> Optional[str]:
+        """The column read as a ClassLabel (`ds.features["label"].names`, `.num_classes`,
+        `.int2str`) of a data set among `received`; None if there is none."""
+        flow = self._ctx.dataflow
+        for attribute in self._ctx.index.of_type(cst.Attribute):
+            if attribute.attr.value not in _CLASS_LABEL_ATTRIBUTES or not isinstance(attribute.value, cst.Subscript):
+                continue
+            features = attribute.value.value
+            if not (isinstance(features, cst.Attribute) and features.attr.value == "features"):
+                continue
+            if set(flow.bindings(features.value)) & received:
+                index = attribute.value.slice[0].slice if len(attribute.value.slice) == 1 else None
+                return (string_value(index.value) if isinstance(index, cst.Index) else None) or ""
+        return None
+
+    @cached_property
+    def _classifier_data(self) -> Set[Binding]:
+        """The bindings the train / eval data sets of a `Trainer` around a classification
+        model (`AutoModelForSequenceClassification`, `...ForImageClassification`) come from."""
+        ctx = self._ctx
+        flow = ctx.dataflow
+        found: Set[Binding] = set()
+        for call in ctx.index.of_type(cst.Call):
+            if last_name(call) != "Trainer" or not self._is_hf_classifier(argument(call, 0, "model"), 0):
+                continue
+            for keyword_name in ("train_dataset", "eval_dataset"):
+                data = keyword_value(call, keyword_name)
+                if data is not None:
+                    found |= flow.derivation(data)
+        return found
+
+    def _is_hf_classifier(self, model: Optional[cst.BaseExpression], depth: int) -> bool:
+        """Built by `<...>For{Sequence,Image,Audio,Video}Classification(.from_pretrained)(...)`,
+        maybe moved (`.to(device)`) or held by a name."""
+        if model is None or depth > 4:
+            return False
+        if isinstance(model, cst.Name):
+            return any(self._is_hf_classifier(v, depth + 1) for v in self._ctx.dataflow.defining_values(model))
+        if not isinstance(model, cst.Call):
+            return False
+        func = model.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("to", "cuda", "from_pretrained"):
+            if func.attr.value != "from_pretrained":
+                return self._is_hf_classifier(func.value, depth + 1)
+            func = func.value
+        name = last_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        return bool(name and _HF_CLASSIFIER.search(name))
+
+    # -- labels that are a parameter: what the callers pass (same-file function summaries) -----
+
+    def _labels_kind(self, labels: cst.BaseExpression, depth: int) -> Optional[str]:
+        ctx = self._ctx
+        keys = self._target_keys(labels, [])
+        kind = ctx.targets.kind(keys, ctx.index.enclosing_function(labels), self._about_labels(labels, []))
+        return kind if kind is not None else self._kind_from_callers(labels, depth)
+
+    def _kind_from_callers(self, labels: cst.BaseExpression, depth: int) -> Optional[str]:
+        """`def fit(self, X, y): train_test_split(X, y)`: the labels are whatever the callers in
+        this file pass for `y`. Categorical when some caller passes classification labels and
+        none passes a continuous target."""
+        if not isinstance(labels, cst.Name) or depth > 2:
+            return None
+        params = [b for b in self._ctx.dataflow.resolve_name(labels.value, labels) if b.how == "param"]
+        if len(params) != 1 or not isinstance(params[0].scope, cst.FunctionDef):
+            return None
+        kinds = {self._labels_kind(arg, depth + 1)
+                 for arg in self._call_site_arguments(params[0].scope, labels.value)}
+        return CATEGORICAL if CATEGORICAL in kinds and CONTINUOUS not in kinds else None
+
+    def _call_site_arguments(self, function: cst.FunctionDef, param: str) -> List[cst.BaseExpression]:
+        """What each call of `function` in this file passes for `param`: calls by name for a
+        function, `obj.method(...)` on an instance of its class (or `self.method(...)`)."""
+        ctx = self._ctx
+        positional = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        if param not in positional:
+            return []
+        owner = ctx.index.enclosing_scope(function)
+        method = isinstance(owner, cst.ClassDef)
+        position = positional.index(param) - (1 if method else 0)
+        if position < 0:
+            return []
+        found: List[cst.BaseExpression] = []
+        for call in ctx.index.of_type(cst.Call):
+            if method:
+                if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == function.name.value
+                        and self._is_instance_of(call.func.value, owner)):
+                    continue
+            elif not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+                continue
+            value = argument(call, position, param)
+            if value is not None:
+                found.append(value)
+        return found
+
+    def _is_instance_of(self, receiver: cst.BaseExpression, cls: cst.ClassDef) -> bool:
+        """`Cls(...)`, a name assigned from it, or `self` inside the class."""
+        ctx = self._ctx
+        if isinstance(receiver, cst.Name) and receiver.value == "self":
+            return ctx.index.enclosing(receiver, cst.ClassDef) is cls
+        for value in ctx.dataflow.defining_values(receiver):
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == cls.name.value:
+                return True
+        return False
+
+    # -- which bindings the evidence must be about ---------------------------------------------
+
+    def _about_labels(self, labels: cst.BaseExpression, outputs) -> SiteFilter:
+        """Keeps the evidence sites that read the same labels as the split: the bindings the
+        split reads, where they came from, and what was computed from them or from the
+        split's outputs. A notebook that later rebinds `y_train` to another data set shows
+        nothing about this split through that name."""
+        flow = self._ctx.dataflow
+        start = set(flow.bindings(labels))
+        start.update(flow.binding_of_target[o] for o in outputs if o is not None and o in flow.binding_of_target)
+        start.update(_split_siblings(start))
+        related = flow.ancestry(start) | self._descendants(start)
+
+        def about(site: EvidenceSite) -> bool:
+            held = self._bindings_of_site(site)
+            return not held or bool(held & related)
+
+        return about
+
+    def _bindings_of_site(self, site: EvidenceSite) -> Set[Binding]:
+        """The bindings the evidence is about; empty when the flow cannot tell (a name from
+        outside the file, an expression without a root name)."""
+        flow = self._ctx.dataflow
+        if site.defines is not None:
+            binding = flow.binding_of_target.get(site.defines)
+            return {binding} if binding is not None else set()
+        root = _root_name(site.key)
+        if site.node is None or not root.isidentifier():
+            return set()
+        return set(flow.resolve_name(root, site.node))
+
+    def _descendants(self, start: Set[Binding]) -> Set[Binding]:
+        found: Set[Binding] = set()
+        stack = list(start)
+        while stack:
+            binding = stack.pop()
+            if binding in found:
+                continue
+            found.add(binding)
+            stack.extend(self._children.get(binding, ()))
+        return found
+
+    @cached_property
+    def _children(self) -> Dict[Binding, List[Binding]]:
+        """Forward data-flow edges: binding -> the bindings computed from its data."""
+        children: Dict[Binding, List[Binding]] = defaultdict(list)
+        for binding in self._ctx.dataflow.all_bindings:
+            for ref in binding.parents:
+                if ref.kind in DATA_KINDS:
+                    children[ref.binding].append(binding)
+        return children
 
     # -- which expressions stand for the labels -----------------------------------------------
 
@@ -244,6 +486,21 @@ class StratificationFacts:
                 if evidence.key(assign.value) == target_key:
                     keys.append(assign.targets[0].target.value)
         keys.extend(self._nested_part_names(target))
+        keys.extend(self._sibling_keys(target))
+        return keys
+
+    def _sibling_keys(self, target: cst.BaseExpression) -> List[str]:
+        """`y_dev` from `train_test_split(X, y)`: `y` and `y_test` are the same labels."""
+        flow = self._ctx.dataflow
+        keys: List[str] = []
+        for binding in flow.bindings(target):
+            split = binding.split
+            if split is None or getattr(split, "kind", None) != "train_test_split" or binding not in split.parts:
+                continue
+            position = split.parts.index(binding) // 2
+            if position < len(split.inputs):
+                keys.append(self._ctx.targets.key(split.inputs[position]))
+            keys.extend(p.name for p in split.parts[2 * position: 2 * position + 2] if p.name != "<part>")
         return keys
 
     def _nested_part_names(self, target: cst.BaseExpression) -> List[str]:
@@ -266,6 +523,64 @@ class StratificationFacts:
                             found.add(part)
             frontier = found
         return names
+
+
+_DATASETS_IMPORT = re.compile(r"^\s*(from|import)\s+datasets\b", re.MULTILINE)
+_CLASS_LABEL_ATTRIBUTES = {"names", "num_classes", "int2str", "str2int"}
+_HF_CLASSIFIER = re.compile(r"For(Sequence|Image|Audio|Video)Classification$")
+CLASSIFICATION_LOSS_FAMILIES = {
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "multi_margin_loss", "multilabel_soft_margin_loss",
+}
+_PREDICTION_CALLS = {"argmax", "predict", "round"}
+_COUNTING_CALLS = {"mean", "sum", "count_nonzero"}
+
+
+def _labels_compared_with_predictions(ctx: "FileContext", comparison: cst.Comparison) -> Optional[cst.BaseExpression]:
+    """`(logits.argmax(1) == y).float().mean()`, `torch.sum(preds == y)`: the labels side of
+    an equality between predictions and labels whose matches are counted (an accuracy)."""
+    if len(comparison.comparisons) != 1 or not isinstance(comparison.comparisons[0].operator, cst.Equal):
+        return None
+    left, right = comparison.left, comparison.comparisons[0].comparator
+    if not _is_counted(ctx, comparison):
+        return None
+    if _is_prediction(ctx, left) and not _is_prediction(ctx, right):
+        return right
+    if _is_prediction(ctx, right) and not _is_prediction(ctx, left):
+        return left
+    return None
+
+
+def _is_prediction(ctx: "FileContext", expr: cst.BaseExpression) -> bool:
+    """Made by argmax / predict / round here, or a name assigned from one."""
+    for value in [expr, *ctx.dataflow.defining_values(expr)]:
+        if any(isinstance(n, cst.Call) and last_name(n) in _PREDICTION_CALLS for n in walk(value)):
+            return True
+    return False
+
+
+def _is_counted(ctx: "FileContext", comparison: cst.Comparison) -> bool:
+    """The matches are summed or averaged in the same statement."""
+    node: Optional[cst.CSTNode] = comparison
+    while node is not None and not isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+        parent = ctx.index.parent(node)
+        if isinstance(parent, cst.Call) and last_name(parent) in _COUNTING_CALLS:
+            return True
+        if isinstance(parent, cst.Attribute) and parent.attr.value in _COUNTING_CALLS:
+            return True
+        node = parent
+    return False
+
+
+def _split_siblings(bindings: Set[Binding]) -> Set[Binding]:
+    """The other part of the same array of a train_test_split (`y_test` beside `y_train`)."""
+    siblings: Set[Binding] = set()
+    for binding in bindings:
+        split = binding.split
+        if split is not None and getattr(split, "kind", None) == "train_test_split" and binding in split.parts:
+            position = split.parts.index(binding) // 2
+            siblings.update(split.parts[2 * position: 2 * position + 2])
+    return siblings
 
 
 def _stratified_or_ordered(call: cst.Call) -> bool:

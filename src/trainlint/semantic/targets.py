@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Dict, Iterable, List, Optional, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from trainlint.semantic.index import ModuleIndex
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.dataflow import DataFlow
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.names import (
     argument,
@@ -67,6 +70,17 @@ LABEL_FUNCTIONS = {
     "pandas.factorize": ("values", 0),
     "pandas.get_dummies": ("data", 0),
 }
+# scikit-learn data sets whose target is class labels / a continuous value.
+CLASSIFICATION_LOADERS = {
+    "load_iris", "load_wine", "load_breast_cancer", "load_digits", "fetch_covtype",
+    "fetch_20newsgroups", "fetch_20newsgroups_vectorized", "fetch_lfw_people", "fetch_olivetti_faces",
+    "make_classification", "make_moons", "make_circles", "make_blobs", "make_gaussian_quantiles",
+    "make_hastie_10_2",
+}
+REGRESSION_LOADERS = {
+    "load_diabetes", "fetch_california_housing", "load_boston", "load_linnerud",
+    "make_regression", "make_friedman1", "make_friedman2", "make_friedman3", "make_sparse_uncorrelated",
+}
 LABEL_ENCODERS = {"LabelEncoder", "LabelBinarizer", "OrdinalEncoder", "MultiLabelBinarizer"}
 CLASSIFICATION_LOSSES = {
     "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
@@ -79,17 +93,39 @@ REGRESSION_LOSSES = {
 }
 
 
-class TargetEvidence:
-    """Module-wide table: expression key → set of kinds the code shows for it."""
+@dataclass(frozen=True)
+class EvidenceSite:
+    """One piece of evidence: `kind` shown for the expression `key` at `node`. `defines` is
+    the assigned name when the evidence is about the binding the statement creates
+    (`y = LabelEncoder().fit_transform(...)`); otherwise the evidence is about the binding
+    that `key`'s root name holds where `node` reads it."""
 
-    def __init__(self, module: cst.Module, index: ModuleIndex, imports: ImportTable) -> None:
+    key: str
+    kind: str
+    node: Optional[cst.CSTNode]
+    scope: Optional[cst.CSTNode]  # the function the evidence is read in; None: module level
+    defines: Optional[cst.Name] = None
+
+
+# Decides whether a site is about the labels asked for (flow-sensitive callers pass one).
+SiteFilter = Callable[[EvidenceSite], bool]
+
+
+class TargetEvidence:
+    """Module-wide table: expression key → the evidence sites that show a kind for it."""
+
+    def __init__(self, module: cst.Module, index: ModuleIndex, imports: ImportTable,
+                 flow: Optional["DataFlow"] = None) -> None:
         self._module = module
+        # With the data flow, a name stands for the values it holds where it is read (a
+        # notebook may rebind `model` from a regressor to a classifier); without it, for
+        # every value it is ever assigned.
+        self._flow = flow
         self._index = index
         self._imports = imports
         self._keys: Dict[cst.CSTNode, str] = {}
-        self._kinds: Dict[str, Set[str]] = defaultdict(set)
         # key -> scope of the evidence (a FunctionDef, or None for module level) -> kinds
-        self._scoped: Dict[str, Dict[Optional[cst.CSTNode], Set[str]]] = defaultdict(dict)
+        self._sites: Dict[str, List[EvidenceSite]] = defaultdict(list)
         self._local_names: Dict[cst.CSTNode, Set[str]] = {}
         self._assigned: Dict[str, List[cst.BaseExpression]] = defaultdict(list)
         self._collect_assignments()
@@ -107,22 +143,34 @@ class TargetEvidence:
             found = self._keys[node] = expression_key(self._module, node)
         return found
 
-    def kind(self, keys: Iterable[str], scope: Optional[cst.CSTNode] = None) -> Optional[str]:
+    def kind(self, keys: Iterable[str], scope: Optional[cst.CSTNode] = None,
+             about: Optional[SiteFilter] = None) -> Optional[str]:
         """The single kind the evidence shows for these keys, read from `scope` (a function,
         or None for module level): evidence about another function's local variable of the
-        same name does not count, nor module evidence on a name the function rebinds."""
+        same name does not count, nor module evidence on a name the function rebinds.
+        `about` keeps only the sites that are about the same binding of the labels (a
+        notebook may rebind `y_train` to another data set in a later cell)."""
         kinds: Set[str] = set()
-        for key in keys:
+        for site in self.sites(keys, scope):
+            if about is None or about(site):
+                kinds.add(site.kind)
+        return next(iter(kinds)) if len(kinds) == 1 else None
+
+    def sites(self, keys: Iterable[str], scope: Optional[cst.CSTNode] = None) -> List[EvidenceSite]:
+        """The evidence sites on these keys visible from `scope` (see `kind`)."""
+        found: List[EvidenceSite] = []
+        for key in dict.fromkeys(keys):
             root = _root_name(key)
-            for evidence_scope, found in self._scoped.get(key, {}).items():
+            for site in self._sites.get(key, ()):
+                evidence_scope = site.scope
                 if evidence_scope is scope:
-                    kinds |= found
+                    found.append(site)
                 elif evidence_scope is None:
                     if not (isinstance(scope, cst.FunctionDef) and root in self._locals(scope)):
-                        kinds |= found
+                        found.append(site)
                 elif isinstance(evidence_scope, cst.FunctionDef) and root not in self._locals(evidence_scope):
-                    kinds |= found
-        return next(iter(kinds)) if len(kinds) == 1 else None
+                    found.append(site)
+        return found
 
     def definitions(self, name: str) -> List[cst.BaseExpression]:
         """Values assigned to a plain name anywhere in the module."""
@@ -134,7 +182,8 @@ class TargetEvidence:
         if node is None or depth > 4:
             return None
         if isinstance(node, cst.Name):
-            kinds = {self.estimator_kind(value, depth + 1) for value in self.definitions(node.value)}
+            values = self._flow.defining_values(node) if self._flow is not None else self.definitions(node.value)
+            kinds = {self.estimator_kind(value, depth + 1) for value in values}
             kinds.discard(None)
             return kinds.pop() if len(kinds) == 1 else None
         if not isinstance(node, cst.Call):
@@ -168,7 +217,7 @@ class TargetEvidence:
     def model_kind(self, receiver: Optional[cst.CSTNode]) -> Optional[str]:
         """CATEGORICAL / CONTINUOUS for a Keras model compiled with a classification /
         regression loss in this file."""
-        return self._model_kinds.get(dotted_name(receiver) or "") if receiver is not None else None
+        return self._compiled_kind(receiver, receiver) if receiver is not None else None
 
     # -- collection -----------------------------------------------------------------------
 
@@ -177,13 +226,36 @@ class TargetEvidence:
             for target in assign.targets:
                 if isinstance(target.target, cst.Name):
                     self._assigned[target.target.value].append(assign.value)
-                    self._read_label_producer(target.target.value, assign.value)
+                    self._read_label_producer(target.target, assign.value)
+                self._read_loader(target.target, assign.value)
         for assign in self._index.of_type(cst.AnnAssign):
             if isinstance(assign.target, cst.Name) and assign.value is not None:
                 self._assigned[assign.target.value].append(assign.value)
 
-    def _read_label_producer(self, name: str, value: cst.BaseExpression) -> None:
+    def _read_loader(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
+        """`iris = load_iris()` (its `.target` holds classes), `X, y = make_moons(...)`,
+        `housing = fetch_california_housing()` (a continuous target)."""
+        if not isinstance(value, cst.Call):
+            return
+        loader = next((c.rsplit(".", 1)[-1] for c in self._imports.candidates(value)
+                       if c.startswith("sklearn.datasets.")), None)
+        if loader in CLASSIFICATION_LOADERS:
+            kind = CATEGORICAL
+        elif loader in REGRESSION_LOADERS:
+            kind = CONTINUOUS
+        else:
+            return
+        if isinstance(target, cst.Name):
+            for key in (f"{target.value}.target", f"{target.value}['target']"):
+                self._add(kind, key, value, defines=target)
+        elif isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+            labels = target.elements[1].value
+            if isinstance(labels, cst.Name):
+                self._add(kind, labels.value, value, defines=labels)
+
+    def _read_label_producer(self, target: cst.Name, value: cst.BaseExpression) -> None:
         """`y = LabelEncoder().fit_transform(df.label)`, `y = df.label.astype("category")`."""
+        name = target.value
         if not isinstance(value, cst.Call):
             return
         method = last_name(value)
@@ -193,17 +265,19 @@ class TargetEvidence:
                 encoder_values = self.definitions(encoder.value)
                 encoder = encoder_values[-1] if encoder_values else encoder
             if last_name(encoder) in LABEL_ENCODERS:
-                self._add(CATEGORICAL, name, value)
+                self._add(CATEGORICAL, name, value, defines=target)
                 args = positional_args(value)
                 if args:
                     self._add(CATEGORICAL, self.key(args[0].value), value)
         elif method == "astype" and string_value(argument(value, 0, "dtype")) == "category":
-            self._add(CATEGORICAL, name, value)
+            self._add(CATEGORICAL, name, value, defines=target)
         elif method in ("to_categorical", "factorize") and self._label_function_arg(value) is not None:
-            self._add(CATEGORICAL, name, value)
+            self._add(CATEGORICAL, name, value, defines=target)
 
-    def _keras_model_kinds(self) -> Dict[str, str]:
-        kinds: Dict[str, str] = {}
+    def _keras_model_kinds(self) -> Dict[str, List[Tuple[int, str]]]:
+        """model name -> (source position, kind) of each `compile` on it, in source order: a
+        notebook may compile a regression model and later a classifier under one name."""
+        kinds: Dict[str, List[Tuple[int, str]]] = defaultdict(list)
         for call in self._index.of_type(cst.Call):
             if last_name(call) != "compile" or not isinstance(call.func, cst.Attribute):
                 continue
@@ -213,15 +287,25 @@ class TargetEvidence:
             if model is None or loss_name is None:
                 continue
             if loss_name in CLASSIFICATION_LOSSES:
-                kinds[model] = CATEGORICAL
+                kinds[model].append((self._index.order(call), CATEGORICAL))
             elif loss_name in REGRESSION_LOSSES:
-                kinds[model] = CONTINUOUS
+                kinds[model].append((self._index.order(call), CONTINUOUS))
         return kinds
 
-    def _add(self, kind: str, key: str, node: Optional[cst.CSTNode] = None) -> None:
+    def _compiled_kind(self, receiver: cst.CSTNode, at: cst.CSTNode) -> Optional[str]:
+        """The kind of the latest `compile` of this model before `at` (the only one if the
+        model is compiled once, wherever that is)."""
+        compiles = self._model_kinds.get(dotted_name(receiver) or "", [])
+        if len(compiles) == 1:
+            return compiles[0][1]
+        position = self._index.order(at)
+        before = [kind for order, kind in compiles if order < position]
+        return before[-1] if before else None
+
+    def _add(self, kind: str, key: str, node: Optional[cst.CSTNode] = None,
+             defines: Optional[cst.Name] = None) -> None:
         scope = self._index.enclosing_function(node) if node is not None else None
-        self._kinds[key].add(kind)
-        self._scoped[key].setdefault(scope, set()).add(kind)
+        self._sites[key].append(EvidenceSite(key, kind, node, scope, defines))
 
     def _propagate_to_call_sites(self) -> None:
         """Evidence on a parameter inside a helper (`def fit_model(X, y): clf.fit(X, y)`)
@@ -232,8 +316,9 @@ class TargetEvidence:
         for call in self._index.of_type(cst.Call):
             if isinstance(call.func, cst.Name) and call.func.value in functions:
                 calls[call.func.value].append(call)
-        for key, by_scope in list(self._scoped.items()):
-            for scope, kinds in list(by_scope.items()):
+        for key, sites in list(self._sites.items()):
+            for site in list(sites):
+                scope = site.scope
                 if not isinstance(scope, cst.FunctionDef) or scope.name.value not in functions:
                     continue
                 params = [p.name.value for p in (*scope.params.posonly_params, *scope.params.params)]
@@ -243,8 +328,7 @@ class TargetEvidence:
                 for call in calls[scope.name.value]:
                     argument_value = argument(call, position, key)
                     if argument_value is not None:
-                        for kind in kinds:
-                            self._add(kind, self.key(argument_value), call)
+                        self._add(site.kind, self.key(argument_value), call)
 
     def _locals(self, function: cst.FunctionDef) -> Set[str]:
         cached = self._local_names.get(function)
@@ -291,7 +375,7 @@ class TargetEvidence:
             receiver = call.func.value
             kind = self.estimator_kind(receiver)
             if kind is None:
-                kind = self._model_kinds.get(dotted_name(receiver) or "")
+                kind = self._compiled_kind(receiver, call)
             target = argument(call, 1, "y")
             if kind is not None and target is not None:
                 self._add(kind, self.key(target), call)

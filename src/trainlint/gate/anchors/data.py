@@ -23,6 +23,10 @@ string.
   `.score()` with positional data, assigned to names that read as evaluation data or in a
   statement with a string that mentions evaluation.
 - `resplit` (TL306 `_resplits`): two `train_test_split` calls.
+- `fit_data_score` (TL306 `_scores_on_fit_data`): a `.fit(X, y)` and a `.score(X, y)` or a
+  scikit-learn classification metric.
+- `repeated_slice` (TL306 `_repeated_slices`): one slice expression assigned to a name that
+  reads as evaluation data and to one that does not.
 - `refit` (TL307): a scikit-learn / Keras transformer constructor, a fit-like method call with
   data, and either another fit-like call (`_earlier_fit`) or that fit inside a function the
   file calls twice by name (`_helper_refits`).
@@ -53,6 +57,7 @@ from trainlint.rules.tl305_random_augmentation_in_eval import (
 )
 from trainlint.rules.tl306_train_val_overlap import DATALOADERS, EVAL_WORDS, EVALUATIONS, METRIC_PREFIX
 from trainlint.rules.tl307_refit_on_test import LABEL_ENCODERS, REFITTING
+from trainlint.semantic.overlap import CLASSIFICATION_FIGURES, FIT_DATA_SCORE, REPEATED_SLICE
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
@@ -398,6 +403,36 @@ def _targets_read_as_eval(targets: List[ast.AST]) -> bool:
     return len(roles) == 1 and is_eval(roles.pop())
 
 
+def fit_data_score(tree: SyntaxTree) -> bool:
+    """A `.fit(X, y)` method call with two positional arguments, and a `.score(X, y)` with
+    two or a call ImportTable resolves to a scikit-learn classification metric
+    (`OverlapFacts._scores_on_fit_data`: a model scored on the rows it was fitted on)."""
+    if not any(isinstance(call.func, ast.Attribute) and len(_positional(call)) >= 2 for call in _named(tree, ("fit",))):
+        return False
+    if any(isinstance(call.func, ast.Attribute) and len(_positional(call)) == 2 for call in _named(tree, ("score",))):
+        return True
+    if "sklearn" not in tree.text:
+        return False
+    metrics = {METRIC_PREFIX + name for name in CLASSIFICATION_FIGURES}
+    return any(metrics.intersection(candidates(tree, call)) for call, _scope, _in_loop, _cls in tree.calls)
+
+
+def repeated_slice(tree: SyntaxTree) -> bool:
+    """Two assignments of the same slice text (`a = rows[:cut]`, `b = rows[:cut]`) to single
+    names, one that reads as evaluation data and one that does not (its training use is the
+    facts' question, `OverlapFacts._repeated_slices`)."""
+    seen: Dict[str, Set[str]] = defaultdict(set)
+    for node in tree.of_type(ast.Assign):
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            continue
+        value = node.value
+        if not isinstance(value, ast.Subscript) or not isinstance(value.slice, ast.Slice):
+            continue
+        role = name_role(node.targets[0].id)
+        seen[ast.dump(value)].add("eval" if is_eval(role) else "other")  # "other": maybe trained on
+    return any("other" in roles and "eval" in roles for roles in seen.values())
+
+
 class _Statements:
     """Whether a string of `ModuleIndex.statement_of(call)` may match EVAL_WORDS. That
     statement is the call's simple statement line, or the whole compound statement when the
@@ -564,6 +599,8 @@ PREDICATES: Dict[str, Predicate] = {
     "evaluation_loader": evaluation_loader,
     "labelled_score": labelled_score,
     "resplit": resplit,
+    "fit_data_score": fit_data_score,
+    "repeated_slice": repeated_slice,
     "refit": refit,
 }
 FACTS: Dict[str, Fact] = {
@@ -573,5 +610,7 @@ FACTS: Dict[str, Fact] = {
     "evaluation_loader": _evaluation_loader_fact,
     "labelled_score": _labelled_score_fact,
     "resplit": lambda ctx: sum(1 for split in ctx.splits.splits if split.kind == "train_test_split") >= 2,
+    "fit_data_score": lambda ctx: any(o.how == FIT_DATA_SCORE for o in ctx.overlap.overlaps),
+    "repeated_slice": lambda ctx: any(o.how == REPEATED_SLICE for o in ctx.overlap.overlaps),
     "refit": _refit_fact,
 }

@@ -85,16 +85,20 @@ def _is_number(node: ast.AST) -> bool:
 
 def splitter_call(tree: SyntaxTree) -> bool:
     """A call TL301 judges: `train_test_split`, `KFold`, `ShuffleSplit`, `RepeatedKFold`
-    (matched under sklearn) or `random_split` (under torch); every finding of TL301 is
-    reported on, or starts from, one of them."""
+    (matched under sklearn), `random_split` (under torch) or a `.train_test_split(...)`
+    method (with a `datasets` import); every finding of TL301 is reported on, or starts
+    from, one of them."""
     roots = _import_roots(tree)
-    sklearn, torch = "sklearn" in roots, "torch" in roots
-    if not (sklearn or torch):
+    sklearn, torch, datasets = "sklearn" in roots, "torch" in roots, "datasets" in roots
+    if not (sklearn or torch or datasets):
         return False
     for call, _scope, _in_loop, _cls in tree.calls:
         own = last_name(call)
         if (sklearn and _called_as(tree, call, own, _TL301_SKLEARN)) or (
                 torch and _called_as(tree, call, own, _TL301_TORCH)):
+            return True
+        # Hugging Face `Dataset.train_test_split(...)` (StratificationFacts._dataset_splits)
+        if datasets and isinstance(call.func, ast.Attribute) and call.func.attr == "train_test_split":
             return True
     return False
 
