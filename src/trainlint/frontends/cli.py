@@ -300,7 +300,8 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     diagnostics = lint_bytes(data, shown, config)
     if not fixing:
         return _finish(args, config, diagnostics, [])
-    from trainlint.fix.apply import encode_like, fix_text
+    from trainlint.fix.apply import fix_text
+    from trainlint.fix.write import encode_like
     from trainlint.fix.notebook import fix_notebook_text
     from trainlint.run.engine import lint_source
     from trainlint.run.notebook import is_notebook
@@ -319,15 +320,17 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     if args.diff:
         import difflib
 
+        from trainlint.core.lines import split_lines
+
         sys.stdout.write("".join(difflib.unified_diff(
-            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            split_lines(text, keepends=True), split_lines(result.text, keepends=True),
             fromfile=f"a/{shown}", tofile=f"b/{shown}")))
         if not args.quiet:
             count = len(result.applied)
             sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
         return EXIT_FINDINGS if result.applied else EXIT_CLEAN
     fixed_text = result.text if result.changed else text
-    output = result.text.encode("utf-8") if is_notebook(shown) else encode_like(data, fixed_text)
+    output = encode_like(data, fixed_text, notebook=is_notebook(shown))
     sys.stdout.buffer.write(output if result.changed else data)
     sys.stdout.flush()
     return _finish(_to_stderr(args), config, remaining, result.applied)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from trainlint.core.lines import split_lines
+
 from trainlint.semantic.criteria import CriteriaTable
 from trainlint.semantic.epoch_figures import EpochFigures
 from trainlint.semantic.forward_data import ForwardData
@@ -56,7 +58,7 @@ class FileContext:
 
     @cached_property
     def index(self) -> ModuleIndex:
-        return ModuleIndex(self.module)
+        return ModuleIndex(self.module, self.text)
 
     @cached_property
     def imports(self) -> ImportTable:
@@ -207,8 +209,10 @@ class FileContext:
     def indentation_of(self, node: cst.CSTNode) -> str:
         """The leading whitespace of the line where `node` starts."""
         line = self.position(node).start.line
-        text = self.text.splitlines()[line - 1] if line <= len(self.text.splitlines()) else ""
-        return text[: len(text) - len(text.lstrip())]
+        lines = split_lines(self.text)
+        text = lines[line - 1] if line <= len(lines) else ""
+        # a form feed in it only resets the column (as in CPython): not for copying
+        return text[: len(text) - len(text.lstrip())].replace("\x0c", "")
 
     def code(self, node: Optional[cst.CSTNode]) -> str:
         return self.module.code_for_node(node) if node is not None else ""
