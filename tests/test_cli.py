@@ -35,8 +35,11 @@ def test_output_format_and_exit_code(tmp_path, run_trainlint):
     result = run_trainlint("train.py", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.startswith("train.py:4:36: TL301 [*] classification target split")
-    assert "pass stratify=y" in result.stdout
+    assert "pass stratify=y" not in result.stdout  # concise by default: one line per finding
     assert result.stderr.strip() == "Found 1 problem in 1 file (1 fixable with --fix)."
+    full = run_trainlint("--output-format", "full", "train.py", cwd=tmp_path)
+    assert full.stdout.startswith(result.stdout.rstrip("\n"))
+    assert "stratify=y" in " ".join(full.stdout.split())
 
 
 def test_clean_run_exits_zero(tmp_path, run_trainlint):

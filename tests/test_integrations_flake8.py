@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO
 from trainlint import __version__
+from trainlint.core.project import DISTRIBUTION
 
 FLAGGED = textwrap.dedent(
     """\
@@ -39,7 +40,8 @@ def findings(output: str) -> list:
 
 def test_plugin_is_registered():
     result = flake8("--version", cwd=REPO)
-    assert f"trainlint: {__version__}" in result.stdout
+    # flake8 names a plugin by its distribution
+    assert f"{DISTRIBUTION}: {__version__}" in " ".join(result.stdout.split())
 
 
 @pytest.mark.slow  # real flake8 in a subprocess
@@ -83,3 +85,63 @@ def test_select_and_extend_ignore(tmp_path):
     assert "TL301" not in ignored and "F821" in ignored
     exact = flake8("--select", "TL301", "train.py", cwd=tmp_path).stdout
     assert exact.startswith("train.py:5:40: TL301 ")
+
+
+@pytest.mark.slow  # real flake8 in a subprocess
+def test_disable_noqa_shows_what_noqa_hides(tmp_path):
+    """`# noqa` is flake8's to apply: `--disable-noqa` shows the finding again."""
+    suppressed = FLAGGED.replace("train_test_split(X, y)", "train_test_split(X, y)  # noqa: TL301")
+    (tmp_path / "train.py").write_text(suppressed, encoding="utf-8")
+    assert flake8("--select", "TL", "train.py", cwd=tmp_path).stdout == ""
+    shown = flake8("--select", "TL", "--disable-noqa", "train.py", cwd=tmp_path)
+    assert [code for _, code, _ in findings(shown.stdout)] == ["TL301"]
+
+
+@pytest.mark.slow  # real flake8 in a subprocess
+def test_file_level_exemption_unless_disable_noqa(tmp_path):
+    (tmp_path / "train.py").write_text("# trainlint: noqa: TL301\n" + FLAGGED, encoding="utf-8")
+    assert flake8("--select", "TL", "train.py", cwd=tmp_path).stdout == ""
+    shown = flake8("--select", "TL", "--disable-noqa", "train.py", cwd=tmp_path).stdout
+    assert [code for _, code, _ in findings(shown)] == ["TL301"]
+
+
+# TL401: a checkpoint kept by a test figure; with `test-names = ["holdin"]`, `test` is no
+# longer a test word and the choice is not flagged.
+SELECTED_ON_TEST = textwrap.dedent(
+    """\
+    best_acc = 0.0
+    for epoch in range(epochs):
+        train_one_epoch(model, train_loader, optimizer)
+        test_acc = evaluate(model, test_loader)
+        if test_acc > best_acc:
+            best_acc = test_acc
+            torch.save(model.state_dict(), "best.pt")
+    print(f"test accuracy: {best_acc:.3f}")
+    """
+)
+
+
+@pytest.mark.slow  # real flake8 in a subprocess
+def test_reads_tool_trainlint_of_the_nearest_pyproject(tmp_path):
+    plain, configured = tmp_path / "plain", tmp_path / "configured"
+    for project in (plain, configured):
+        (project / "src").mkdir(parents=True)
+        (project / "src" / "train.py").write_text(SELECTED_ON_TEST, encoding="utf-8")
+    (configured / "pyproject.toml").write_text(
+        '[tool.trainlint]\ntest-names = ["holdin"]\nignore = ["TL401"]\n', encoding="utf-8")
+    result = flake8("--select", "TL", "plain/src/train.py", "configured/src/train.py", cwd=tmp_path)
+    # role names come from the nearest pyproject; `ignore` is flake8's job, so not applied
+    assert [where.split(":")[0] for where, _, _ in findings(result.stdout)] == ["plain/src/train.py"]
+    (configured / "pyproject.toml").write_text('[tool.trainlint]\nignore = ["TL401"]\n', encoding="utf-8")
+    both = flake8("--select", "TL", "plain/src/train.py", "configured/src/train.py", cwd=tmp_path)
+    assert len(findings(both.stdout)) == 2
+
+
+@pytest.mark.slow  # real flake8 in a subprocess
+def test_broken_config_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.trainlint]\ntest-names = "holdin"\n', encoding="utf-8")
+    (tmp_path / "train.py").write_text(FLAGGED, encoding="utf-8")
+    result = flake8("--select", "TL", "train.py", cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    assert "tool.trainlint.test-names" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "TL301" in result.stdout  # linted with the defaults

@@ -8,6 +8,7 @@ Needs `nvim` (Debian package `neovim`; .ci/run installs it). Works with Neovim 0
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -165,3 +166,80 @@ def test_neovim_receives_and_acts_on_diagnostics(tmp_path: Path):
     assert result["noqa_line"].endswith("# noqa: TL301")
     assert result["after_noqa_ok"] and result["after_noqa"] == []
     assert result["after_edit_ok"] and [d["code"] for d in result["after_edit"]] == ["TL301"]
+
+
+# -- the README's snippets, as a user pastes them into init.lua ------------------------------
+
+README_SNIPPET_DRIVER = r"""
+local out_path = os.getenv("TRAINLINT_NVIM_OUT")
+local result = {}
+local ok, err = pcall(function()
+  vim.cmd("edit " .. vim.fn.fnameescape(os.getenv("TRAINLINT_NVIM_FILE")))  -- fires FileType
+  local bufnr = vim.api.nvim_get_current_buf()
+  result.filetype = vim.bo[bufnr].filetype
+  result.received = vim.wait(30000, function() return #vim.diagnostic.get(bufnr) > 0 end, 20)
+  result.codes = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do table.insert(result.codes, d.code) end
+  result.clients = {}
+  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    table.insert(result.clients, { name = client.name, root = client.config.root_dir })
+  end
+end)
+if not ok then result.error = tostring(err) end
+local handle = io.open(out_path, "w")
+handle:write(vim.fn.json_encode(result))
+handle:close()
+vim.cmd("qa!")
+"""
+
+
+def readme_lua_snippets() -> dict:
+    """The README's Neovim snippets by the version in their first line (`-- Neovim 0.7`)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```lua\n(-- Neovim (0\.\d+)[^\n]*\n.*?)```", readme, re.S)
+    return {version: block for block, version in blocks}
+
+
+def nvim_has_lsp_start() -> bool:
+    probe = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-c",
+                            "lua io.stdout:write(tostring(vim.lsp.start ~= nil))", "-c", "qa!"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return "true" in probe.stdout + probe.stderr
+
+
+def test_readme_has_both_neovim_forms():
+    assert set(readme_lua_snippets()) == {"0.7", "0.8"}
+
+
+@pytest.mark.parametrize("version", ["0.7", "0.8"])
+def test_readme_snippet_starts_trainlint_in_neovim(tmp_path: Path, version: str):
+    if version == "0.8" and not nvim_has_lsp_start():
+        pytest.skip("the installed Neovim predates vim.lsp.start (0.8)")
+    snippet = readme_lua_snippets()[version]
+    # the user's `trainlint` is this interpreter's module
+    command = "{ " + ", ".join(json.dumps(part) for part in (sys.executable, "-m", "trainlint", "lsp")) + " }"
+    assert '{ "trainlint", "lsp" }' in snippet
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "churn"\n')
+    script_file = project / "src" / "train.py"
+    script_file.write_text(TRAIN)
+    init = tmp_path / "init.lua"
+    init.write_text(snippet.replace('{ "trainlint", "lsp" }', command))
+    lua = tmp_path / "drive.lua"
+    lua.write_text(README_SNIPPET_DRIVER)
+    out = tmp_path / "result.json"
+    env = dict(os.environ, TRAINLINT_NVIM_OUT=str(out), TRAINLINT_NVIM_FILE=str(script_file),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    completed = subprocess.run(
+        # -u loads the snippet as the user's init.lua; --clean would skip it
+        [NVIM, "--headless", "-u", str(init), "-n", "-i", "NONE", "-c", f"luafile {lua}"],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL,
+    )
+    assert out.exists(), f"nvim wrote no result (exit {completed.returncode}):\n{completed.stderr}"
+    result = json.loads(out.read_text())
+    assert "error" not in result, result
+    assert result["filetype"] == "python"
+    assert result["received"] and result["codes"] == ["TL301"], result
+    assert result["clients"] == [{"name": "trainlint", "root": str(project)}], result

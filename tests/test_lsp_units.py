@@ -111,7 +111,7 @@ def test_lsp_without_the_extra_explains_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
     monkeypatch.delitem(sys.modules, "trainlint.frontends.lsp.server", raising=False)
     assert main(["lsp"]) == 2
-    assert 'pip install "trainlint[lsp]"' in capsys.readouterr().err
+    assert 'pip install "trainlint-ml[lsp]"' in capsys.readouterr().err
 
 
 def test_lsp_help_lists_tcp(run_trainlint):

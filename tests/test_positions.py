@@ -70,7 +70,7 @@ def test_walk_matches_the_visitor(name, text):
     module.visit(reference)
     # Whitespace nodes aside (a few are empty and never generated, or come in another
     # order; no rule asks for them), the same nodes, parents and source order.
-    assert {n: p for n, p in index._parents.items() if not isinstance(n, WHITESPACE)} == {
+    assert {n: index.parent(n) for n in index._preorder if not isinstance(n, WHITESPACE)} == {
         n: p for n, p in reference.parents.items() if not isinstance(n, WHITESPACE)
     }
     for node_type in set(reference.by_type) | set(index._by_type):

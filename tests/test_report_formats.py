@@ -56,7 +56,9 @@ def test_json_fields():
     assert item == {
         "path": "train.py", "cell": None, "code": "TL301", "name": "unstratified-split",
         "message": "split without stratification", "severity": "warning",
-        "line": 4, "column": 36, "end_line": 4, "end_column": 58,
+        "explanation": "",
+        "url": "https://github.com/trainlint-ml/trainlint/blob/main/docs/rules/TL301.md",
+        "line": 4, "column": 36, "end_line": 4, "end_column": 58, "noqa_row": 4,
         "fix": {
             "applicability": "safe", "description": "Pass stratify=y",
             "edits": [{"content": ", stratify=y", "line": 4, "column": 57, "end_line": 4, "end_column": 57}],

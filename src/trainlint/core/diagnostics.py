@@ -50,6 +50,9 @@ class Diagnostic:
     fix: Optional[Fix] = None
     cell: Optional[int] = None  # notebook cell, 1-based, when the source is a notebook
     path: str = field(default="", compare=True)
+    # Why it matters and what to do, for `--output-format full`, JSON and the editor's hover;
+    # `message` is the one short line. Derived from the same finding: not part of identity.
+    explanation: str = field(default="", compare=False)
     # Extra text for --verbose (an internal error's traceback); not part of identity.
     detail: str = field(default="", compare=False, repr=False)
 

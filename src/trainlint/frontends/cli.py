@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -12,10 +13,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from trainlint import __version__
 from trainlint.run.cache import ResultCache, default_cache_dir
 from trainlint.core.config import Config, ConfigError
-from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.core.diagnostics import INTERNAL_ERROR, READ_ERROR, Diagnostic
 from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
-from trainlint.report import FORMATS, ReportOptions, needs_sources, render
+from trainlint.report import FORMATS, TEXT_FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
 from trainlint.report.text import format_location, summary
 
@@ -28,9 +29,8 @@ SUBCOMMANDS = ("check", "rules", "rule", "lsp")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"trainlint: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse exits 2 too; one line, not the usage text
+        sys.stderr.write(f"trainlint: error: {message} (`trainlint --help` lists the options)\n")
         raise SystemExit(EXIT_ERROR)
 
 
@@ -67,6 +67,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the configuration that applies to the first path (and its file), then exit")
     parser.add_argument("--show-files", action="store_true",
                         help="print the files that would be linted, with the config file of each, then exit")
+    parser.add_argument("--watch", action="store_true",
+                        help="lint again whenever a linted file or config file changes (Ctrl-C stops)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -78,7 +80,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="print the fixes as a unified diff and write nothing (exit 1 if any)")
     parser.add_argument("--show-fixes", action="store_true", help="list the findings that --fix fixed")
     parser.add_argument("--output-format", choices=FORMATS, metavar="FORMAT",
-                        help=f"{', '.join(FORMATS)} (default: text, or output-format in the config)")
+                        help=f"{', '.join(FORMATS)} (default: concise, one short line per finding, or "
+                             "output-format in the config; full adds the explanation; text = concise)")
     parser.add_argument("--output-file", type=Path, metavar="FILE",
                         help="write the report to FILE instead of standard output")
     parser.add_argument("--show-source", action="store_true",
@@ -88,7 +91,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     performance = parser.add_argument_group("performance")
     performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
-                             help="worker processes (default: one per CPU; 1: no pool)")
+                             help="worker processes (default and 0: one per CPU, also the most used; 1: no pool)")
     performance.add_argument("--no-cache", action="store_true",
                              help="neither read nor write the result cache")
     performance.add_argument("--cache-dir", type=Path, metavar="DIR",
@@ -98,14 +101,17 @@ def _check_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _jobs(value: str) -> int:
+def _jobs(value: str) -> Optional[int]:
+    """-j N: a whole number; 0 means one per CPU (None), and more than the CPUs are clamped
+    to them (`parallel.worker_count`)."""
     try:
-        jobs = int(value)
+        jobs = int(value.strip())
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
-    return jobs
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of worker processes (0: one per CPU), got {value!r}")
+    return jobs or None
 
 
 def _overrides(args: argparse.Namespace):
@@ -138,6 +144,36 @@ def _overrides(args: argparse.Namespace):
 
 def run_check(argv: Sequence[str]) -> int:
     args = _check_parser().parse_args(list(argv))
+    if args.watch:
+        return _watch(args)
+    return _check(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """`--watch`: every run resolves the configuration anew, so an edited pyproject.toml
+    applies at once; the result cache keeps re-runs to the changed files."""
+    if "-" in args.paths or args.stdin_filename is not None or args.show_settings or args.show_files:
+        sys.stderr.write("trainlint: error: --watch lints files and folders, not standard input"
+                         " or --show-settings / --show-files\n")
+        return EXIT_ERROR
+    from trainlint.frontends.watch import stat_snapshot, watch, watched_paths
+
+    paths = args.paths or ["."]
+
+    def snapshot():
+        files: List[str] = []
+        try:
+            resolver = ConfigResolver(args.config, _overrides(args))
+            files, _ = discover(paths, resolver.for_path(Path.cwd()), config_for=resolver.for_path)
+        except ConfigError:
+            resolver = ConfigResolver(args.config)  # the run reports the error; its fix is a change
+        config_files = [resolver.config_file_for(Path(path)) for path in [".", *paths, *files]]
+        return stat_snapshot(watched_paths(files, config_files))
+
+    return watch(lambda: _check(args), snapshot)
+
+
+def _check(args: argparse.Namespace) -> int:
     try:
         resolver = ConfigResolver(args.config, _overrides(args))
         if args.paths == ["-"] or (args.stdin_filename is not None and not args.paths):
@@ -151,10 +187,13 @@ def run_check(argv: Sequence[str]) -> int:
         config = resolver.for_path(Path.cwd())
         if args.show_settings:
             return _show_settings(resolver, Path(paths[0]))
-        files, missing = discover(paths, config, config_for=resolver.for_path)
+        unreadable: List[Tuple[str, str]] = []
+        files, missing = discover(paths, config, config_for=resolver.for_path, unreadable=unreadable)
         if args.show_files:
             for path in missing:
                 sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+            for path, reason in unreadable:
+                sys.stderr.write(f"trainlint: warning: {path}: {reason}\n")
             for path in files:
                 config_file = resolver.config_file_for(Path(path))
                 sys.stdout.write(f"{path}\t{config_file if config_file is not None else '(defaults)'}\n")
@@ -172,7 +211,7 @@ def run_check(argv: Sequence[str]) -> int:
         sys.stderr.write(f"trainlint: warning: No Python files or notebooks found under {', '.join(paths)}\n")
     use_cache = not (args.no_cache or os.environ.get("TRAINLINT_NO_CACHE"))
     profile = None
-    diagnostics: List[Diagnostic] = []
+    diagnostics: List[Diagnostic] = _unreadable_folders(unreadable)
     for own, group in groups.values():
         cache = ResultCache(args.cache_dir or default_cache_dir(own), own) if use_cache else None
         if args.profile:
@@ -205,6 +244,15 @@ def run_check(argv: Sequence[str]) -> int:
                 sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
                                  f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
     return _finish(args, config, diagnostics, fixed, profile, failed=bool(missing))
+
+
+def _unreadable_folders(unreadable: List[Tuple[str, str]]) -> List[Diagnostic]:
+    """A TL002 for each folder the walk could not list: the run goes on, and says what it missed."""
+    if not unreadable:
+        return []
+    from trainlint.run.engine_diagnostics import engine_diagnostic
+
+    return [engine_diagnostic(READ_ERROR, path, reason) for path, reason in unreadable]
 
 
 def _finish(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic], fixed: List[Diagnostic],
@@ -252,7 +300,8 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     diagnostics = lint_bytes(data, shown, config)
     if not fixing:
         return _finish(args, config, diagnostics, [])
-    from trainlint.fix.apply import encode_like, fix_text
+    from trainlint.fix.apply import fix_text
+    from trainlint.fix.write import encode_like
     from trainlint.fix.notebook import fix_notebook_text
     from trainlint.run.engine import lint_source
     from trainlint.run.notebook import is_notebook
@@ -271,15 +320,17 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     if args.diff:
         import difflib
 
+        from trainlint.core.lines import split_lines
+
         sys.stdout.write("".join(difflib.unified_diff(
-            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            split_lines(text, keepends=True), split_lines(result.text, keepends=True),
             fromfile=f"a/{shown}", tofile=f"b/{shown}")))
         if not args.quiet:
             count = len(result.applied)
             sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
         return EXIT_FINDINGS if result.applied else EXIT_CLEAN
     fixed_text = result.text if result.changed else text
-    output = result.text.encode("utf-8") if is_notebook(shown) else encode_like(data, fixed_text)
+    output = encode_like(data, fixed_text, notebook=is_notebook(shown))
     sys.stdout.buffer.write(output if result.changed else data)
     sys.stdout.flush()
     return _finish(_to_stderr(args), config, remaining, result.applied)
@@ -324,7 +375,7 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         sources = read_sources(diagnostics)
     report = render(config.output_format, diagnostics, sources, options)
     statistics = format_statistics(diagnostics) if args.statistics else ""
-    if config.output_format == "text":
+    if config.output_format in TEXT_FORMATS:
         report, statistics = report + statistics, ""
     if args.output_file is not None:
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
@@ -365,8 +416,35 @@ def run_rule(argv: Sequence[str]) -> int:
     return EXIT_CLEAN
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the pool is killed and the run ends as
+    ^C does (BaseException: no `except Exception` on the way stops it)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not interrupt the cleanup
+    raise _Terminated()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if not (argv and argv[0] == "lsp"):  # the language server keeps its own ways of ending
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, AttributeError):  # not the main thread, or no SIGTERM here
+            pass
+    try:
+        return _main(argv)
+    except _Terminated:
+        sys.stderr.write("trainlint: terminated\n")
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: List[str]) -> int:
     try:
         if argv and argv[0] == "rules":
             return run_rules(argv[1:])
@@ -381,7 +459,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_check(argv)
     except KeyboardInterrupt:
         sys.stderr.write("trainlint: interrupted\n")
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
         return EXIT_CLEAN
     except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback

@@ -14,7 +14,10 @@ from trainlint.core.config import ConfigError
 from trainlint.core.diagnostics import Diagnostic
 from trainlint.report.frame import SourceKey
 
-FORMATS = ("text", "json", "sarif", "github")
+# concise (= text, the default): one short line per finding; full: its explanation and rule
+# page below it.
+FORMATS = ("concise", "full", "text", "json", "sarif", "github")
+TEXT_FORMATS = ("concise", "full", "text")
 
 
 def check_output_format(value: object, where: str) -> None:
@@ -29,11 +32,15 @@ class ReportOptions:
     show_source: bool = False  # text: a code frame under each finding
 
 
-def _text(diagnostics, sources, options):
+def _text(diagnostics, sources, options, full=False):
     from trainlint.report.text import format_text
 
     return format_text(diagnostics, unsafe=options.unsafe_fixes,
-                       sources=sources if options.show_source else None)
+                       sources=sources if options.show_source else None, full=full)
+
+
+def _full(diagnostics, sources, options):
+    return _text(diagnostics, sources, options, full=True)
 
 
 def _json(diagnostics, sources, options):
@@ -55,13 +62,13 @@ def _github(diagnostics, sources, options):
 
 
 _RENDERERS: Dict[str, Callable[..., str]] = {
-    "text": _text, "json": _json, "sarif": _sarif, "github": _github,
+    "concise": _text, "full": _full, "text": _text, "json": _json, "sarif": _sarif, "github": _github,
 }
 
 
 def needs_sources(output_format: str, options: ReportOptions) -> bool:
     """Whether the format reads source lines (code frames, SARIF fingerprints)."""
-    return output_format == "sarif" or (output_format == "text" and options.show_source)
+    return output_format == "sarif" or (output_format in TEXT_FORMATS and options.show_source)
 
 
 def render(

@@ -6,6 +6,7 @@ import json
 from typing import Any, Dict, Iterable, Optional
 
 from trainlint.core.diagnostics import Diagnostic, Fix
+from trainlint.core.project import rule_url
 
 
 def _fix(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:
@@ -28,18 +29,23 @@ def _fix(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:
 
 
 def diagnostic_to_dict(diagnostic: Diagnostic) -> Dict[str, Any]:
-    """Lines and columns are 1-based; the end column is exclusive (as in the text output)."""
+    """Lines and columns are 1-based; the end column is exclusive (as in the text output).
+    In a notebook they count within `cell`. `noqa_row` is the line a `# noqa` comment goes on
+    (the reported line, in the cell for a notebook); `url` is the rule's page."""
     return {
         "path": diagnostic.path,
         "cell": diagnostic.cell,
         "code": diagnostic.code,
         "name": diagnostic.name,
         "message": diagnostic.message,
+        "explanation": diagnostic.explanation,
+        "url": rule_url(diagnostic.code),
         "severity": diagnostic.severity.value,
         "line": diagnostic.line,
         "column": diagnostic.col,
         "end_line": diagnostic.end_line,
         "end_column": diagnostic.end_col,
+        "noqa_row": diagnostic.line,
         "fix": _fix(diagnostic.fix),
     }
 

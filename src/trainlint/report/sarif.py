@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from trainlint import __version__
 from trainlint.core.diagnostics import Diagnostic, Severity
+from trainlint.core.project import REPOSITORY, rule_url
 from trainlint.report.frame import SourceKey, lines_of
 from trainlint.report.rule_docs import rule_markdown
 from trainlint.rules import Rule, all_rules
@@ -32,6 +33,7 @@ def rule_descriptor(rule: Type[Rule]) -> Dict[str, Any]:
     return {
         "id": rule.code,
         "name": rule.name,
+        "helpUri": rule_url(rule.code),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.what_it_does, "markdown": rule.what_it_does},
         "help": {"text": documentation, "markdown": documentation},
@@ -103,6 +105,7 @@ def sarif_log(diagnostics: Iterable[Diagnostic], sources: Mapping[SourceKey, str
                         "name": "trainlint",
                         "version": __version__,
                         "semanticVersion": __version__,
+                        "informationUri": REPOSITORY,
                         "rules": [rule_descriptor(rule) for rule in rules],
                     }
                 },

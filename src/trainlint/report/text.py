@@ -1,10 +1,15 @@
-"""flake8-style text: `path:line:col: TL301 message` (notebooks: `path:cell N:line:col:`)."""
+"""flake8-style text: `path:line:col: TL301 message` (notebooks: `path:cell N:line:col:`).
+
+Concise (the default) is that one line; full adds, indented below it, why it matters and what
+to do (`Diagnostic.explanation`) and the rule's page."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Iterable, List, Mapping, Optional
 
 from trainlint.core.diagnostics import Diagnostic, applicable
+from trainlint.core.project import rule_url
 from trainlint.report.frame import SourceKey, code_frame, lines_of
 
 
@@ -16,17 +21,27 @@ def format_location(diagnostic: Diagnostic) -> str:
 
 def format_text(
     diagnostics: Iterable[Diagnostic], unsafe: bool = False,
-    sources: Optional[Mapping[SourceKey, str]] = None,
+    sources: Optional[Mapping[SourceKey, str]] = None, full: bool = False,
 ) -> str:
     """One line per finding; `[*]` marks those `--fix` (or `--unsafe-fixes`) can repair.
     With `sources` (see report.frame), a code frame follows each finding (`--show-source`)."""
     out: List[str] = []
     for d in diagnostics:
         out.append(f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}\n")
+        if full:
+            out.append(explanation_lines(d))
         lines = lines_of(d, sources)
         if lines is not None:
             out.append(code_frame(d, lines))
     return "".join(out)
+
+
+def explanation_lines(diagnostic: Diagnostic, indent: str = "    ", width: int = 96) -> str:
+    """`--output-format full`: the explanation, wrapped and indented, then the rule's page."""
+    lines = textwrap.wrap(diagnostic.explanation, width, initial_indent=indent, subsequent_indent=indent,
+                          break_long_words=False, break_on_hyphens=False) if diagnostic.explanation else []
+    lines.append(f"{indent}{rule_url(diagnostic.code)}")
+    return "".join(line + "\n" for line in lines)
 
 
 def _plural(count: int, word: str) -> str:

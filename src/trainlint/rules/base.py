@@ -28,6 +28,7 @@ class Finding:
     node: cst.CSTNode
     message: Optional[str] = None
     fix: Optional[Fix] = None
+    explanation: Optional[str] = None  # None: the rule's default explanation
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ class Rule:
     name: ClassVar[str]
     severity: ClassVar[Severity]
     summary: ClassVar[str]  # one line, for `trainlint rules`
-    message: ClassVar[str]  # default message: what is wrong and what to do, one line
+    # Default message, one sentence: what is wrong in its first clause (<= ~100 characters,
+    # the concise output), then why it matters and what to do (`split_message`).
+    message: ClassVar[str]
 
     # Documentation, in the fixed sections of every rule page.
     what_it_does: ClassVar[str]
@@ -102,9 +105,10 @@ class Rule:
         raise NotImplementedError
 
     def report(
-        self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[Fix] = None
+        self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[Fix] = None,
+        explanation: Optional[str] = None,
     ) -> Finding:
-        return Finding(node=node, message=message, fix=fix)
+        return Finding(node=node, message=message, fix=fix, explanation=explanation)
 
     @classmethod
     def invalid_snippets(cls) -> Tuple[Union[str, bytes], ...]:
@@ -118,3 +122,39 @@ class Rule:
         from trainlint.gate.prefilter import Words, words_allow
 
         return words_allow(cls, words if words is not None else Words(text))
+
+
+_SEPARATORS = (": ", "; ", ", so ")
+
+
+def split_message(text: str) -> Tuple[str, str]:
+    """(finding, explanation) of a message written as one sentence: the finding is its first
+    clause, up to the first `: `, `; ` or `, so ` outside brackets and backticks; the rest says
+    why it matters and what to do (`--output-format full`). "split without stratification: the
+    class mix can differ...; pass stratify=y" -> ("split without stratification", "the class
+    mix can differ...; pass stratify=y")."""
+    depth, quoted = 0, False
+    for index, char in enumerate(text):
+        if char == "`":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            for separator in _SEPARATORS:
+                if text.startswith(separator, index):
+                    rest = text[index + len(separator):]
+                    return text[:index], ("so " + rest if separator == ", so " else rest)
+    return text, ""
+
+
+def line_of(ctx: "FileContext", node: cst.CSTNode) -> str:
+    """How a message cites another line: "line 12", or "cell 4, line 2" in a notebook.
+
+    Every cross-reference in a message goes through here, so that notebook findings never
+    cite lines of the concatenated cells."""
+    return ctx.line_label(ctx.position(node).start.line)
+

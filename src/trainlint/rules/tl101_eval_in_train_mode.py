@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple
 
 import libcst as cst
 
@@ -19,8 +19,8 @@ class EvalInTrainMode(Rule):
     severity = Severity.WARNING
     summary = "A validation or test forward pass runs while the model is in train mode."
     message = (
-        "evaluation forward pass while the model may still be in train mode (dropout active, "
-        "BatchNorm using and updating batch statistics); call model.eval() before the "
+        "evaluation forward pass while the model may still be in train mode: dropout is active "
+        "and BatchNorm uses and updates batch statistics; call model.eval() before the "
         "evaluation loop"
     )
     triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
@@ -242,15 +242,21 @@ print(evaluate(net, test_loader))
         if not ctx.models.is_torch_file or not ctx.models.forward_calls:
             return  # no forward pass: the mode analysis is not needed
         modes = ctx.modes
+        # Both answers depend on the function and the model only: asked once per pair, not
+        # once per forward pass (a long function holds hundreds).
+        not_judged: Dict[Tuple[object, str], bool] = {}
         for forward in ctx.models.forward_calls:
-            if _deliberate_train_mode(ctx, forward) or _eval_in_uncalled_handler(ctx, forward):
+            pair = (forward.scope, forward.key)
+            if pair not in not_judged:
+                not_judged[pair] = _deliberate_train_mode(ctx, forward) or _eval_in_uncalled_handler(ctx, forward)
+            if not_judged[pair]:
                 continue
             for env, states, role in modes.evaluation_states(forward.call):
                 if TRAIN in states and ctx.models.mode_dependent(forward.key, forward.scope) is not False:
                     what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
                     yield self.report(forward.call, fix=_eval_around_loop(ctx, forward), message=(
-                        f"forward pass over {what} while `{forward.key}` may still be in train mode "
-                        "(dropout active, BatchNorm using and updating batch statistics); call "
+                        f"forward pass over {what} while `{forward.key}` may still be in train mode: "
+                        "dropout is active and BatchNorm uses and updates batch statistics; call "
                         f"{forward.key}.eval() before evaluating"
                     ))
                     break
@@ -285,8 +291,8 @@ def _deliberate_train_mode(ctx: FileContext, forward) -> bool:
     if function is None:
         return False
     explicit = False
-    for node in ctx.index.descendants(function):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+    for node in ctx.index.within(function, cst.Call):
+        if type(node.func) is cst.Attribute:
             if node.func.attr.value in ("backward", "manual_backward", "step"):
                 return False
             if node.func.attr.value == "train" and ctx.models.key(node.func.value, function) == forward.key:
@@ -300,11 +306,11 @@ def _eval_in_uncalled_handler(ctx: FileContext, forward) -> bool:
     the mode at a module-level forward pass is unknown."""
     if forward.scope is not None:
         return False
-    for function in ctx.index.of_type(cst.FunctionDef):
-        if ctx.modes.call_sites(function):
+    for call in ctx.index.of_type(cst.Call):  # from each `.eval()` up to its functions
+        if type(call.func) is not cst.Attribute or call.func.attr.value != "eval":
             continue
-        for node in ctx.index.descendants(function):
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
-                    node.func.attr.value == "eval" and ctx.models.key(node.func.value, function) == forward.key:
+        for function in ctx.index.ancestors(call):
+            if type(function) is cst.FunctionDef and not ctx.modes.call_sites(function) and \
+                    ctx.models.key(call.func.value, function) == forward.key:
                 return True
     return False

@@ -20,8 +20,8 @@ class TrainInEvalMode(Rule):
     severity = Severity.ERROR
     summary = "Training steps run while the model may be in eval mode."
     message = (
-        "training step while the model may be in eval mode (an earlier evaluation called .eval() "
-        "and nothing calls .train() again): from the second epoch on dropout is off and BatchNorm "
+        "training step while the model may be in eval mode: an earlier evaluation called .eval() "
+        "and nothing calls .train() again, so from the second epoch on dropout is off and BatchNorm "
         "frozen; call model.train() at the top of the epoch loop"
     )
     triggers = ("backward",)
@@ -303,16 +303,16 @@ for epoch in range(10):
         inside = _evaluations_in(ctx, loop.node, model_key)
         if not inside:
             return self.report(call, fix=_train_before_loop(ctx, loop, model_key), message=(
-                f"training step while `{model_key}` may be in eval mode (an evaluation earlier in "
-                "the loop called .eval() and nothing calls .train() on the way back): dropout is off "
+                f"training step while `{model_key}` may be in eval mode: an evaluation earlier in "
+                "the loop called .eval() and nothing calls .train() on the way back, so dropout is off "
                 "and BatchNorm frozen from the second epoch on; call "
                 f"{model_key}.train() at the top of the epoch loop"
             ))
         # Mid-epoch validation: the evaluation runs inside the batch loop, so the rest of the
         # current epoch trains in eval mode; the repair belongs right after that evaluation.
         return self.report(call, fix=_train_after_evaluations(ctx, loop, model_key, inside), message=(
-            f"training step while `{model_key}` may be in eval mode (an evaluation inside the "
-            "batch loop calls .eval() and nothing calls .train() after it): dropout is off and "
+            f"training step while `{model_key}` may be in eval mode: an evaluation inside the "
+            "batch loop calls .eval() and nothing calls .train() after it, so dropout is off and "
             "BatchNorm frozen for the rest of the epoch after each evaluation; call "
             f"{model_key}.train() right after the evaluation"
         ))

@@ -16,8 +16,9 @@ class TrainModeMetric(Rule):
     severity = Severity.WARNING
     summary = "A train-mode training metric is reported beside an eval-mode validation metric."
     message = (
-        "training figure accumulated in train mode (dropout on, weights changing) reported beside "
-        "a validation figure measured in eval mode: the two are not comparable, so validation "
+        "train-mode training figure reported beside an eval-mode validation figure: the training "
+        "figure accumulated in train mode (dropout on, weights changing) is not comparable with "
+        "a validation figure measured in eval mode, so validation "
         "above training is expected here; to compare them, evaluate the training set in eval mode "
         "with the validation code"
     )
@@ -130,7 +131,7 @@ for epoch in range(10):
     print(f"epoch {epoch}: train acc {train_acc:.3f} val acc {val_acc:.3f}")
 """,
             line=25,
-            message="training figure accumulated in train mode (dropout on, weights changing) reported beside a validation figure",
+            message="train-mode training figure reported beside an eval-mode validation figure",
         ),
         Invalid(
             """\
@@ -206,14 +207,14 @@ plt.title("validation loss")
             if item.kind == "keras":
                 metric = item.detail or "the metric"
                 message = (
-                    f"training `{metric}` from Keras history (averaged over the epoch with dropout/"
-                    f"batch-norm/augmentation active) shown beside `val_{metric}` (end of epoch, "
-                    "inference mode): they are not comparable, so validation above training is "
+                    f"training `{metric}` from Keras history shown beside `val_{metric}`: the first is "
+                    "averaged over the epoch with dropout/batch-norm/augmentation active, the second "
+                    "measured at its end in inference mode; they are not comparable, so validation above training is "
                     "expected; use model.evaluate on the training data for a comparable figure"
                     if item.detail else
-                    "training metrics from Keras history (averaged over the epoch with dropout/"
-                    "batch-norm/augmentation active) shown beside the val_ metrics (inference mode): "
-                    "they are not comparable, so validation above training is expected; use "
+                    "training metrics from Keras history shown beside the val_ metrics: the first are "
+                    "averaged over the epoch with dropout/batch-norm/augmentation active, the second "
+                    "measured in inference mode; they are not comparable, so validation above training is expected; use "
                     "model.evaluate on the training data for a comparable figure"
                 )
                 yield self.report(item.node, message=message)

@@ -248,12 +248,12 @@ print(smooth)
 def _message(division: EpochDivision, loader: LoaderFacts) -> str:
     name = division.numerator.name
     smaller = (f"the last batch can be smaller ({loader.why_uneven}) and gets the weight of a "
-               "full one")
+               "full one")  # the explanation: after the first `: `
     if division.running_mean:
-        return (f"`{name}` is a running mean of per-batch means, i.e. their sum divided by the "
-                f"number of batches, but {smaller}; weight each update by the batch size "
+        return (f"`{name}` is a running mean of per-batch means: like their sum divided by the "
+                f"number of batches, it weights every batch alike, but {smaller}; weight each update by the batch size "
                 "(`seen += n; avg += (x - avg) * n / seen`)")
-    return (f"`{name}` sums per-batch means and is divided by the number of batches, but "
+    return (f"`{name}` sums per-batch means and is divided by the number of batches: "
             f"{smaller}; accumulate `loss.item() * batch_size` and divide by the number of samples")
 
 

@@ -18,7 +18,7 @@ class AccuracyOnImbalanced(Rule):
     severity = Severity.WARNING
     summary = "The code shows the classes are imbalanced, yet plain accuracy is the only metric."
     message = (
-        "classes are imbalanced here, but plain accuracy is the only evaluation metric: it hides "
+        "plain accuracy is the only metric, and the classes are imbalanced: it hides "
         "a model that ignores the minority class; report per-class recall, F1, balanced "
         "accuracy or AUC as well"
     )
@@ -87,7 +87,7 @@ model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=
 model.fit(x_train, y_train, class_weight=dict(enumerate(weights)), validation_data=(x_val, y_val, w_val))
 """,
             line=3,
-            message="imbalanced here (compute_class_weight)",
+            message="the classes are imbalanced (compute_class_weight)",
         ),
         Invalid(
             """\
@@ -98,7 +98,7 @@ clf.fit(X_res, y_res)
 print("test accuracy", accuracy_score(y_test, clf.predict(X_test)))
 """,
             line=5,
-            message="imbalanced here (resampling)",
+            message="the classes are imbalanced (resampling)",
         ),
         Invalid(
             """\
@@ -111,7 +111,7 @@ for x, y in val_loader:
 print("val acc", 100.0 * correct / total)
 """,
             line=7,
-            message="imbalanced here (WeightedRandomSampler)",
+            message="the classes are imbalanced (WeightedRandomSampler)",
         ),
     )
     VALID = (
@@ -146,8 +146,8 @@ print(accuracy_score(y_test, clf.predict(X_test)))
             if _stored_on_self(ctx, site.node):
                 continue
             yield self.report(site.node, message=(
-                f"classes are imbalanced here ({evidence}), but plain accuracy is the only "
-                "evaluation metric: it hides a model that ignores the minority class; report "
+                f"plain accuracy is the only metric, and the classes are imbalanced ({evidence}): "
+                "it hides a model that ignores the minority class; report "
                 "per-class recall, F1, balanced accuracy or AUC as well"
             ))
 

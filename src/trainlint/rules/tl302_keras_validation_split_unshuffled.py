@@ -10,7 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
 from trainlint.semantic.names import argument, keyword_value, last_name, positional_args, walk
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 
 FILE_READERS = {
     "pandas.read_csv", "pandas.read_table", "pandas.read_excel", "pandas.read_parquet",
@@ -98,7 +98,7 @@ y = df["label"].values
 model.fit(X, y, epochs=5, batch_size=64, validation_split=0.1, shuffle=True)
 """,
             line=6,
-            message="these arrays are read in file order (line 3)",
+            message="arrays read in file order (line 3)",
         ),
         Invalid(
             """\
@@ -114,7 +114,7 @@ for label, folder in enumerate(["cats", "dogs"]):
 model.fit(np.array(images), np.array(labels), validation_split=0.2)
 """,
             line=10,
-            message="these arrays are read in file order (line 7)",
+            message="arrays read in file order (line 7)",
         ),
         Invalid(
             """\
@@ -125,7 +125,7 @@ y = np.load("labels.npy")
 history = model.fit(x=X, y=y, validation_split=0.25, epochs=30)
 """,
             line=5,
-            message="these arrays are read in file order (line 3)",
+            message="arrays read in file order (line 3)",
         ),
     )
     VALID = (
@@ -184,8 +184,8 @@ model.fit(x, y, validation_split=0.2)
             evidence = self._order_evidence(ctx, ancestry, arrays)
             if evidence is not None:
                 yield self.report(call, message=(
-                    f"validation_split takes the last rows before any shuffling, and these arrays "
-                    f"are {evidence} and never shuffled: the validation set can hold a different "
+                    f"validation_split takes the last rows of arrays {evidence}, never shuffled: "
+                    "it takes them before any shuffling, so the validation set can hold a different "
                     "class mix; shuffle them first (np.random.permutation) or pass validation_data"
                 ))
 
@@ -216,11 +216,11 @@ model.fit(x, y, validation_split=0.2)
             if any(c in FILE_READERS for c in candidates) or (
                 isinstance(call.func, cst.Name) and call.func.value in READER_BUILTINS and not candidates
             ):
-                return f"read in file order (line {ctx.position(call).start.line})"
+                return f"read in file order ({line_of(ctx, call)})"
             if any(c in ROW_CONCATENATIONS for c in candidates) and _several_parts(call):
-                return f"concatenated part after part (line {ctx.position(call).start.line})"
+                return f"concatenated part after part ({line_of(ctx, call)})"
             if name == "sort_values":
-                return f"sorted (line {ctx.position(call).start.line})"
+                return f"sorted ({line_of(ctx, call)})"
         return None
 
 

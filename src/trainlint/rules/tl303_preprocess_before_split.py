@@ -11,7 +11,7 @@ from trainlint.semantic.leakage import LEARNING_CATEGORIES
 from trainlint.semantic.names import last_name
 from trainlint.core.diagnostics import Severity
 from trainlint.vocab.words import TRANSFORMER_WORDS
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 
 LEARNING_METHODS = {"fit", "fit_transform", "fit_on_texts", "adapt", "partial_fit"}
 # Functions that scale with column statistics in one call.
@@ -194,7 +194,7 @@ df[["bp", "chol"]] = df[["bp", "chol"]].fillna(medians.loc[df["label"]].set_inde
 X_train, X_test, y_train, y_test = train_test_split(df[["bp", "chol"]], df["label"])
 """,
             line=5,
-            message="(over the groups of `df.groupby(\"label\")[[\"bp\", \"chol\"]]`) is computed over rows that train_test_split (line 7)",
+            message="over the groups of `df.groupby(\"label\")[[\"bp\", \"chol\"]]`, it fills the gaps",
         ),
     )
     VALID = (
@@ -313,30 +313,29 @@ print(cross_val_score(clf, Lengths().fit_transform(texts_train), y_train, cv=5))
                 reported.update((id(statistic), id(statement)))
                 use = "fills the gaps of" if normalisation.fills else "normalises"
                 groups = facts.statistic_groups(statistic)
-                over = f" (over the groups of `{ctx.code(groups)}`)" if groups is not None else ""
+                over = f", over the groups of `{ctx.code(groups)}`," if groups is not None else ""
                 yield self.report(statistic, message=(
-                    f"`{ctx.code(statistic)}`{over} is computed over rows that {_split_phrase(ctx, split)} "
-                    f"later holds out, and {use} the data that is split; compute it on the training "
+                    f"`{ctx.code(statistic)}` is computed over rows that {_split_phrase(ctx, split)} "
+                    f"later holds out: computed{over} it {use} the data that is split; compute it on the training "
                     "part only and apply it to both parts"
                 ))
 
     def _message(self, ctx: FileContext, cls: str, method: str, split) -> str:
         return (
-            f"{cls} is fitted (`{method}`) on rows that {_split_phrase(ctx, split)} later holds out "
-            "for evaluation, so their statistics shape the training inputs; split first and fit on "
+            f"{cls} is fitted (`{method}`) on rows that {_split_phrase(ctx, split)} later holds out: "
+            "their statistics shape the training inputs; split first and fit on "
             "the training part only (or put it in a Pipeline under cross-validation)"
         )
 
 
 def _split_phrase(ctx: FileContext, split) -> str:
-    line = ctx.position(split.node).start.line
     names = {
         "train_test_split": "train_test_split", "ordered_split": "train_test_split",
         "random_split": "random_split", "subset": "a Subset", "index": "the index split",
         "kfold": "the cross-validation split", "cv": "cross-validation",
         "validation_split": "validation_split", "sample": "the sampled split",
     }
-    return f"{names.get(split.kind, 'the split')} ({ctx.line_label(line)})"
+    return f"{names.get(split.kind, 'the split')} ({line_of(ctx, split.node)})"
 
 
 __all__ = ["PreprocessBeforeSplit"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.semantic.context import FileContext
 
 
@@ -134,9 +134,8 @@ boot = [model.score(*resample(X_test, y_test)) for _ in range(1000)]  # bootstra
 
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         for copied in ctx.resampling.copied_before_split:
-            line = ctx.position(copied.split.node).start.line
             yield self.report(copied.node, message=(
-                f"{copied.how} before the split at line {line}: copies of the same rows can land in both "
+                f"{copied.how} before the split at {line_of(ctx, copied.split.node)}: copies of the same rows can land in both "
                 "training and evaluation data (or the evaluation set gets an artificial class mix); "
                 "split first and resample the training part only"
             ))

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.overlap import (
     EVAL_WORDS,
@@ -54,7 +54,9 @@ class TrainValOverlap(Rule):
         "over the training set to display one batch of predictions; a training figure called "
         "one (\"train\", \"memorisation check\", \"in-sample\") or kept under a training "
         "name next to a hold-out figure; a regressor's in-sample R^2; a call of a function of "
-        "the file named `fit`, whose positional parameters are its own."
+        "the file named `fit`, whose positional parameters are its own; a fit-data score inside a "
+        "function that shows nothing (a unit test's bare `pipe.score(X, y)` or "
+        "`assert_allclose(a.score(X, y), b.score(X, y))`)."
     )
     why_it_matters = (
         "A model scored on rows it was trained on reports how well it memorised them. Early "
@@ -111,7 +113,7 @@ X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2)  # re-split: ne
 print(model.score(X_val, y_val))
 """,
             line=6,
-            message="`model.score(X_val, y_val)` scores the evaluation part of a second split (line 5) of the",
+            message="`model.score(X_val, y_val)` scores a second split (line 5) of the training rows",
         ),
     )
     VALID = (
@@ -170,21 +172,20 @@ def _message(ctx: FileContext, overlap: Overlap) -> str:
         return (f"`{ctx.code(overlap.node)}` is computed on training data but reported as a "
                 "validation/test figure; score the held-out split")
     if overlap.how == REPEATED_SLICE:
-        training_line = ctx.line_label(ctx.position(overlap.data).start.line)  # type: ignore[arg-type]
+        training_line = line_of(ctx, overlap.data)  # type: ignore[arg-type]
         return (f"`{ctx.code(overlap.node.targets[0].target)}` takes the same slice of the same rows "  # type: ignore[attr-defined]
                 f"as the training part ({training_line}), so the held-out data is the training data "
                 "and its figures measure memorisation; take the complementary slice")
     if overlap.how == FIT_DATA_SCORE:
-        fit_line = ctx.line_label(ctx.position(overlap.data).start.line)  # type: ignore[arg-type]
+        fit_line = line_of(ctx, overlap.data)  # type: ignore[arg-type]
         fitted = ", ".join(ctx.code(a.value) for a in overlap.data.args[:2])  # type: ignore[union-attr]
         return (f"`{ctx.code(overlap.node)}` scores the model on the rows it was fitted on "
                 f"(`fit({fitted})`, {fit_line}), so the figure measures memorisation, "
                 "not accuracy on new data; score a held-out split (or call it a training figure)")
     first, second = overlap.first_split, overlap.second_split
-    return (f"`{ctx.code(overlap.node)}` scores the evaluation part of a second split "
-            f"(line {ctx.position(second.node).start.line}) of the rows the model "  # type: ignore[union-attr]
-            f"was trained on (split at line {ctx.position(first.node).start.line}); "  # type: ignore[union-attr]
-            "evaluate on the held-out part of the same split")
+    return (f"`{ctx.code(overlap.node)}` scores a second split ({line_of(ctx, second.node)}) "  # type: ignore[union-attr,arg-type]
+            f"of the training rows (split at {line_of(ctx, first.node)}): its evaluation part holds "  # type: ignore[union-attr,arg-type]
+            "rows the model was trained on; evaluate on the held-out part of the same split")
 
 
 # The word lists stay importable here for gate/anchors/data.py until its rewrite.

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.leakage import Fit
 from trainlint.semantic.refits import Refit, is_transformer
@@ -173,7 +173,7 @@ X_test = scaler.transform(X_test)
             if refit.helper is not None:
                 yield self.report(refit.node, message=(
                     f"`{refit.helper.name.value}` fits a new {refit.fit.cls or 'transformer'} on every call, and "
-                    "is called here on evaluation data after training data: the evaluation inputs are "
+                    "is called here on evaluation data: it was called on training data before, and the evaluation inputs are "
                     "scaled with their own statistics; fit once on the training data and only transform here"
                 ))
             elif refit.call_site is not None:
@@ -184,9 +184,9 @@ X_test = scaler.transform(X_test)
 
 def _message(ctx: FileContext, refit: Refit) -> str:
     fit = refit.fit
-    line = ctx.position(refit.earlier).start.line  # type: ignore[arg-type]
+    line = line_of(ctx, refit.earlier)  # type: ignore[arg-type]
     return (
-        f"{fit.cls or 'transformer'} fitted on the training data (line {line}) is fitted again "
+        f"{fit.cls or 'transformer'} fitted on the training data ({line}) is fitted again "
         f"(`{fit.method}`) on evaluation data, so the evaluation inputs get their own scale, "
         f"vocabulary or categories; use `{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
     )
@@ -198,11 +198,11 @@ def _passed_message(ctx: FileContext, refit: Refit) -> str:
     function = ctx.index.enclosing_function(fit.call)
     name = function.name.value if function is not None else "this function"
     cls = (earlier.cls if earlier is not None else None) or "transformer"
-    fitted_at = ctx.line_label(ctx.position(refit.earlier).start.line)  # type: ignore[arg-type]
-    called_at = ctx.line_label(ctx.position(refit.call_site).start.line)  # type: ignore[arg-type]
+    fitted_at = line_of(ctx, refit.earlier)  # type: ignore[arg-type]
+    called_at = line_of(ctx, refit.call_site)  # type: ignore[arg-type]
     return (
-        f"`{name}` fits again (`{fit.method}`) the {cls} it is given, already fitted on the training "
-        f"data ({fitted_at}), and is called with evaluation data ({called_at}): the evaluation "
+        f"`{name}` refits (`{fit.method}`) the {cls} it is given, with evaluation data ({called_at}): "
+        f"it was already fitted on the training data ({fitted_at}), and the evaluation "
         f"inputs get their own scale, vocabulary or categories; use "
         f"`{TRANSFORM_FOR.get(fit.method, 'transform')}` only"
     )

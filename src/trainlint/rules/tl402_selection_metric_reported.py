@@ -16,7 +16,7 @@ from trainlint.semantic.selection import (
     VALIDATION,
 )
 from trainlint.core.diagnostics import Severity
-from trainlint.rules.base import Finding, Invalid, Rule
+from trainlint.rules.base import Finding, Invalid, Rule, line_of
 from trainlint.vocab.words import SELECTION_WORDS
 
 _WHAT = {
@@ -36,8 +36,9 @@ class SelectionMetricReported(Rule):
     severity = Severity.WARNING
     summary = "The validation figure that chose the model is reported as its result, with no test evaluation."
     message = (
-        "the model is chosen by a validation figure and that same figure is reported as the "
-        "result, with no separate test evaluation: it is biased upwards; report a held-out test figure"
+        "the figure that chose the model is reported as the result: the model is chosen by a "
+        "validation figure and that same figure is reported with no separate test evaluation, so "
+        "it is biased upwards; report a held-out test figure"
     )
     # a best-so-far kept under any name (`if val_acc > top: top = val_acc`) needs no "best"
     triggers = SELECTION_WORDS
@@ -52,7 +53,10 @@ class SelectionMetricReported(Rule):
         "`RandomizedSearchCV`, a `max`/`argmax` over validation scores — when the figure that "
         "made the choice (or the chosen model re-evaluated on the same validation data) is "
         "reported as the result: printed, logged, written to a results file, shown in a plot "
-        "title or returned from `main`, and the file evaluates no separate test set."
+        "title or returned from `main`, and the chosen model is not evaluated on a separate test "
+        "set. Judged per selection: the test evaluation must be of the chosen model (followed "
+        "through `best_estimator_` aliases, and through the callers of a helper that selects "
+        "on the model it is given) before its name is bound to another model."
     )
     why_it_matters = (
         "Choosing the best of many epochs, configurations or models by their validation scores "
@@ -161,10 +165,10 @@ print(inner.best_score_)
                 continue
             if facts.chosen_model_tested(selection) or facts.in_unit_test(selection, ctx.path):
                 continue
-            line = ctx.position(selection.final_report).start.line
             message = (
-                f"{_WHAT[selection.kind]} and that same figure is reported as the result "
-                f"({ctx.line_label(line)}) with no separate test evaluation: it is biased upwards; "
+                f"the figure that chose the model is reported as the result "
+                f"({line_of(ctx, selection.final_report)}): {_WHAT[selection.kind]} and that same figure "
+                "is reported with no separate test evaluation, so it is biased upwards; "
                 "evaluate the chosen model once on a held-out test set"
             )
             yield self.report(selection.selection_node, message=message)

@@ -11,6 +11,7 @@ a call on `hooks` (`run.hooks`): `--profile` times this very pipeline.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Type, Union
 
@@ -21,6 +22,7 @@ from trainlint.core.source import SourceError, decode_source
 from trainlint.core.suppression import LineSuppressions, file_exempts, file_exemption
 from trainlint.gate import prefilter
 from trainlint.rules import Finding, Rule, enabled_rules
+from trainlint.rules.base import split_message
 from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large, parse, rule_crashed, timed_out
 from trainlint.run.files import read_file, size_limit
 from trainlint.run.hooks import NO_HOOKS, Hooks
@@ -28,10 +30,13 @@ from trainlint.run.notebook import NotebookSource, adapt, is_notebook
 from trainlint.semantic.context import FileContext
 
 
-def lint_source(text: str, path: str = "<string>", config: Optional[Config] = None) -> List[Diagnostic]:
+def lint_source(
+    text: str, path: str = "<string>", config: Optional[Config] = None, suppress: bool = True
+) -> List[Diagnostic]:
     """Lint one source: Python, or a notebook's JSON when `path` ends in .ipynb. Pure:
-    returns diagnostics, sorted by position."""
-    return analyse(text, path, config or Config(), NO_HOOKS)
+    returns diagnostics, sorted by position. `suppress=False` ignores `# noqa` and
+    `# trainlint: noqa` (for a host that applies its own, such as flake8)."""
+    return analyse(text, path, config or Config(), NO_HOOKS, suppress)
 
 
 def lint_text(text: str, path: str, config: Config) -> List[Diagnostic]:
@@ -88,7 +93,7 @@ class ScriptSource:
         return diagnostic
 
 
-def analyse(text: str, path: str, config: Config, hooks: Hooks) -> List[Diagnostic]:
+def analyse(text: str, path: str, config: Config, hooks: Hooks, suppress: bool = True) -> List[Diagnostic]:
     """The pipeline after decoding: adapt, then analyse the Python text, then map back."""
     source: Union[ScriptSource, NotebookSource]
     notebook = is_notebook(path)
@@ -111,7 +116,8 @@ def analyse(text: str, path: str, config: Config, hooks: Hooks) -> List[Diagnost
         hooks.lap("notebooks")
     code = source.text
     assert code is not None
-    python_found = _lint_python(code, path, config, rules, hooks, source.line_label, source.cell_starts)
+    python_found = _lint_python(code, path, config, rules, hooks, source.line_label, source.cell_starts,
+                                 suppress)
     found.extend(source.to_source(diagnostic) for diagnostic in python_found)
     if notebook:
         hooks.lap("notebooks")
@@ -121,8 +127,9 @@ def analyse(text: str, path: str, config: Config, hooks: Hooks) -> List[Diagnost
 def _lint_python(
     text: str, path: str, config: Config, rules: Sequence[Type[Rule]], hooks: Hooks,
     line_label: Optional[Callable[[int], str]], cell_starts: Tuple[int, ...] = (),
+    suppress: bool = True,
 ) -> List[Diagnostic]:
-    exemption = file_exemption(text)
+    exemption = file_exemption(text) if suppress else frozenset()
     triggered = prefilter.triggered_rules(rules, text, config)
     hooks.lap("prefilter")
     if not triggered:
@@ -142,11 +149,16 @@ def _lint_python(
         if line_label is not None:
             ctx.line_label = line_label  # a notebook names its lines by cell
         ctx.cell_starts = cell_starts
-        suppressions = LineSuppressions(text)
+        suppressions = LineSuppressions(text if suppress else "")
         diagnostics: List[Diagnostic] = []
         for rule_class in to_run:
             diagnostics.extend(_run_rule(rule_class, ctx, suppressions, hooks))
             hooks.lap("report")
+        # Positions are those of the text even where libcst's code drops characters of it
+        # (semantic.positions); should it ever change more, an edit could land off target,
+        # so such a file is offered no fixes.
+        if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
+            diagnostics = [replace(d, fix=None) for d in diagnostics]
     return diagnostics
 
 
@@ -218,10 +230,15 @@ def _diagnostic(
         statement_first, _ = ctx.statement_lines(finding.node)
         if suppressions.suppresses(rule.code, line, statement_first, rule.name):
             return None
+    if finding.explanation is None:  # one sentence: its first clause is the short message
+        message, explanation = split_message(finding.message or rule.message)
+    else:
+        message, explanation = finding.message or rule.message, finding.explanation
     return Diagnostic(
         code=rule.code,
         name=rule.name,
-        message=finding.message or rule.message,
+        message=message,
+        explanation=explanation,
         severity=rule.severity,
         line=line,
         col=col,

@@ -670,7 +670,7 @@ class DataFlow:
             return
         if isinstance(node, (cst.Param, cst.Parameters)):
             return
-        for child in node.children:
+        for child in self.index.child_nodes(node):
             yield from self._refs(child, kind, opaque)
 
     def _comprehension_refs(self, node, kind, opaque) -> Iterator[Ref]:

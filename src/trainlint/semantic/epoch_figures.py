@@ -510,22 +510,24 @@ class EpochFigures:
         """True for a write (assignment or loop target), False for a read, None for neither
         (an attribute name, a keyword, a `del`, a definition's name)."""
         parent = self._index.parent(name)
-        if isinstance(parent, cst.Attribute) and parent.attr is name:
+        kind = type(parent)  # type tests, not isinstance: this runs for every name in the file
+        if kind is cst.Attribute and parent.attr is name:  # type: ignore[union-attr]
             return None
-        if isinstance(parent, cst.Arg) and parent.keyword is name:
+        if kind is cst.Arg and parent.keyword is name:  # type: ignore[union-attr]
             return None
-        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.AsName)):
+        if kind in _DEFINING_PARENTS:
             return None
         child: cst.CSTNode = name
         for ancestor in self._index.ancestors(name):
-            if isinstance(ancestor, cst.Del):
+            kind = type(ancestor)
+            if kind is cst.Del:
                 return None
-            if isinstance(ancestor, cst.AssignTarget):
+            if kind is cst.AssignTarget:
                 return True
-            if isinstance(ancestor, (cst.AnnAssign, cst.For, cst.CompFor)):
-                target = ancestor.target
+            if kind in _TARGET_OWNERS:
+                target = ancestor.target  # type: ignore[attr-defined]
                 return True if child is target else False
-            if isinstance(ancestor, (cst.Tuple, cst.List, cst.Element, cst.StarredElement)):
+            if kind in _UNPACKING:
                 child = ancestor
                 continue
             return False
@@ -533,6 +535,12 @@ class EpochFigures:
 
     def _after(self, node: cst.CSTNode, loop_node: cst.CSTNode) -> bool:
         return self._index.span(node)[0] >= self._index.span(loop_node)[1]
+
+
+# _usage: parents whose name is a definition, owners of a target, and unpacking containers
+_DEFINING_PARENTS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.AsName})
+_TARGET_OWNERS = frozenset({cst.AnnAssign, cst.For, cst.CompFor})
+_UNPACKING = frozenset({cst.Tuple, cst.List, cst.Element, cst.StarredElement})
 
 
 # -- expression helpers ------------------------------------------------------------------

@@ -111,9 +111,12 @@ def _pytorch(ctx) -> List[SideBySide]:
     returns: Dict[str, FrozenSet[str]] = {}
     found: Dict[cst.CSTNode, SideBySide] = {}
     for _ in range(3):  # callees' return tags before callers
+        before = dict(returns)
         for function in functions:
             for item in _walk_function(ctx, function, seeds, returns):
                 found.setdefault(item.node, item)
+        if returns == before:
+            break  # a round that learnt nothing would only repeat itself
     line_number = {line: i for i, line in enumerate(ctx.index.of_type(cst.SimpleStatementLine))}
     return sorted(found.values(), key=lambda s: line_number.get(ctx.index.statement_of(s.node), 0))
 
@@ -298,8 +301,12 @@ def _bind_returned_parts(ctx, statement, tags, returns) -> None:
 
 
 def _is_size_read(node) -> bool:
-    return (isinstance(node, cst.Call) and last_name(node.func) == "len") or (
-        isinstance(node, cst.Attribute) and node.attr.value in ("shape", "size"))
+    kind = type(node)
+    return (kind is cst.Call and last_name(node.func) == "len") or (
+        kind is cst.Attribute and node.attr.value in ("shape", "size"))
+
+
+_READ_KINDS = frozenset({cst.Name, cst.Attribute, cst.Subscript})
 
 
 def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
@@ -315,23 +322,24 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
         stack = [root]
         while stack:
             node = stack.pop()
-            if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)):
+            kind = type(node)
+            if kind in _READ_KINDS:
                 key = _key(ctx, node)
                 if key in tags:
                     found |= tags[key]
                     continue
-                if isinstance(node, cst.Name) and not isinstance(ctx.index.parent(node), cst.Subscript):
+                if kind is cst.Name and type(ctx.index.parent(node)) is not cst.Subscript:
                     # the whole list whose items were accumulated: `hist[epoch] += ...; return hist`
                     for tagged, carried in tags.items():
                         if tagged.startswith(key + "["):
                             found |= carried
-            if isinstance(node, cst.Call):
+            if kind is cst.Call:
                 name = last_name(node.func)
                 if name in returns and not isinstance(node.func, cst.Attribute) or (
                         isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == "self"
                         and name in returns):
                     found |= returns[name]
-            if isinstance(node, (cst.Lambda,)) or _is_size_read(node):
+            if kind is cst.Lambda or _is_size_read(node):
                 continue  # `len(history[0])` is a number of epochs, not the figure
             stack.extend(ctx.index.children(node))
     return frozenset(found)

@@ -9,7 +9,7 @@ in the file count — notebooks and scripts import inside functions and `try` bl
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 
@@ -31,6 +31,7 @@ class ImportTable:
     def __init__(self, index: ModuleIndex) -> None:
         self.aliases: Dict[str, str] = {}
         self.star_modules: List[str] = []
+        self._candidates: Dict[Optional[cst.CSTNode], Tuple[str, ...]] = {}
         for node in index.of_type(cst.Import):
             self._add_import(node)
         for node in index.of_type(cst.ImportFrom):
@@ -98,10 +99,16 @@ class ImportTable:
                 return True
         return False
 
-    def candidates(self, node: Optional[cst.CSTNode]) -> List[str]:
+    def candidates(self, node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
         """Every qualified name the expression may stand for (aliases and re-exports)."""
-        if isinstance(node, cst.Call):
-            node = node.func
+        if type(node) is cst.Call:
+            node = node.func  # type: ignore[union-attr]
+        known = self._candidates.get(node)  # facts ask about the same callees many times
+        if known is None:
+            known = self._candidates[node] = tuple(self._resolve(node))
+        return known
+
+    def _resolve(self, node: Optional[cst.CSTNode]) -> List[str]:
         found: List[str] = []
         qualified = self.qualified_name(node)
         if qualified is not None:

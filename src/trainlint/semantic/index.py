@@ -8,11 +8,12 @@ without walking the tree again.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, Iterator, List, Optional, Tuple, Type, TypeVar
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
+from trainlint.semantic.kinds import kinds
 from trainlint.semantic.positions import PositionIndex, record_syntactic_position
 
 N = TypeVar("N", bound=cst.CSTNode)
@@ -30,6 +31,7 @@ class _Recorder(CodegenState):
     def __init__(self, index: "ModuleIndex", module: cst.Module) -> None:
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self._parents = index._parents
+        self._preorder = index._preorder
         self._by_type = index._by_type
         self.marks = index._marks
         self._stack: List[cst.CSTNode] = []
@@ -37,7 +39,8 @@ class _Recorder(CodegenState):
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         if self._stack:
-            self._parents[node] = self._stack[-1]
+            self._parents[id(node)] = self._stack[-1]
+            self._preorder.append(node)
         self._by_type[type(node)].append(node)
         self._stack.append(node)
         self._starts.append(len(self.tokens))
@@ -45,8 +48,9 @@ class _Recorder(CodegenState):
     def after_codegen(self, node: cst.CSTNode) -> None:
         self._stack.pop()
         start = self._starts.pop()
-        if node not in self.marks:  # a syntactic position recorded inside wins
-            self.marks[node] = (start, len(self.tokens))
+        key = id(node)
+        if key not in self.marks:  # a syntactic position recorded inside wins
+            self.marks[key] = (start, len(self.tokens))
 
     record_syntactic_position = record_syntactic_position
 
@@ -55,19 +59,25 @@ class _Recorder(CodegenState):
 
 
 class ModuleIndex:
-    def __init__(self, module: cst.Module) -> None:
+    """Lookups keyed by `id(node)`: libcst nodes hash by identity through a Python-level
+    `__hash__`, which the hundreds of thousands of lookups per file would pay for. The index
+    holds the module, so every node's id stays its own while the index lives."""
+
+    def __init__(self, module: cst.Module, text: Optional[str] = None) -> None:
+        """`text`: the source `module` was parsed from, so that positions are its own."""
         self.module = module
-        self._parents: Dict[cst.CSTNode, cst.CSTNode] = {}
+        self._parents: Dict[int, cst.CSTNode] = {}
+        self._preorder: List[cst.CSTNode] = []  # every node but the module, in source order
         self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
-        self._marks: Dict[cst.CSTNode, Tuple[int, int]] = {}
+        self._marks: Dict[int, Tuple[int, int]] = {}
         recorder = _Recorder(self, module)
         module._codegen(recorder)
-        self.positions = PositionIndex(self._marks, recorder.tokens)
-        self._order: Optional[Dict[cst.CSTNode, int]] = None
-        self._children: Optional[Dict[cst.CSTNode, List[cst.CSTNode]]] = None
+        self.positions = PositionIndex(self._marks, recorder.tokens, text)
+        self._order: Optional[Dict[int, int]] = None
+        self._children: Optional[Dict[int, List[cst.CSTNode]]] = None
         # types -> {node: its innermost ancestor of those types}; facts ask the same
         # question of neighbouring nodes over and over, so answers are shared along the path.
-        self._enclosing: Dict[Tuple[type, ...], Dict[cst.CSTNode, Optional[cst.CSTNode]]] = {}
+        self._enclosing: Dict[Tuple[type, ...], Dict[int, Optional[cst.CSTNode]]] = {}
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -76,33 +86,38 @@ class ModuleIndex:
         return self._by_type.get(node_type, [])  # type: ignore[return-value]
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
-        return self._parents.get(node)
+        return self._parents.get(id(node))
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        current = self._parents.get(node)
+        parents = self._parents
+        current = parents.get(id(node))
         while current is not None:
             yield current
-            current = self._parents.get(current)
+            current = parents.get(id(current))
 
     def enclosing(self, node: cst.CSTNode, *types: type) -> Optional[cst.CSTNode]:
         """The innermost strict ancestor of `node` of one of `types` (memoized)."""
         known = self._enclosing.get(types)
         if known is None:
             known = self._enclosing[types] = {}
-        if node in known:
-            return known[node]
-        path = [node]
+        key = id(node)
+        if key in known:
+            return known[key]
+        wanted = kinds(*types)
+        parents = self._parents
+        path = [key]
         found: Optional[cst.CSTNode] = None
-        current = self._parents.get(node)
+        current = parents.get(key)
         while current is not None:
-            if isinstance(current, types):
+            if type(current) in wanted:
                 found = current
                 break
-            if current in known:
-                found = known[current]
+            key = id(current)
+            if key in known:
+                found = known[key]
                 break
-            path.append(current)
-            current = self._parents.get(current)
+            path.append(key)
+            current = parents.get(key)
         for walked in path:
             known[walked] = found
         return found
@@ -127,15 +142,15 @@ class ModuleIndex:
     def order(self, node: cst.CSTNode) -> int:
         """The node's position in a preorder walk: source order across node types."""
         if self._order is None:
-            self._order = {self.module: 0}
-            for number, recorded in enumerate(self._parents, start=1):
-                self._order[recorded] = number
-        return self._order.get(node, -1)
+            self._order = {id(self.module): 0}
+            for number, recorded in enumerate(self._preorder, start=1):
+                self._order[id(recorded)] = number
+        return self._order.get(id(node), -1)
 
     def span(self, node: cst.CSTNode) -> Tuple[int, int]:
         """Token indices where `node` starts and ends: source order, and containment
         (`a` inside `b` when b.start <= a.start and a.end <= b.end), without walking."""
-        return self._marks.get(node, (0, 0))
+        return self._marks.get(id(node), (0, 0))
 
     def within(self, container: cst.CSTNode, node_type: Type[N]) -> List[N]:
         """Nodes of a type inside `container` (itself included), in source order, found by
@@ -143,7 +158,7 @@ class ModuleIndex:
         start, end = self.span(container)
         found = []
         for node in self.of_type(node_type):
-            node_start, node_end = self._marks.get(node, (0, 0))
+            node_start, node_end = self._marks.get(id(node), (0, 0))
             if node_start > end:
                 break
             if start <= node_start and node_end <= end and (node_start, node_end) != (0, 0):
@@ -158,14 +173,32 @@ class ModuleIndex:
         `children` property, which rebuilds them at every access)."""
         if self._children is None:
             self._children = defaultdict(list)
-            for child, parent in self._parents.items():
-                self._children[parent].append(child)
-        return self._children.get(node, [])
+            parents = self._parents
+            for child in self._preorder:
+                self._children[id(parents[id(child)])].append(child)
+        return self._children.get(id(node), [])
+
+    def child_nodes(self, node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+        """`children`, for any node: the recorded ones for a node of this tree, libcst's
+        (which rebuilds the node) for one that is not."""
+        if self._children is None:
+            self.children(node)
+        known = self._children.get(id(node))  # type: ignore[union-attr]
+        if known is not None:
+            return known
+        if id(node) in self._parents or node is self.module:
+            return ()  # a leaf of this tree
+        return node.children
 
     def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """`node` and everything below it, in source order."""
+        if self._children is None:
+            self.children(node)
+        children = self._children.get  # type: ignore[union-attr]
         stack = [node]
         while stack:
             current = stack.pop()
             yield current
-            stack.extend(reversed(self.children(current)))
+            below = children(id(current))
+            if below:
+                stack.extend(reversed(below))

@@ -29,7 +29,7 @@ import libcst as cst
 
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import assigned_targets, bool_value, dotted_name, keyword_value, last_name, positional_args
+from trainlint.semantic.names import argument, assigned_targets, bool_value, dotted_name, keyword_value, last_name, positional_args
 from trainlint.vocab.models import LIBRARY_MODEL_PREFIXES, is_library_model, looks_like_model_name, strip_module
 from trainlint.vocab.models import SELF_RETURNING as _SELF_RETURNING
 
@@ -439,9 +439,62 @@ class ModelTable:
                 if key is not None and key.startswith("self.") and cls is not None and \
                         cls.name.value in self.classes and not self.classes[cls.name.value].lightning:
                     continue  # a layer called inside a model's own forward
+                if key is None and isinstance(func, cst.Attribute):
+                    key = self._part_of_model(func, scope)
                 if key is not None:
                     found.append(ForwardCall(call, key, scope))
         return found
+
+    def _part_of_model(self, func: cst.Attribute, scope: Scope) -> Optional[str]:
+        """`model.encoder(x)` runs part of the model: `model` is an instance of a model class
+        of this file, and `encoder` is one of its methods that calls the model's own layers
+        (`self.linear_1(x)`). The key is the model's, whose mode the part shares. Methods
+        that run no layer (`model.init_hidden(n)`) and installed classes are not forwards."""
+        receiver = func.value
+        if not isinstance(receiver, cst.Name) or (isinstance(scope, cst.FunctionDef) and receiver.value == "self"):
+            return None
+        key = self.key(receiver, scope)
+        if key is None:
+            return None
+        classes = self._classes_of(key, scope)
+        if len(classes) != 1:
+            return None
+        cls = self.classes.get(classes.pop())
+        if cls is None:
+            return None
+        part = func.attr.value
+        if (cls.node, f"self.{part}") in self._class_attrs:
+            return key  # a submodule: `self.encoder = nn.Sequential(...)`
+        method = _method(cls.node, part)
+        if method is None or method.name.value == "__init__":
+            return None
+        runs_layers = any(
+            isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
+            and call.func.value.value == "self" and (cls.node, f"self.{call.func.attr.value}") in self._class_attrs
+            for call in self._calls_in(method))
+        return key if runs_layers else None
+
+    def _classes_of(self, key: str, scope: Scope, depth: int = 0) -> Set[str]:
+        """Names of the classes whose instances `key` holds in `scope`: its constructors, or
+        for a parameter, what the function's callers in this file pass."""
+        values = self.producers.get((scope, key)) or self.producers.get((None, key)) or []
+        unwrapped = [self._unwrap_producer(v) for v in values if isinstance(v, cst.Call)]
+        classes = {last_name(v.func) or "" for v in unwrapped if isinstance(v, cst.Call)}
+        if len(unwrapped) < len(values):
+            classes.add("")  # a value that is not a constructor call: unknown class
+        if values or not isinstance(scope, cst.FunctionDef) or key not in _params(scope) or depth > 2:
+            return classes
+        position = _params(scope).index(key)
+        for call in self.index.of_type(cst.Call):
+            if not (isinstance(call.func, cst.Name) and call.func.value == scope.name.value):
+                continue
+            passed = argument(call, position, key)
+            caller = self._scope_of(call)
+            passed_key = self.key(passed, caller) if passed is not None else None
+            if passed_key is None:
+                return set()  # a caller passes something this table cannot see
+            classes |= self._classes_of(passed_key, caller, depth + 1)
+        return classes
 
     def forward_of(self, call: cst.Call) -> Optional[ForwardCall]:
         return self._forward_by_call.get(call)
@@ -540,3 +593,10 @@ def _params(function: cst.CSTNode) -> List[str]:
     params = function.params
     every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
     return [p.name.value for p in every]
+
+
+def _method(cls: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+    for statement in cls.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None

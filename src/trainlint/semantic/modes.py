@@ -26,7 +26,7 @@ never fires.
 from __future__ import annotations
 
 import re
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -45,6 +45,9 @@ _HARMLESS_CALLS = {
     "format", "info", "debug", "warning", "log", "add_graph", "numel", "count_parameters",
     "parameters_to_vector", "clip_grad_norm_", "clip_grad_value_", "display", "zip", "enumerate",
 }
+# _calls_of: calls in these run in their own scope, or in a nested block the walk visits itself.
+_OWN_SCOPES = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
+_NESTED_BLOCKS = frozenset({cst.If, cst.For, cst.While, cst.With, cst.Try, cst.IndentedBlock})
 _TERMINATORS = {"exit", "quit", "sys.exit", "os._exit"}
 _EVAL_FUNCTION = re.compile(r"eval|valid|test|predict|infer|score|inference", re.IGNORECASE)
 # Framework hooks that manage the mode themselves (Lightning, HF).
@@ -89,6 +92,7 @@ class ModeAnalysis:
         self._forward: Dict[cst.Call, Dict[Env, Modes]] = {}
         self._backward: Dict[cst.Call, Dict[Env, State]] = {}
         self._recording = False
+        self._summaries_read: Set[cst.FunctionDef] = set()  # by the run in progress (summary phase)
         self._summary_mode = False
         self._loop_stack: List[Tuple[List[State], List[State]]] = []
         self._returns: List[State] = []
@@ -211,13 +215,26 @@ class ModeAnalysis:
         for function in functions:
             self._summaries[function] = _Summary()
         # Summaries, bottom-up to a fixed point (recursion converges on sets).
+        # A function is run again only when a summary it read changed since its last run:
+        # its run reads nothing else that changes, so a rerun would give the same exit.
         self._summary_mode = True
+        step = 0
+        ran_at: Dict[cst.FunctionDef, int] = {}
+        changed_at: Dict[cst.FunctionDef, int] = {}
+        read: Dict[cst.FunctionDef, Set[cst.FunctionDef]] = {}
         for _ in range(4):
             changed = False
             for function in functions:
+                if function in ran_at and all(changed_at.get(callee, -1) < ran_at[function]
+                                              for callee in read[function]):
+                    continue
+                self._summaries_read = read[function] = set()
                 exit_state = self._run_function(function, {})
+                step += 1
+                ran_at[function] = step
                 if exit_state != self._summaries[function].exit:
                     self._summaries[function].exit = exit_state
+                    changed_at[function] = step
                     changed = True
             if not changed:
                 break
@@ -460,17 +477,17 @@ class ModeAnalysis:
     def _calls_of(self, node: cst.CSTNode) -> List[cst.Call]:
         calls = []
         stack = [node]
+        children = self.index.children
         while stack:
             current = stack.pop()
-            if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            kind = type(current)
+            if kind in _OWN_SCOPES:
                 continue
-            if isinstance(current, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and current is not node:
+            if kind in _NESTED_BLOCKS and current is not node:
                 continue
-            if isinstance(current, (cst.IndentedBlock,)) and current is not node:
-                continue
-            if isinstance(current, cst.Call):
+            if kind is cst.Call:
                 calls.append(current)
-            stack.extend(reversed(self.index.children(current)))
+            stack.extend(reversed(children(current)))
         # Arguments are evaluated before the call: innermost calls first.
         return list(reversed(calls))
 
@@ -596,6 +613,8 @@ class ModeAnalysis:
                 if key not in passed and (head == "self" or head not in _param_names(function)):
                     entry[key] = entry.get(key, frozenset()) | modes
         summary = self._summaries.get(function)
+        if self._summary_mode:
+            self._summaries_read.add(function)
         exit_state = summary.exit if summary is not None else None
         if exit_state is None:
             return  # never returns: the path ends (rare; keep state)

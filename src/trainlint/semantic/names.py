@@ -10,11 +10,13 @@ import libcst as cst
 
 def dotted_name(node: Optional[cst.CSTNode]) -> Optional[str]:
     """`a.b.c` for Name/Attribute chains, else None."""
+    # `type(...) is` rather than isinstance: libcst's node classes are ABCs, whose
+    # isinstance goes through ABCMeta in Python; these helpers run ~100k times per file.
     parts: List[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
+    while type(node) is cst.Attribute:
+        parts.append(node.attr.value)  # type: ignore[union-attr]
+        node = node.value  # type: ignore[union-attr]
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -26,12 +28,14 @@ def call_name(call: cst.Call) -> Optional[str]:
 
 def last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
     """The rightmost identifier of a name, attribute or call: `torch.nn.Dropout(...)` → Dropout."""
-    if isinstance(node, cst.Call):
-        node = node.func
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Name):
-        return node.value
+    kind = type(node)
+    if kind is cst.Call:
+        node = node.func  # type: ignore[union-attr]
+        kind = type(node)
+    if kind is cst.Attribute:
+        return node.attr.value  # type: ignore[union-attr]
+    if kind is cst.Name:
+        return node.value  # type: ignore[union-attr]
     return None
 
 

@@ -184,7 +184,7 @@ class OverlapFacts:
             if fit is None:
                 continue
             statement = ctx.index.enclosing(call, cst.BaseSmallStatement)
-            if statement is None or id(statement) in reported or not self._reported_as_accuracy(statement):
+            if statement is None or id(statement) in reported or not self._reported_as_accuracy(statement, call):
                 continue
             if not self._data_unlabelled(fit):
                 continue
@@ -269,10 +269,17 @@ class OverlapFacts:
         targets = self._ctx.targets
         return CATEGORICAL in (targets.estimator_kind(model), targets.estimator_kind(fit.func.value))  # type: ignore[attr-defined]
 
-    def _reported_as_accuracy(self, statement: cst.CSTNode) -> bool:
-        """Printed or displayed, and not called a training figure."""
+    def _reported_as_accuracy(self, statement: cst.CSTNode, call: cst.Call) -> bool:
+        """Printed or displayed, and not called a training figure. A bare `clf.score(X, y)`
+        at module level is displayed (a notebook cell, a script exported from one, an
+        interactive session); inside a function it shows nothing, nor does a unit test's
+        `assert_equal(pipe.score(X, y), ...)`."""
         if not isinstance(statement, cst.Expr):
             return False  # kept under a name: `labelled_evaluation` reads that name
+        ctx = self._ctx
+        displayed = statement.value is call and ctx.index.enclosing(call, cst.FunctionDef) is None
+        if not displayed and ctx.reports.reported_directly(call) is None:
+            return False
         texts = list(literal_texts(statement))
         return not any(TRAIN_WORDS.search(t) or MEMORISATION_WORDS.search(t) for t in texts)
 

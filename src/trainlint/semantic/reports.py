@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -34,23 +34,26 @@ MAIN_FUNCTION_NAMES = {"main"}
 Scope = Optional[cst.CSTNode]
 
 
-def mentioned_keys(node: cst.CSTNode) -> Set[str]:
+def mentioned_keys(node: cst.CSTNode, children: Optional[Callable[[cst.CSTNode], Sequence[cst.CSTNode]]] = None
+                   ) -> Set[str]:
     """Names and dotted attribute chains read in an expression: `f"{best_acc:.3f}"` → best_acc;
-    `search.best_score_` → search, search.best_score_."""
+    `search.best_score_` → search, search.best_score_. `children`: the index's recorded
+    children for a node of the indexed tree (libcst's `children` rebuilds the node)."""
     keys: Set[str] = set()
     stack: List[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
-            keys.add(current.value)
+        kind = type(current)
+        if kind is cst.Name:
+            keys.add(current.value)  # type: ignore[attr-defined]
             continue
-        if isinstance(current, cst.Attribute):
+        if kind is cst.Attribute:
             dotted = dotted_name(current)
             if dotted is not None:
                 keys.add(dotted)
-            stack.append(current.value)  # the attribute's own name is not a variable
+            stack.append(current.value)  # type: ignore[attr-defined]  # the attribute's own name is not a variable
             continue
-        stack.extend(current.children)
+        stack.extend(current.children if children is None else children(current))
     return keys
 
 
@@ -90,28 +93,33 @@ class ReportFlow:
 
     def _collect(self) -> None:
         index = self.index
+
+        def keys_of(node: cst.CSTNode) -> Set[str]:
+            return mentioned_keys(node, index.child_nodes)
+
         for assign in index.of_type(cst.Assign):
             defined: Set[str] = set()
+            read = keys_of(assign.value)
             for target in assign.targets:
                 defined |= target_keys(target.target)
                 if _is_summary_write(target.target):
-                    self._reports[self._scope(assign)].append((assign, mentioned_keys(assign.value)))
-            self._writes[self._scope(assign)].append((assign, defined, mentioned_keys(assign.value)))
+                    self._reports[self._scope(assign)].append((assign, set(read)))
+            self._writes[self._scope(assign)].append((assign, defined, read))
         for assign in index.of_type(cst.AugAssign):
             self._writes[self._scope(assign)].append(
-                (assign, target_keys(assign.target), mentioned_keys(assign.value)))
+                (assign, target_keys(assign.target), keys_of(assign.value)))
         for assign in index.of_type(cst.AnnAssign):
             if assign.value is not None:
                 self._writes[self._scope(assign)].append(
-                    (assign, target_keys(assign.target), mentioned_keys(assign.value)))
+                    (assign, target_keys(assign.target), keys_of(assign.value)))
         for loop in index.of_type(cst.For):
             self._writes[self._scope(loop)].append(
-                (loop, target_keys(loop.target), mentioned_keys(loop.iter)))
+                (loop, target_keys(loop.target), keys_of(loop.iter)))
         for call in index.of_type(cst.Call):
             self._read_call(call)
         for ret in index.of_type(cst.Return):
             if ret.value is not None:
-                self._returns[self._scope(ret)].append((ret, mentioned_keys(ret.value)))
+                self._returns[self._scope(ret)].append((ret, keys_of(ret.value)))
         for function in index.of_type(cst.FunctionDef):
             self._functions[function.name.value].append(function)
             if function.name.value in MAIN_FUNCTION_NAMES:
@@ -119,7 +127,7 @@ class ReportFlow:
         for function in self._functions_called_under_main_guard():
             self._main_functions.add(function)
         for displayed in self._displayed_expressions():
-            self._reports[None].append((displayed, mentioned_keys(displayed.value)))
+            self._reports[None].append((displayed, keys_of(displayed.value)))
 
     def _displayed_expressions(self) -> Iterable[cst.Expr]:
         """The last statement of each notebook cell when it is an expression: Jupyter shows
@@ -142,17 +150,17 @@ class ReportFlow:
         func = call.func
         scope = self._scope(call)
         if isinstance(func, cst.Name) and func.value in REPORT_FUNCTIONS:
-            self._reports[scope].append((call, _argument_keys(call)))
+            self._reports[scope].append((call, _argument_keys(call, self.index)))
             return
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
         if method in REPORT_METHODS:
-            self._reports[scope].append((call, _argument_keys(call)))
+            self._reports[scope].append((call, _argument_keys(call, self.index)))
         elif method in self.CONTAINER_WRITES:
             container = dotted_name(func.value)
             if container is not None:
-                self._writes[scope].append((call, {container}, _argument_keys(call)))
+                self._writes[scope].append((call, {container}, _argument_keys(call, self.index)))
 
     def _functions_called_under_main_guard(self) -> Iterable[cst.FunctionDef]:
         for if_node in self.index.of_type(cst.If):
@@ -274,10 +282,10 @@ class ReportFlow:
         return None
 
 
-def _argument_keys(call: cst.Call) -> Set[str]:
+def _argument_keys(call: cst.Call, index: ModuleIndex) -> Set[str]:
     keys: Set[str] = set()
     for arg in call.args:
-        keys |= mentioned_keys(arg.value)
+        keys |= mentioned_keys(arg.value, index.child_nodes)
     return keys
 
 

@@ -250,7 +250,7 @@ class DataRoles:
         if isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
             return set()
         found = set()
-        for child in node.children:
+        for child in self.index.child_nodes(node):
             found |= self._computed_roles(child, depth)
         return found
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -30,6 +30,7 @@ from trainlint.semantic.names import (
     last_name,
     positional_args,
     string_value,
+    walk,
 )
 from trainlint.semantic.reports import ReportFlow, mentioned_keys, target_keys
 from trainlint.semantic.roles import HELD_OUT, TEST, VALIDATION, DataRoles
@@ -112,12 +113,11 @@ class Selection:
 
 
 class SelectionFacts:
-    def __init__(self, index: ModuleIndex, imports: ImportTable, roles: DataRoles,
-                 cell_starts: Sequence[int] = ()) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, roles: DataRoles, reports: ReportFlow) -> None:
         self.index = index
         self.imports = imports
         self.roles = roles
-        self.flow = ReportFlow(index, cell_starts)
+        self.flow = reports
         self._bindings = self._collect_bindings()
         self.evaluations: List[Evaluation] = list(self._find_evaluations())
         self.selections: List[Selection] = [
@@ -136,13 +136,50 @@ class SelectionFacts:
         model's names are unknown, any test evaluation of the file counts."""
         if selection.model_keys is None:
             return self.has_test_evaluation()
-        scope = self.flow.scope_of(selection.start)
-        names = self.flow.derived(scope, selection.model_keys, after=selection.start)  # `best = search.best_estimator_`
-        still_bound = self._while_bound(selection.model_keys, selection.start)
+        if self._tested_after(selection.model_keys, selection.start):
+            return True
+        # `def fit_and_evaluate(model, ...)`: the model its callers passed in, tested by them
+        function = self.index.enclosing(selection.start, cst.FunctionDef)
+        if function is None:
+            return False
+        for call, argument in self._passed_models(function, selection.model_keys):
+            keys = tuple(sorted(mentioned_keys(argument)))
+            if keys and self._tested_after(keys, call):
+                return True
+        return False
+
+    def _tested_after(self, model_keys: Tuple[str, ...], start: cst.CSTNode) -> bool:
+        """A test evaluation of `model_keys` (or a name derived from them) after `start`,
+        before they are rebound. Names local to a function (its parameters and assignments)
+        are that function's own: a test of another `model` elsewhere does not count."""
+        scope = self.flow.scope_of(start)
+        names = self.flow.derived(scope, model_keys, after=start)  # `best = search.best_estimator_`
+        still_bound = self._while_bound(model_keys, start)
+        function = self.index.enclosing(start, cst.FunctionDef)
+        local = function is not None and any(_root(key) in _local_names(function) for key in model_keys)
         return any(
             evaluation.role == TEST and still_bound(evaluation.node) and mentioned_keys(evaluation.node) & names
+            and (not local or self.index.is_inside(evaluation.node, function))
             for evaluation in self.evaluations
         )
+
+    def _passed_models(self, function: cst.FunctionDef, model_keys: Tuple[str, ...]
+                       ) -> Iterator[Tuple[cst.Call, cst.BaseExpression]]:
+        """(call, argument) for each call of `function` in this file, where the argument is
+        bound to the parameter that holds the chosen model."""
+        params = function.params
+        positional = [*params.posonly_params, *params.params]
+        wanted = {_root(key) for key in model_keys}
+        for call in self.index.of_type(cst.Call):
+            if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+                continue
+            if self.index.is_inside(call, function):
+                continue
+            for position, param in enumerate(positional):
+                if param.name.value in wanted:
+                    value = argument(call, position, param.name.value)
+                    if value is not None:
+                        yield call, value
 
     def in_unit_test(self, selection: Selection, path: str) -> bool:
         """The selection runs inside a pytest test function (`def test_grid_search(...)` in
@@ -845,3 +882,24 @@ def _subscript_text(node: cst.Subscript) -> Optional[str]:
 
 __all__ = ["Evaluation", "Selection", "SelectionFacts", "BEST_IF", "LR_PLATEAU", "KERAS_CALLBACK",
            "HF_TRAINER", "HF_SEARCH", "LIGHTNING", "SEARCH", "COMPARISON"]
+
+
+def _root(key: str) -> str:
+    """`model` of the key `model.best_estimator_`."""
+    return key.split(".", 1)[0].split("[", 1)[0]
+
+
+def _local_names(function: cst.FunctionDef) -> Set[str]:
+    """Parameters and names assigned in `function` (not declared global)."""
+    params = function.params
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    declared_global: Set[str] = set()
+    for node in walk(function.body):
+        if isinstance(node, cst.Global):
+            declared_global |= {item.name.value for item in node.names}
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            targets = node.targets if isinstance(node, cst.Assign) else [node]
+            for target in targets:
+                if isinstance(target.target, cst.Name):
+                    names.add(target.target.value)
+    return names - declared_global

@@ -7,7 +7,9 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-INSTALL_HINT = 'trainlint lsp needs the language-server extra: pip install "trainlint[lsp]"'
+from trainlint.core.project import DISTRIBUTION
+
+INSTALL_HINT = f'trainlint lsp needs the language-server extra: pip install "{DISTRIBUTION}[lsp]"'
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -14,12 +14,12 @@ from typing import Callable, Dict, List, Sequence
 from lsprotocol import types
 
 from trainlint.core.diagnostics import Diagnostic, Edit, Severity
+from trainlint.core.project import rule_url
 
 SOURCE = "trainlint"
 
 # The rule pages (docs/rules/<CODE>.md) of the repository. An editable install finds them
 # next to the package and links the local file, which matches the installed version.
-RULE_DOCS_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules/{code}.md"
 LOCAL_RULE_DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules"
 
 _SEVERITY = {
@@ -59,7 +59,7 @@ def to_range(lines: Sequence[str], start: tuple, end: tuple, encoding: str) -> t
 
 def rule_docs_href(code: str) -> str:
     local = LOCAL_RULE_DOCS / f"{code}.md"
-    return local.as_uri() if local.is_file() else RULE_DOCS_URL.format(code=code)
+    return local.as_uri() if local.is_file() else rule_url(code)
 
 
 def to_lsp_diagnostic(diagnostic: Diagnostic, lines: Sequence[str], encoding: str) -> types.Diagnostic:
@@ -72,7 +72,8 @@ def to_lsp_diagnostic(diagnostic: Diagnostic, lines: Sequence[str], encoding: st
         end = (diagnostic.line, max(len(line_text) + 1, diagnostic.col))
     return types.Diagnostic(
         range=to_range(lines, start, end, encoding),
-        message=diagnostic.message,
+        # the editor shows the message on hover: the short line, then why and what to do
+        message=diagnostic.message + (f"\n{diagnostic.explanation}" if diagnostic.explanation else ""),
         severity=_SEVERITY.get(diagnostic.severity, types.DiagnosticSeverity.Warning),
         code=diagnostic.code,
         code_description=types.CodeDescription(href=rule_docs_href(diagnostic.code)),
