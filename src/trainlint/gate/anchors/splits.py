@@ -7,9 +7,9 @@ so without a split in the file they find nothing. Library code mentions `mean`, 
 `sample` and `cat` everywhere, so the words of the prefilter let it through; a split of data
 is rare there. A split here is any of:
 
-- a call that splits, cross-validates or searches, by name (vocab/splitting.py): a splitter
-  class's `.split(...)` (`*Split*`, `*Fold*`), `train_test_split`, `random_split`, `Subset`,
-  a `.split(...)` beside an sklearn import, a fit with `validation_split=`, `sample(frac=)`;
+- a call that splits, cross-validates or searches, by name (vocab/splitting.py):
+  `train_test_split`, `random_split`, `Subset`, a `.split(...)` beside an sklearn import
+  (the splitter classes are scikit-learn's), a fit with `validation_split=`, `sample(frac=)`;
 - rows taken twice by subscript from the same data (by name), one kept or used as a part:
   assigned to a name with a role (`X_tr = X[:n]`), indexed by something with a role
   (`X[train_idx]`, `X[folds["val"]]`), or handed to a fit, a loader or `validation_data=`.
@@ -52,11 +52,15 @@ def _split_call(tree: SyntaxTree) -> bool:
         return True
     if any(keyword.arg in ("validation_split", "frac") for keyword in tree.of_type(ast.keyword)):
         return True
-    # `kf.split(X)` of a splitter class (`KFold(5)`; a class alone splits nothing, and a
-    # splitter used by a search or cross-validation is named above) or of a splitter the file
-    # does not build (a parameter) beside an sklearn import
-    return bool(named(tree, ("split",))) and (bool(calls_where(tree, _is_splitter_class)) or any(
-        target.startswith("sklearn") for targets in tree.imported_as.values() for target in targets))
+    # `kf.split(X)`: a splitter's `.split` splits only beside an sklearn import (the
+    # splitters are scikit-learn's; `input.split(n)` of a `SplitBatchNorm` splits a tensor)
+    return bool(named(tree, ("split",))) and _imports_sklearn(tree)
+
+
+def _imports_sklearn(tree: SyntaxTree) -> bool:
+    """An `import sklearn...` or `from sklearn... import` (a star import too)."""
+    return any(alias.name.startswith("sklearn") for node in tree.of_type(ast.Import) for alias in node.names) \
+        or any(not node.level and (node.module or "").startswith("sklearn") for node in tree.of_type(ast.ImportFrom))
 
 
 def _row_subscript(node: ast.AST) -> bool:
