@@ -24,15 +24,20 @@ from trainlint.fix.autofix import fix_files
 from trainlint.run.engine import lint_file, lint_source
 
 FIXABLE = [
-    "tabular/credit_default_xgb.py", "tabular/iris_species_alias.py", "tabular/keras_tabular_binary.py",
-    "tabular/sentiment_tfidf_logreg.py", "tl1/cifar_globals_rewrite.py", "tl1/cifar_single_script.py",
-    "tl1/class_trainer_eval_then_train.py", "tl1/class_trainer_missing_eval.py", "tl1/ddp_train.py",
-    "tl1/decorated_no_grad_eval.py", "tl1/epoch_loop_never_back_to_train.py", "tl1/midepoch_validation.py",
-    "tl1/seq2seq_train_once.py", "tl1/step_based_iter_next.py", "tl1/train_acc_by_eval_pass.py",
+    "tabular/ambiguous_target.py", "tabular/credit_default_xgb.py", "tabular/iris_species_alias.py",
+    "tabular/keras_tabular_binary.py", "tabular/sentiment_tfidf_logreg.py",
+    "tl1/autoencoder_features_for_forest.py", "tl1/cifar_globals_rewrite.py",
+    "tl1/cifar_single_script.py", "tl1/class_trainer_eval_then_train.py",
+    "tl1/class_trainer_missing_eval.py", "tl1/ddp_train.py", "tl1/decorated_no_grad_eval.py",
+    "tl1/epoch_loop_never_back_to_train.py", "tl1/midepoch_validation.py", "tl1/seq2seq_train_once.py",
+    "tl1/step_based_iter_next.py", "tl1/train_acc_by_eval_pass.py",
     "tl2/torch_positional_weights_upper_names.py", "tl2/torch_weighted_ce_seed.py",
-    "tl3/churn_random_forest.py", "tl3/final_refit_and_helpers.py", "tl3/kfold_manual_loop.py",
-    "tl3/news_tfidf_refit.py", "tl3/rewrite_creditcard_fraud_smote.py", "tl3/rewrite_titanic_cleaning.py",
-    "tl3/single_frame_split.py",
+    "tl3/churn_random_forest.py", "tl3/final_refit_and_helpers.py",
+    "tl3/forward_selector_inner_split.py", "tl3/hf_sarcasm_lists_unstratified.py",
+    "tl3/kfold_manual_loop.py", "tl3/labels_through_tensors_and_loaders.py", "tl3/news_tfidf_refit.py",
+    "tl3/rewrite_creditcard_fraud_smote.py", "tl3/rewrite_titanic_cleaning.py",
+    "tl3/single_frame_split.py", "tl3/split_inside_method_callers.py",
+    "tl3/torch_penguins_crossentropy.py",
 ]
 # Three fixtures (the fixes of TL101, TL102, TL104 and TL301) run in the fast suite; all of
 # them (with TL201's and TL307's unsafe fixes) take about a minute and are `slow`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -261,8 +262,11 @@ def _finish(args: argparse.Namespace, config: Config, diagnostics: List[Diagnost
     everything it was asked to, and it says so rather than "All checks passed."."""
     try:
         _write_report(args, config, diagnostics)
+    except BrokenPipeError:
+        raise  # the reader stopped (`| head`): `main` ends quietly
     except OSError as error:
-        sys.stderr.write(f"trainlint: error: {args.output_file}: cannot write: {error.strerror or error}\n")
+        where = args.output_file if args.output_file is not None else "standard output"
+        sys.stderr.write(f"trainlint: error: {where}: cannot write the report: {error.strerror or error}\n")
         return EXIT_ERROR
     if profile is not None:
         sys.stderr.write(profile.finish())
@@ -381,7 +385,11 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(report)
     else:
-        getattr(args, "report_stream", sys.stdout).write(report)
+        stream = getattr(args, "report_stream", sys.stdout)
+        if stream is None:  # started with stdout closed (`trainlint . >&-`)
+            raise OSError(errno.EBADF, "it is closed")
+        stream.write(report)
+        stream.flush()  # a full disk fails here, not in the interpreter's exit
     sys.stderr.write(statistics)
 
 
@@ -444,6 +452,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null: the interpreter's final flush would
+    otherwise print 'Exception ignored ... BrokenPipeError'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 def _main(argv: List[str]) -> int:
     try:
         if argv and argv[0] == "rules":
@@ -461,6 +479,7 @@ def _main(argv: List[str]) -> int:
         sys.stderr.write("trainlint: interrupted\n")
         return 128 + signal.SIGINT
     except BrokenPipeError:
+        _silence_stdout()
         return EXIT_CLEAN
     except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback
         sys.stderr.write(f"trainlint: internal error: {type(error).__name__}: {error}\n")
