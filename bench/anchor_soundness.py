@@ -1,14 +1,14 @@
-"""Anchors against the facts they stand for, on real code.
+"""Is the gate sound on real code? Every finding a rule reports with the prefilter switched
+off must be reported with it on.
 
-    python bench/anchor_soundness.py [FOLDER ...] [--anchors split,selection] [--jobs N]
+    python bench/anchor_soundness.py [FOLDER ...] [--renamed] [--jobs N]
 
-For every .py file under the folders (default: the speed benchmark's corpus, built by
-`python bench/run_bench.py --setup-only`), parses it with libcst, computes each anchor's
-libcst fact (`trainlint.gate.anchors.FACTS`) and the anchor itself (the stdlib-`ast` scan), and
-prints per anchor: files where the fact holds, files where the anchor holds, and every file
-where the fact holds but the anchor does not (a soundness bug: the prefilter would skip a
-file a rule could report on). Exits 1 when there is one. Also prints how many files the
-prefilter lets through to libcst with every rule enabled.
+For every .py and .ipynb file under the folders (default: the speed benchmark's corpus, built
+by `python bench/run_bench.py --setup-only`), lints it twice, with and without the prefilter
+(trainlint.run.gate_check), and prints every rule that reports only without it, naming the
+anchors that skipped it (a soundness bug). `--renamed` does the same on the files with their
+role words renamed, under a configuration of those names (`test-names = ["holdin"]` …).
+Also prints how many files the prefilter lets through to libcst. Exits 1 on a miss.
 
 A script, not a test: the corpus is large and not committed.
 """
@@ -19,86 +19,56 @@ import argparse
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE / ".corpus" / "pytorch-ignite-lightning-timm" / "x1"
 
 
-def check_file(job: Tuple[str, Sequence[str]]) -> Tuple[str, Dict[str, Tuple[bool, bool]], Optional[str], bool]:
-    """(path, {anchor: (fact, anchor)}, error, parsed by the prefilter)."""
-    path, names = job
-    import libcst as cst
-
-    from trainlint.gate import anchors
-
-    from trainlint.gate import prefilter
-    from trainlint.semantic.context import FileContext
+def check_file(job: Tuple[str, bool]) -> Tuple[str, List[str], bool]:
+    """(path, misses, passed by the prefilter)."""
+    path, renamed = job
     from trainlint.core.config import Config
+    from trainlint.gate import prefilter
     from trainlint.rules import all_rules
+    from trainlint.run.gate_check import RENAMED_ROLES, gate_misses, rename_roles
+    from trainlint.run.notebook import adapt, is_notebook
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return path, {}, f"unreadable: {error}", False
-    parsed = bool(prefilter.triggered_rules([r for r in all_rules() if r.triggers], text))
-    found = anchors.scan(text)
-    if found is None:
-        return path, {}, None, parsed
-    try:
-        module = cst.parse_module(text)
-    except Exception:  # noqa: BLE001 - libcst rejects what ast accepts (rare): nothing to compare
-        return path, {}, None, parsed
-    ctx = FileContext(text, path, module, Config())
-    results = {}
-    for name in names:
-        try:
-            fact = bool(anchors.FACTS[name](ctx))
-        except Exception as error:  # noqa: BLE001 - a fact that crashes is reported, not fatal
-            return path, results, f"fact {name} raised {type(error).__name__}: {error}", parsed
-        results[name] = (fact, found.get(name))
-    return path, results, None, parsed
+        print(f"{path}: unreadable: {error}", file=sys.stderr)
+        return path, [], False
+    config = Config()
+    if renamed and not is_notebook(path):
+        text, config = rename_roles(text), RENAMED_ROLES
+    python = adapt(text, path, config).text if is_notebook(path) else text
+    passed = python is not None and bool(
+        prefilter.triggered_rules([r for r in all_rules() if r.triggers], python, config))
+    return path, gate_misses(text, path, config), passed
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from trainlint.gate import anchors
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="*", type=Path, default=[DEFAULT_CORPUS])
-    parser.add_argument("--anchors", default="", help="comma-separated anchor names (default: all)")
+    parser.add_argument("--renamed", action="store_true", help="rename role words and configure the new ones")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    names = [n for n in args.anchors.split(",") if n] or list(anchors.ANCHORS)
-    unknown = set(names) - set(anchors.ANCHORS)
-    if unknown:
-        parser.error(f"unknown anchors {sorted(unknown)}; known: {', '.join(anchors.ANCHORS)}")
     files: List[str] = []
     for folder in args.folders:
         if not folder.exists():
             parser.error(f"{folder} does not exist (build the corpus: python bench/run_bench.py --setup-only)")
-        files += sorted(str(p) for p in folder.rglob("*.py") if ".git" not in p.parts)
-    counts = {name: [0, 0] for name in names}
-    misses: Dict[str, List[str]] = {name: [] for name in names}
-    parsed = 0
+        files += sorted(str(p) for p in folder.rglob("*") if p.suffix in (".py", ".ipynb") and ".git" not in p.parts)
+    misses: List[str] = []
+    passed = 0
     with ProcessPoolExecutor(args.jobs) as pool:
-        for path, results, error, was_parsed in pool.map(check_file, [(f, names) for f in files], chunksize=4):
-            parsed += was_parsed
-            if error:
-                print(f"{path}: {error}", file=sys.stderr)
-            for name, (fact, anchor) in results.items():
-                counts[name][0] += fact
-                counts[name][1] += anchor
-                if fact and not anchor:
-                    misses[name].append(path)
-    print(f"{len(files)} files; the prefilter (every rule) lets {parsed} through to libcst\n")
-    print("| anchor | fact holds | anchor holds | fact without anchor |")
-    print("|---|---:|---:|---:|")
-    for name in names:
-        print(f"| {name} | {counts[name][0]} | {counts[name][1]} | {len(misses[name])} |")
-    for name in names:
-        for path in misses[name]:
-            print(f"UNSOUND {name}: {path}")
-    return 1 if any(misses.values()) else 0
+        for _path, file_misses, was_passed in pool.map(check_file, [(f, args.renamed) for f in files], chunksize=4):
+            passed += was_passed
+            misses += file_misses
+    print(f"{len(files)} files; the prefilter (every rule) lets {passed} through to libcst; {len(misses)} misses")
+    for miss in misses:
+        print(f"UNSOUND {miss}")
+    return 1 if misses else 0
 
 
 if __name__ == "__main__":

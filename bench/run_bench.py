@@ -258,9 +258,9 @@ def trainlint_exe() -> List[str]:
 
 
 NO_PREFILTER = (
-    "import sys; from trainlint import prefilter; from trainlint.rules.base import Rule; "
+    "import sys; from trainlint.gate import prefilter; from trainlint.rules.base import Rule; "
     "Rule.is_triggered_by = classmethod(lambda cls, text, words=None: True); "
-    "prefilter.triggered_rules = lambda rules, text: list(rules); "
+    "prefilter.triggered_rules = lambda rules, text, config=None: list(rules); "
     "from trainlint.frontends.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

@@ -45,6 +45,28 @@ def counting(monkeypatch):
     return linted
 
 
+@pytest.fixture(autouse=True)
+def private_secret(tmp_path_factory, monkeypatch):
+    """Each test signs entries with a secret of its own, outside the linted tree."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+
+
+def entry_payload(entry: Path) -> dict:
+    """The JSON body of an entry (after its MAC line)."""
+    return json.loads(entry.read_bytes().partition(b"\n")[2])
+
+
+def rewrite_entry(entry: Path, change) -> None:
+    """Replace an entry's body with `change(body)` (JSON, or bytes as they are), signed as the cache signs it: a valid MAC,
+    so what is tested is the check of the body itself."""
+    from trainlint.run.cache_entry import _MAGIC, _mac
+    from trainlint.run.cache_secret import cache_secret
+
+    body = change(entry_payload(entry))
+    body = body if isinstance(body, bytes) else json.dumps(body).encode()
+    entry.write_bytes(_MAGIC + _mac(cache_secret(), body).encode() + b"\n" + body)
+
+
 def project(tmp_path: Path) -> list:
     (tmp_path / "a.py").write_text(FLAGGED)
     (tmp_path / "b.py").write_text(FLAGGED.replace("(X, y)", "(X, y, stratify=y)"))
@@ -98,7 +120,7 @@ def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, counting):
     assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
     assert len(counting) == 3
     for entry in entries:
-        assert json.loads(entry.read_text())["key"] == entry.parent.name + entry.stem
+        assert entry_payload(entry)["key"] == entry.parent.name + entry.stem
     counting.clear()
     assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
     assert counting == []
@@ -109,8 +131,8 @@ def test_entry_with_wrong_fields_is_a_miss(tmp_path):
     key = cache.key(b"x = 1\n", "a.py")
     cache.put(key, [])
     entry = next(tmp_path.rglob("*.json"))
-    entry.write_text(json.dumps({"key": key, "diagnostics": [{"code": "TL301", "bogus": 1}]}))
-    assert cache.get(key) is None
+    rewrite_entry(entry, lambda payload: {"key": key, "diagnostics": [{"code": "TL301", "bogus": 1}]})
+    assert cache.get(key, b"x = 1\n", "a.py") is None
 
 
 def test_diagnostics_round_trip_with_fixes(tmp_path):
@@ -118,10 +140,11 @@ def test_diagnostics_round_trip_with_fixes(tmp_path):
     fix = Fix(edits=(Edit(1, 2, 1, 5, "new"),), safe=False, description="d")
     diagnostic = Diagnostic("TL301", "unstratified-split", "m", Severity.WARNING, 3, 4, 3, 9, fix=fix, cell=2,
                             path="nb.ipynb", detail="traceback")
-    key = cache.key(b"data", "nb.ipynb")
+    data = b"{}\n" * 10
+    key = cache.key(data, "nb.ipynb")
     cache.put(key, [diagnostic])
-    assert cache.get(key) == [diagnostic]
-    assert cache.get(key)[0].detail == "traceback"
+    assert cache.get(key, data, "nb.ipynb") == [diagnostic]
+    assert cache.get(key, data, "nb.ipynb")[0].detail == "traceback"
 
 
 def test_key_depends_on_content_path_and_config(tmp_path):
@@ -136,7 +159,7 @@ def test_timeouts_and_read_errors_are_not_cached(tmp_path):
     cache = ResultCache(tmp_path, Config())
     skipped = engine_diagnostic("TL004", "a.py", "file skipped")
     cache.put(cache.key(b"x", "a.py"), [skipped])
-    assert cache.get(cache.key(b"x", "a.py")) is None
+    assert cache.get(cache.key(b"x", "a.py"), b"x", "a.py") is None
 
 
 def test_concurrent_writers_leave_whole_entries(tmp_path):
@@ -149,7 +172,7 @@ def test_concurrent_writers_leave_whole_entries(tmp_path):
         try:
             for _ in range(50):
                 cache.put(key, [diagnostic])
-                found = cache.get(key)
+                found = cache.get(key, b"x", "a.py")
                 assert found is None or found == [diagnostic]
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
@@ -160,7 +183,7 @@ def test_concurrent_writers_leave_whole_entries(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert cache.get(key) == [diagnostic]
+    assert cache.get(key, b"x", "a.py") == [diagnostic]
     assert not list(tmp_path.rglob(".tmp-*")), "temporary files left behind"
 
 

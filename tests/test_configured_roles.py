@@ -3,10 +3,8 @@
 Regression for issue 18: with `test-names = ["holdin"]`, `ctx.roles` took `holdin_acc` for
 test data while TL401 (and TL402 for `validation-names`) still read the default words.
 
-The rules are checked on the file's facts directly (`_findings`) and through `lint_source`.
-The prefilter's structural anchors (gate/anchors) still read the default role words, so
-through `lint_source` the gate skips these files until its rewrite honours the configured
-names: those expectations are marked xfail (strict, so they flag when the gate catches up).
+The rules are checked on the file's facts directly (`_findings`) and through `lint_source`,
+where the gate's anchors must read the configured names too (gate/roles.py).
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 from typing import List
 
 import libcst as cst
-import pytest
 
 from trainlint.core.config import Config, parse_table
 from trainlint.rules.tl401_test_set_model_selection import TestSetModelSelection
@@ -91,14 +88,9 @@ def test_default_names_through_the_engine():
     assert "TL402" in _codes(REPORTED_VAL, Config())
 
 
-_GATE = "gate/anchors read the default role words; the gate rewrite makes them honour the config"
-
-
-@pytest.mark.xfail(strict=True, reason=_GATE)
 def test_tl401_holdin_through_the_engine():
     assert "TL401" in _codes(SELECTED_ON_HOLDIN, HOLDIN)
 
 
-@pytest.mark.xfail(strict=True, reason=_GATE)
 def test_tl402_calib_through_the_engine():
     assert "TL402" in _codes(REPORTED_CALIB, CALIB)

@@ -12,6 +12,7 @@ import pytest
 from conftest import FIXTURES
 from trainlint.run import parallel
 from trainlint.core.config import Config
+from trainlint.frontends.cli import _check_parser, main
 from trainlint.run.parallel import lint_paths
 
 FLAGGED = textwrap.dedent(
@@ -102,6 +103,30 @@ def test_cli_jobs_flag(tmp_path, run_trainlint):
     two = run_trainlint("--no-cache", "--jobs", "2", ".", cwd=tmp_path)
     assert (one.returncode, one.stdout) == (two.returncode, two.stdout)
     assert one.stdout.count("TL301") == 20
-    for bad in ("0", "-1", "many"):
+    for bad in ("", "-1", "many"):
         refused = run_trainlint("--jobs", bad, ".", cwd=tmp_path)
-        assert refused.returncode == 2 and "jobs" in refused.stderr
+        assert refused.returncode == 2 and "jobs" in refused.stderr and refused.stderr.count("\n") == 1
+    assert run_trainlint("--no-cache", "-j", "0", ".", cwd=tmp_path).stdout == one.stdout
+
+
+@pytest.mark.parametrize("value", ["", "-1", "many", "1.5", " "])
+def test_a_bad_jobs_value_is_one_line_without_the_usage_text(value, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--no-cache", "-j", value, "."])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage" not in err
+    assert err.startswith(f"trainlint: error: argument -j/--jobs: expected a number of worker processes"
+                          f" (0: one per CPU), got {value!r}")
+
+
+def test_jobs_zero_means_one_per_cpu_and_more_than_the_cpus_are_clamped(tmp_path, monkeypatch):
+    parse = _check_parser().parse_args
+    assert parse(["-j", "0"]).jobs is None and parse(["-j", "3"]).jobs == 3
+    cpus = parallel.default_jobs()
+    assert [parallel.worker_count(jobs) for jobs in (None, 1, 1000)] == [cpus, 1, cpus]
+    started = []
+    monkeypatch.setattr(parallel, "_lint_in_pool", lambda items, config, jobs: started.append(jobs) or {
+        position: [] for position in range(len(items))})
+    lint_paths(many_files(tmp_path, count=parallel.SMALL_RUN), Config(), jobs=1000)
+    assert started == [cpus]

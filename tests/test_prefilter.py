@@ -80,7 +80,7 @@ def _all_sources():
 
 def switch_prefilter_off(monkeypatch):
     monkeypatch.setattr(Rule, "is_triggered_by", classmethod(lambda cls, text, words=None: True))
-    monkeypatch.setattr(prefilter, "triggered_rules", lambda rules, text: list(rules))
+    monkeypatch.setattr(prefilter, "triggered_rules", lambda rules, text, config=None: list(rules))
 
 
 @pytest.mark.slow  # lints every fixture and example twice

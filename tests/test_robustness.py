@@ -259,10 +259,14 @@ def test_permission_error_is_one_line(tmp_path, monkeypatch):
     # Root (as in CI) can read anything, so simulate the error the OS would raise.
     path = write(tmp_path, "secret.py", FLAGGED)
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    def denied(file, *args, **kwargs):
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     found = lint_file(path, Config())
     assert codes(found) == ["TL002"] and found[0].message == "permission denied"
 

@@ -145,6 +145,8 @@ def _no_check(key: str, value: object, where: str) -> None:
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
+# Megabytes (a terabyte), seconds (a week): past these a limit is no limit, just an overflow.
+_NUMBER_LIMITS = {"max-file-size": 1_000_000, "per-file-timeout": 604_800}
 _ROLE_NAME_KEYS = {"train-names", "validation-names", "test-names"}
 _KNOWN_KEYS = _LIST_KEYS | _ROLE_NAME_KEYS | {"per-file-ignores", "output-format"} | set(_NUMBER_KEYS)
 
@@ -163,8 +165,11 @@ def pyproject_in(folder: Path) -> Optional[Path]:
     """`folder`'s pyproject.toml when it configures trainlint (or cannot be read: the error is
     reported rather than the file skipped), else None."""
     candidate = folder / "pyproject.toml"
-    if not candidate.is_file():
-        return None
+    try:
+        if not candidate.is_file():
+            return None
+    except OSError:  # cannot even be looked at (a locked folder): reading it will say so
+        return candidate
     try:
         data = _read_toml(candidate)
     except ConfigError:
@@ -232,8 +237,11 @@ def parse_table(
                 )
             values[key.replace("-", "_")] = tuple(items)
         elif key in _NUMBER_KEYS:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
+            largest = _NUMBER_LIMITS[key]
+            # `not 0 <= value <= largest` also refuses nan (which would disable the limit)
+            # and inf or 1e300 (which overflow the timer).
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= largest:
+                raise ConfigError(f"{where}: expected a number from 0 to {largest:g}, got {value!r}")
             values[_NUMBER_KEYS[key]] = float(value)
         elif key == "output-format":
             check(key, value, where)

@@ -1,25 +1,18 @@
-"""Applying fixes: text edits from diagnostics to sources, and writing files safely.
+"""Applying fixes: text edits from diagnostics to sources, round after round.
 
-Pure functions compute the fixed text (`fix_text`); `write_atomically` is the only writer,
-used by the CLI for `--fix` (temporary file in the same folder, then rename; permissions,
-encoding, BOM and line endings kept).
+Pure functions compute the fixed text (`fix_text`); `fix.write` writes files (`--fix`).
 """
 
 from __future__ import annotations
 
 import bisect
-import codecs
-import io
-import os
-import tempfile
-import tokenize
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, Collection, List, Sequence, Tuple
 
 import libcst as cst
 
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, applicable  # noqa: F401 - applicable: fixers import it here
+from trainlint.core.lines import LINE_BREAK, default_newline, line_breaks_of, line_starts
 
 MAX_ROUNDS = 10
 
@@ -43,12 +36,11 @@ class FixResult:
 
 
 class _Offsets:
-    """1-based (line, column) → offset in text. Columns count code points, as libcst does."""
+    """1-based (line, column) → offset in text, counting lines and columns (code points)
+    exactly as libcst does, so an edit lands where the rule saw the node."""
 
     def __init__(self, text: str) -> None:
-        self.starts = [0]
-        for line in text.splitlines(keepends=True):
-            self.starts.append(self.starts[-1] + len(line))
+        self.starts = line_starts(text)
         self.length = len(text)
 
     def offset(self, line: int, col: int) -> int:
@@ -57,22 +49,19 @@ class _Offsets:
         return min(self.starts[line - 1] + col - 1, self.length)
 
 
-def _line_ending(text: str) -> str:
-    first = text.find("\n")
-    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+def _with_own_line_breaks(new_text: str, text: str) -> str:
+    """`new_text` with every line break that `text` does not use written as its first one:
+    inserted lines get the file's ending, lines copied from the file keep theirs."""
+    own = line_breaks_of(text)
+    newline = default_newline(text)
+    return LINE_BREAK.sub(lambda match: match.group() if match.group() in own else newline, new_text)
 
 
 def _edit_spans(text: str, fix: Fix) -> List[Tuple[int, int, str]]:
     offsets = _Offsets(text)
-    newline = _line_ending(text)
-    spans = []
-    for edit in fix.edits:
-        new_text = edit.new_text.replace("\r\n", "\n")
-        if newline != "\n":
-            new_text = new_text.replace("\n", newline)
-        spans.append((offsets.offset(edit.start_line, edit.start_col),
-                      offsets.offset(edit.end_line, edit.end_col), new_text))
-    return spans
+    return [(offsets.offset(edit.start_line, edit.start_col), offsets.offset(edit.end_line, edit.end_col),
+             _with_own_line_breaks(edit.new_text, text))
+            for edit in fix.edits]
 
 
 def _overlaps(a: Tuple[int, int, str], b: Tuple[int, int, str]) -> bool:
@@ -178,31 +167,76 @@ def not_removed_message(diagnostic: Diagnostic) -> str:
             "it does not remove the finding")
 
 
+@dataclass
+class RoundCheck:
+    """Which fixes of a round did not remove their findings."""
+    stuck: List[Diagnostic] = field(default_factory=list)  # refuse these for good
+    retry_singly: List[str] = field(default_factory=list)  # codes to retry one fix per round
+
+    def __bool__(self) -> bool:
+        return bool(self.stuck or self.retry_singly)
+
+
+def check_round(applied: Sequence[Diagnostic], before: Sequence[Diagnostic], after: Sequence[Diagnostic],
+                is_still_found: Callable[[Diagnostic], bool], singly: Collection[str]) -> RoundCheck:
+    """A fix removes its finding when nothing of its code is reported where the finding
+    moved to, and (independent of positions) its code is reported once less per fix: a fix
+    that moves its finding elsewhere or makes another of its kind removes nothing. When only
+    the count says so and several fixes of the code were applied, they are retried one by one."""
+    check = RoundCheck(stuck=[d for d in applied if is_still_found(d)])
+    for code in sorted({d.code for d in applied} - {d.code for d in check.stuck}):
+        fixed = [d for d in applied if d.code == code]
+        if sum(d.code == code for d in after) <= sum(d.code == code for d in before) - len(fixed):
+            continue
+        if len(fixed) == 1 or code in singly:
+            check.stuck.extend(fixed)
+        else:
+            check.retry_singly.append(code)
+    return check
+
+
+def one_per_code(candidates: Sequence[Diagnostic], codes: Collection[str], unsafe: bool) -> List[Diagnostic]:
+    """`candidates` with only the first applicable fix of each code in `codes`."""
+    seen: set = set()
+    kept = []
+    for diagnostic in sorted(candidates, key=Diagnostic.sort_key):
+        if diagnostic.code in codes and applicable(diagnostic.fix, unsafe):
+            if diagnostic.code in seen:
+                continue
+            seen.add(diagnostic.code)
+        kept.append(diagnostic)
+    return kept
+
+
 def fix_text(
     text: str, lint: Callable[[str], List[Diagnostic]], unsafe: bool = False
 ) -> Tuple[FixResult, List[Diagnostic]]:
     """Fix round after round until nothing applicable is left (or MAX_ROUNDS). A fix counts
-    (`applied`) only when its finding is gone after the round; a round whose fixes leave
-    their findings in place is undone, and those fixes are not proposed again (the round
-    is retried with the others). Returns the result and the diagnostics of the final text."""
+    (`applied`) only when its finding is gone after the round (`check_round`); a round whose
+    fixes leave their findings in place is undone, and those fixes are not proposed again
+    (the round is retried with the others). Returns the result and the diagnostics of the
+    final text."""
     total = FixResult(text)
     diagnostics = lint(text)
     if any(d.code == "TL001" for d in diagnostics):
         return total, diagnostics  # never touch a file that does not parse
     refused: set = set()
+    singly: set = set()
     rounds = 0
     while rounds < MAX_ROUNDS:
-        candidates = [d for d in diagnostics if fix_signature(d) not in refused]
+        candidates = one_per_code([d for d in diagnostics if fix_signature(d) not in refused], singly, unsafe)
         step = apply_once(total.text, candidates, unsafe)
         total.dropped.extend(step.dropped)
         if not step.changed or step.text == total.text:
             break
         after = lint(step.text)
-        stuck = [d for d in step.applied if still_found(d, total.text, step.text, step.spans, after)]
-        if stuck:
-            for diagnostic in stuck:
+        check = check_round(step.applied, diagnostics, after, singly=singly, is_still_found=lambda d: still_found(
+            d, total.text, step.text, step.spans, after))
+        if check:
+            for diagnostic in check.stuck:
                 refused.add(fix_signature(diagnostic))
                 total.dropped.append(not_removed_message(diagnostic))
+            singly.update(check.retry_singly)
             continue  # undo the round: the same text, without the fixes that did not work
         total.text = step.text
         total.applied.extend(step.applied)
@@ -211,46 +245,5 @@ def fix_text(
     return total, diagnostics
 
 
-# -- writing ------------------------------------------------------------------------------
-
-def source_encoding(data: bytes) -> Tuple[str, bool]:
-    """The encoding a Python file declares (or UTF-8) and whether it starts with a BOM."""
-    has_bom = data.startswith(codecs.BOM_UTF8)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError:
-        encoding = "utf-8"
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-    return encoding, has_bom
-
-
-def encode_like(original: bytes, text: str) -> bytes:
-    encoding, has_bom = source_encoding(original)
-    data = text.encode(encoding)
-    return codecs.BOM_UTF8 + data if has_bom else data
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` through a temporary file in the same folder, keeping its
-    permissions; the original stays intact if anything fails before the rename."""
-    real = Path(os.path.realpath(path))  # write through a symlink, not over it
-    mode = real.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".trainlint-tmp", dir=real.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, real)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-__all__ = ["Edit", "Fix", "FixResult", "applicable", "apply_once", "encode_like", "fix_signature",
-           "fix_text", "not_removed_message", "parses", "still_found", "write_atomically"]
+__all__ = ["Edit", "Fix", "FixResult", "RoundCheck", "applicable", "apply_once", "check_round", "fix_signature",
+           "fix_text", "not_removed_message", "one_per_code", "parses", "still_found"]

@@ -14,8 +14,9 @@ import json
 from typing import Callable, Dict, List, Optional, Tuple
 
 from trainlint.core.diagnostics import Diagnostic
-from trainlint.fix.apply import (MAX_ROUNDS, FixResult, applicable, apply_once, fix_signature,
-                                 not_removed_message, still_found)
+from trainlint.core.lines import split_lines
+from trainlint.fix.apply import (MAX_ROUNDS, FixResult, applicable, apply_once, check_round, fix_signature,
+                                 not_removed_message, one_per_code, still_found)
 from trainlint.run.ipython_syntax import blank_ipython
 from trainlint.run.notebook import cells_of
 
@@ -74,13 +75,14 @@ def fix_notebook_text(
                              "so rewriting it could change more than the cells")
         return total, diagnostics
     refused: set = set()
+    singly: set = set()
     rounds = 0
     while rounds < MAX_ROUNDS:
         cells = cells_of(data)
         by_cell: Dict[int, List[Diagnostic]] = {}
-        for diagnostic in diagnostics:
-            if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe) and \
-                    fix_signature(diagnostic) not in refused:
+        candidates = one_per_code([d for d in diagnostics if fix_signature(d) not in refused], singly, unsafe)
+        for diagnostic in candidates:
+            if diagnostic.cell is not None and applicable(diagnostic.fix, unsafe):
                 by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
         # cell number -> (key, its source before, the round's result on it)
         steps: Dict[int, Tuple[str, object, str, FixResult]] = {}
@@ -93,26 +95,32 @@ def fix_notebook_text(
             total.dropped.extend(step.dropped)
             if step.changed and step.text != source:
                 steps[number] = (key, cell[key], source, step)
-                cell[key] = step.text.splitlines(keepends=True) if isinstance(cell[key], list) else step.text
+                cell[key] = split_lines(step.text, keepends=True) if isinstance(cell[key], list) else step.text
         if not steps:
             break
         candidate = _dump(data, layout)
         after = lint(candidate)
-        stuck = [d for number, (_, _, source, step) in steps.items() for d in step.applied
-                 if still_found(d, _with_newline(source), _with_newline(step.text), step.spans, after)]
-        if stuck:
+        applied = [d for _, (_, _, _, step) in sorted(steps.items()) for d in step.applied]
+        check = check_round(applied, diagnostics, after, singly=singly,
+                            is_still_found=lambda d: _still_found_in_cell(d, steps, after))
+        if check:
             for number, (key, original, _, _) in steps.items():
                 cells[number - 1][key] = original  # undo the round
-            for diagnostic in stuck:
+            for diagnostic in check.stuck:
                 refused.add(fix_signature(diagnostic))
                 total.dropped.append(not_removed_message(diagnostic))
+            singly.update(check.retry_singly)
             continue
-        for _, (_, _, _, step) in sorted(steps.items()):
-            total.applied.extend(step.applied)
+        total.applied.extend(applied)
         total.text = candidate
         diagnostics = after
         rounds += 1
     return total, diagnostics
+
+
+def _still_found_in_cell(diagnostic: Diagnostic, steps, after: List[Diagnostic]) -> bool:
+    _, _, source, step = steps[diagnostic.cell]
+    return still_found(diagnostic, _with_newline(source), _with_newline(step.text), step.spans, after)
 
 
 def _with_newline(source: str) -> str:
@@ -130,7 +138,7 @@ def cell_diff(before: str, after: str, path: str) -> str:
         (_, old_source), (_, new_source) = _cell_source(old), _cell_source(new)
         if old_source != new_source:
             out.extend(difflib.unified_diff(
-                (old_source + "\n").splitlines(keepends=True), (new_source + "\n").splitlines(keepends=True),
+                split_lines(old_source + "\n", keepends=True), split_lines(new_source + "\n", keepends=True),
                 fromfile=f"a/{path} (cell {number})", tofile=f"b/{path} (cell {number})",
             ))
     return "".join(out)

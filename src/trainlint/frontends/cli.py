@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import signal
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from trainlint import __version__
 from trainlint.run.cache import ResultCache, default_cache_dir
 from trainlint.core.config import Config, ConfigError
-from trainlint.core.diagnostics import INTERNAL_ERROR, Diagnostic
+from trainlint.core.diagnostics import INTERNAL_ERROR, READ_ERROR, Diagnostic
 from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
 from trainlint.report import FORMATS, TEXT_FORMATS, ReportOptions, needs_sources, render
@@ -28,9 +30,8 @@ SUBCOMMANDS = ("check", "rules", "rule", "lsp")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"trainlint: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse exits 2 too; one line, not the usage text
+        sys.stderr.write(f"trainlint: error: {message} (`trainlint --help` lists the options)\n")
         raise SystemExit(EXIT_ERROR)
 
 
@@ -91,7 +92,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     performance = parser.add_argument_group("performance")
     performance.add_argument("-j", "--jobs", type=_jobs, metavar="N",
-                             help="worker processes (default: one per CPU; 1: no pool)")
+                             help="worker processes (default and 0: one per CPU, also the most used; 1: no pool)")
     performance.add_argument("--no-cache", action="store_true",
                              help="neither read nor write the result cache")
     performance.add_argument("--cache-dir", type=Path, metavar="DIR",
@@ -101,14 +102,17 @@ def _check_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _jobs(value: str) -> int:
+def _jobs(value: str) -> Optional[int]:
+    """-j N: a whole number; 0 means one per CPU (None), and more than the CPUs are clamped
+    to them (`parallel.worker_count`)."""
     try:
-        jobs = int(value)
+        jobs = int(value.strip())
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
-    return jobs
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of worker processes (0: one per CPU), got {value!r}")
+    return jobs or None
 
 
 def _overrides(args: argparse.Namespace):
@@ -184,10 +188,13 @@ def _check(args: argparse.Namespace) -> int:
         config = resolver.for_path(Path.cwd())
         if args.show_settings:
             return _show_settings(resolver, Path(paths[0]))
-        files, missing = discover(paths, config, config_for=resolver.for_path)
+        unreadable: List[Tuple[str, str]] = []
+        files, missing = discover(paths, config, config_for=resolver.for_path, unreadable=unreadable)
         if args.show_files:
             for path in missing:
                 sys.stderr.write(f"trainlint: error: {path}: no such file or directory\n")
+            for path, reason in unreadable:
+                sys.stderr.write(f"trainlint: warning: {path}: {reason}\n")
             for path in files:
                 config_file = resolver.config_file_for(Path(path))
                 sys.stdout.write(f"{path}\t{config_file if config_file is not None else '(defaults)'}\n")
@@ -205,7 +212,7 @@ def _check(args: argparse.Namespace) -> int:
         sys.stderr.write(f"trainlint: warning: No Python files or notebooks found under {', '.join(paths)}\n")
     use_cache = not (args.no_cache or os.environ.get("TRAINLINT_NO_CACHE"))
     profile = None
-    diagnostics: List[Diagnostic] = []
+    diagnostics: List[Diagnostic] = _unreadable_folders(unreadable)
     for own, group in groups.values():
         cache = ResultCache(args.cache_dir or default_cache_dir(own), own) if use_cache else None
         if args.profile:
@@ -240,14 +247,26 @@ def _check(args: argparse.Namespace) -> int:
     return _finish(args, config, diagnostics, fixed, profile, failed=bool(missing))
 
 
+def _unreadable_folders(unreadable: List[Tuple[str, str]]) -> List[Diagnostic]:
+    """A TL002 for each folder the walk could not list: the run goes on, and says what it missed."""
+    if not unreadable:
+        return []
+    from trainlint.run.engine_diagnostics import engine_diagnostic
+
+    return [engine_diagnostic(READ_ERROR, path, reason) for path, reason in unreadable]
+
+
 def _finish(args: argparse.Namespace, config: Config, diagnostics: List[Diagnostic], fixed: List[Diagnostic],
             profile=None, failed: bool = False) -> int:
     """Report, summary and exit code. `failed`: a path was missing, so the run did not check
     everything it was asked to, and it says so rather than "All checks passed."."""
     try:
         _write_report(args, config, diagnostics)
+    except BrokenPipeError:
+        raise  # the reader stopped (`| head`): `main` ends quietly
     except OSError as error:
-        sys.stderr.write(f"trainlint: error: {args.output_file}: cannot write: {error.strerror or error}\n")
+        where = args.output_file if args.output_file is not None else "standard output"
+        sys.stderr.write(f"trainlint: error: {where}: cannot write the report: {error.strerror or error}\n")
         return EXIT_ERROR
     if profile is not None:
         sys.stderr.write(profile.finish())
@@ -285,7 +304,8 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     diagnostics = lint_bytes(data, shown, config)
     if not fixing:
         return _finish(args, config, diagnostics, [])
-    from trainlint.fix.apply import encode_like, fix_text
+    from trainlint.fix.apply import fix_text
+    from trainlint.fix.write import encode_like
     from trainlint.fix.notebook import fix_notebook_text
     from trainlint.run.engine import lint_source
     from trainlint.run.notebook import is_notebook
@@ -304,15 +324,17 @@ def _run_stdin(args: argparse.Namespace, resolver: "ConfigResolver") -> int:
     if args.diff:
         import difflib
 
+        from trainlint.core.lines import split_lines
+
         sys.stdout.write("".join(difflib.unified_diff(
-            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            split_lines(text, keepends=True), split_lines(result.text, keepends=True),
             fromfile=f"a/{shown}", tofile=f"b/{shown}")))
         if not args.quiet:
             count = len(result.applied)
             sys.stderr.write(f"Would fix {count} problem{'s' if count != 1 else ''}.\n")
         return EXIT_FINDINGS if result.applied else EXIT_CLEAN
     fixed_text = result.text if result.changed else text
-    output = result.text.encode("utf-8") if is_notebook(shown) else encode_like(data, fixed_text)
+    output = encode_like(data, fixed_text, notebook=is_notebook(shown))
     sys.stdout.buffer.write(output if result.changed else data)
     sys.stdout.flush()
     return _finish(_to_stderr(args), config, remaining, result.applied)
@@ -363,7 +385,11 @@ def _write_report(args: argparse.Namespace, config: Config, diagnostics: List[Di
         with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(report)
     else:
-        getattr(args, "report_stream", sys.stdout).write(report)
+        stream = getattr(args, "report_stream", sys.stdout)
+        if stream is None:  # started with stdout closed (`trainlint . >&-`)
+            raise OSError(errno.EBADF, "it is closed")
+        stream.write(report)
+        stream.flush()  # a full disk fails here, not in the interpreter's exit
     sys.stderr.write(statistics)
 
 
@@ -398,8 +424,45 @@ def run_rule(argv: Sequence[str]) -> int:
     return EXIT_CLEAN
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the pool is killed and the run ends as
+    ^C does (BaseException: no `except Exception` on the way stops it)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not interrupt the cleanup
+    raise _Terminated()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if not (argv and argv[0] == "lsp"):  # the language server keeps its own ways of ending
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, AttributeError):  # not the main thread, or no SIGTERM here
+            pass
+    try:
+        return _main(argv)
+    except _Terminated:
+        sys.stderr.write("trainlint: terminated\n")
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null: the interpreter's final flush would
+    otherwise print 'Exception ignored ... BrokenPipeError'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _main(argv: List[str]) -> int:
     try:
         if argv and argv[0] == "rules":
             return run_rules(argv[1:])
@@ -414,8 +477,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_check(argv)
     except KeyboardInterrupt:
         sys.stderr.write("trainlint: interrupted\n")
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
+        _silence_stdout()
         return EXIT_CLEAN
     except Exception as error:  # noqa: BLE001 - last resort: one line, never a traceback
         sys.stderr.write(f"trainlint: internal error: {type(error).__name__}: {error}\n")

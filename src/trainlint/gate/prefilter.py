@@ -8,22 +8,29 @@ Two looks, cheapest first:
    and strings included, and necessary conditions of the rule's own check: a text that lacks
    them cannot be reported on. A group made with `caseless(...)` ignores case. Each word is
    looked up at most once per text, however many rules name it.
-2. **Structure.** A rule may declare `anchors` (see trainlint/anchors/): structural facts one
-   of which must hold. When every rule still left declares anchors, the stdlib `ast` scan
-   decides; otherwise the file is parsed anyway and the rules' own facts decide.
+2. **Structure.** A rule may declare `anchors` (gate/anchors/): coarse structural conditions
+   one of which must hold. When every rule still left declares anchors, the stdlib `ast` scan
+   decides; otherwise the file is parsed anyway and the rules' own facts decide. Anchors that
+   look for data with a role read the configuration's role names.
 
-A rule with no triggers never runs: only engine diagnostics (TL0xx) are like that.
+A rule with no triggers never runs: only engine diagnostics (TL0xx) are like that. The gate
+imports nothing of trainlint but the vocabulary and the core, so it never loads libcst.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Type
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from trainlint.core.config import Config
 from trainlint.gate import anchors as structural
-from trainlint.rules.base import Caseless, Rule
+from trainlint.gate.roles import RoleNames
+from trainlint.vocab.words import Caseless
+
+Rule = Any  # a rule class of trainlint.rules (the gate does not import them): triggers, requires, anchors
 
 
-class _Words:
+class Words:
     """Which words occur in one text, each looked up once."""
 
     def __init__(self, text: str) -> None:
@@ -51,18 +58,30 @@ class _Words:
         return any(has(word) for word in group)
 
 
-def words_allow(rule: Type[Rule], words: _Words) -> bool:
+def words_allow(rule: Rule, words: Words) -> bool:
     if not rule.triggers or not words.any_of(rule.triggers):
         return False
     return all(words.any_of(group) for group in rule.requires)
 
 
-def triggered_rules(rules: Sequence[Type[Rule]], text: str) -> List[Type[Rule]]:
+@lru_cache(maxsize=16)
+def _role_names(names: Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]) -> RoleNames:
+    train, validation, test = names
+    return RoleNames(Config(train_names=train, validation_names=validation, test_names=test))
+
+
+def role_names(config: Optional[Config]) -> RoleNames:
+    """The role words of a configuration, built once per distinct configuration."""
+    config = config or Config()
+    return _role_names((config.train_names, config.validation_names, config.test_names))
+
+
+def triggered_rules(rules: Sequence[Rule], text: str, config: Optional[Config] = None) -> List[Rule]:
     """The rules of `rules` that could report on `text`, in their order."""
-    words = _Words(text)
+    words = Words(text)
     candidates = [rule for rule in rules if rule.is_triggered_by(text, words)]
     if candidates and all(rule.anchors for rule in candidates):
-        found = structural.scan(text)
+        found = structural.scan(text, role_names(config))
         if found is not None:
             candidates = [rule for rule in candidates if found.holds(rule.anchors)]
     return candidates

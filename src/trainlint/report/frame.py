@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import List, Mapping, Optional, Tuple, Union
 
 from trainlint.core.diagnostics import Diagnostic
+from trainlint.core.lines import LINE_BREAK
 
 # What reporters that show code are given: the text of each file by path, and of each
 # notebook cell by (path, cell number), since the positions of a cell finding are cell lines.
 SourceKey = Union[str, Tuple[str, int]]
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 MAX_FRAME_LINES = 4
 
 
 def source_lines(text: str) -> List[str]:
-    return _LINE_BREAK.split(text)
+    return LINE_BREAK.split(text)
 
 
 def source_key(diagnostic: Diagnostic) -> SourceKey:

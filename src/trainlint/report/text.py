@@ -27,13 +27,26 @@ def format_text(
     With `sources` (see report.frame), a code frame follows each finding (`--show-source`)."""
     out: List[str] = []
     for d in diagnostics:
-        out.append(f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{d.message}\n")
+        out.append(f"{format_location(d)}: {d.code} {'[*] ' if applicable(d.fix, unsafe) else ''}{one_line(d.message)}\n")
         if full:
             out.append(explanation_lines(d))
         lines = lines_of(d, sources)
         if lines is not None:
             out.append(code_frame(d, lines))
     return "".join(out)
+
+
+# A message quoting code can hold its line breaks; a text report keeps one finding per line.
+_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+MAX_MESSAGE = 400
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` on one line (whitespace runs around a line break become one space) and at
+    most `limit` characters, ending in an ellipsis when cut."""
+    if not _BREAKS.isdisjoint(message):
+        message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "\u2026"
 
 
 def explanation_lines(diagnostic: Diagnostic, indent: str = "    ", width: int = 96) -> str:

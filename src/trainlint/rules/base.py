@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, ClassVar, Iterator, Optional, Tuple, Union
 import libcst as cst
 
 from trainlint.core.diagnostics import Fix, Severity
+from trainlint.vocab.words import Caseless, caseless  # noqa: F401 - rule modules import them from here
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
-    from trainlint.gate.prefilter import _Words
+    from trainlint.gate.prefilter import Words
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,10 @@ class Rule:
     # fixed code parses and no longer reports the rule.
     FIX_EXAMPLES: ClassVar[Tuple[Tuple[str, str], ...]] = ()
 
-    # The prefilter (trainlint/prefilter.py): the rule runs on a text only if it contains
-    # one of `triggers` and one word of every group of `requires` (substrings; `caseless`
-    # groups ignore case), and, when `anchors` are declared, one of those structural facts
-    # holds (trainlint/anchors/). Each must be a necessary condition of `check`.
+    # The prefilter (gate/prefilter.py): the rule runs on a text only if it contains one of
+    # `triggers` and one word of every group of `requires` (substrings; `caseless` groups
+    # ignore case), and, when `anchors` are declared, one of those coarse structural
+    # conditions holds (gate/anchors/). Each must be a necessary condition of `check`.
     triggers: ClassVar[Tuple[str, ...]] = ()
     requires: ClassVar[Tuple[Tuple[str, ...], ...]] = ()
     anchors: ClassVar[Tuple[str, ...]] = ()
@@ -115,12 +116,12 @@ class Rule:
         return tuple(snippet_of(example) for example in cls.INVALID)
 
     @classmethod
-    def is_triggered_by(cls, text: str, words: Optional["_Words"] = None) -> bool:
+    def is_triggered_by(cls, text: str, words: Optional["Words"] = None) -> bool:
         """Whether the text holds this rule's trigger words (the first look of the
         prefilter; `words` shares look-ups between rules)."""
-        from trainlint.gate.prefilter import _Words, words_allow
+        from trainlint.gate.prefilter import Words, words_allow
 
-        return words_allow(cls, words if words is not None else _Words(text))
+        return words_allow(cls, words if words is not None else Words(text))
 
 
 _SEPARATORS = (": ", "; ", ", so ")
@@ -157,10 +158,3 @@ def line_of(ctx: "FileContext", node: cst.CSTNode) -> str:
     cite lines of the concatenated cells."""
     return ctx.line_label(ctx.position(node).start.line)
 
-
-class Caseless(tuple):
-    """A `requires` group whose words match in any case (`Loss`, `loss`, `LOSS`)."""
-
-
-def caseless(*words: str) -> Caseless:
-    return Caseless(words)

@@ -10,6 +10,7 @@ from trainlint.semantic.context import FileContext
 from trainlint.semantic.names import bool_value, dotted_name, keyword_value, last_name
 from trainlint.semantic.reports import mentioned_keys, target_keys
 from trainlint.core.diagnostics import Fix, Severity
+from trainlint.core.lines import split_lines
 from trainlint.rules.base import Finding, Invalid, Rule
 
 
@@ -243,7 +244,7 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
     if any(last_name(c.func) in ("backward", "step") for c in ctx.index.within(node, cst.Call)):
         return None  # an epoch loop around a training loop: no_grad would stop the training
     span = ctx.position(node)
-    lines = ctx.text.splitlines(keepends=True)
+    lines = split_lines(ctx.text, keepends=True)
     first, last = span.start.line - 1, span.end.line - 1
     if last >= len(lines):
         return None
@@ -253,9 +254,9 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
         original = lines[first][span.start.column:] + "".join(lines[first + 1:last]) + lines[last][:span.end.column]
     if '"""' in original or "'''" in original:
         return None
-    newline = "\r\n" if "\r\n" in ctx.text else "\n"
+    newline = ctx.module.default_newline
     unit = ctx.module.default_indent
-    body = original.splitlines(keepends=True)
+    body = split_lines(original, keepends=True)
     indented = body[0] + "".join(unit + line if line.strip() else line for line in body[1:])
     text = f"with {torch_name}.no_grad():{newline}{ctx.indentation_of(node)}{unit}{indented}"
     return Fix(edits=(ctx.replace_edit(node, text),), safe=True,

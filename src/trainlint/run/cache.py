@@ -1,22 +1,25 @@
 """Per-file result cache: a warm run re-lints nothing that did not change.
 
 An entry holds the diagnostics of one file. Its key is a hash of the file's bytes, the
-path it is shown under (diagnostics carry it, and per-file-ignores depend on it), the
-effective configuration and the code of trainlint itself (its version and a fingerprint
-of its sources, so an edited rule in a development checkout does not serve stale results).
+path it is shown under (diagnostics carry it) and its absolute path (per-file-ignores match
+it against the config root), the effective configuration (root included) and the code of
+trainlint itself (its version and a fingerprint of its sources, so an edited rule in a
+development checkout does not serve stale results).
 
-Entries are written to a temporary file and moved into place with `os.replace`, so a
-concurrent run sees either no entry or a whole one. An entry that cannot be read back is
-ignored (a miss) and rewritten. The folder carries its own `.gitignore` (`*`).
+An entry is believed only when it is whole, ours and well formed (`cache_entry`: an HMAC
+under this user's secret, `cache_secret`, and a schema check); it is read only when it is
+a regular file of bounded size, never through a symlink. Anything else is a miss, and the
+entry is rewritten. Entries are written to a temporary file and moved into place with
+`os.replace`, so a concurrent run sees either no entry or a whole one. The folder carries
+its own `.gitignore` (`*`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import stat
 import tempfile
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
@@ -24,17 +27,23 @@ from typing import List, Optional
 import trainlint
 from trainlint import __version__
 from trainlint.core.config import Config
-from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
+from trainlint.core.diagnostics import Diagnostic
+from trainlint.run import cache_entry
+from trainlint.run.cache_secret import cache_secret
+from trainlint.run.notebook import is_notebook
 
 DEFAULT_DIR = ".trainlint_cache"
 # Bump when the entry layout changes.
-_FORMAT = "1"
+_FORMAT = "2"
 # Results that depend on the moment rather than the content are never stored.
 _NOT_CACHEABLE = frozenset({"TL002", "TL004"})
 # mkstemp creates 0600 files; cache entries get the usual mode (0644 under umask 022).
 _umask = os.umask(0)
 os.umask(_umask)
 _FILE_MODE = 0o666 & ~_umask
+# An entry is a few hundred bytes per diagnostic; anything larger is not ours.
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 @lru_cache(maxsize=1)
@@ -45,10 +54,10 @@ def code_fingerprint() -> str:
     digest = hashlib.blake2b(f"{_FORMAT}:{__version__}".encode(), digest_size=16)
     for module in sorted(package.rglob("*.py")):
         try:
-            stat = module.stat()
+            info = module.stat()
         except OSError:
             continue
-        digest.update(f"{module.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{module.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -69,38 +78,44 @@ class ResultCache:
 
     def key(self, data: bytes, display_path: str) -> str:
         digest = hashlib.blake2b(self._salt, digest_size=20)
-        digest.update(display_path.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
+        for part in (display_path, os.path.abspath(display_path)):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
         digest.update(data)
         return digest.hexdigest()
 
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key[2:]}.json"
 
-    def get(self, key: str) -> Optional[List[Diagnostic]]:
-        try:
-            with open(self._entry(key), "rb") as handle:
-                payload = json.loads(handle.read())
-            if payload.get("key") != key:
-                return None
-            return [_diagnostic_from_dict(item) for item in payload["diagnostics"]]
-        except FileNotFoundError:
+    def get(self, key: str, data: bytes, display_path: str) -> Optional[List[Diagnostic]]:
+        """The stored diagnostics of the file `data` shown as `display_path` (whose `key`
+        it is), or None: no entry, or one that is not believed."""
+        secret = cache_secret()
+        if secret is None:
             return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None  # corrupt or foreign entry: a miss; the next put rewrites it
+        raw = _read_entry(self._entry(key))
+        if raw is None:
+            return None
+        max_line = cache_entry.line_bound(data, is_notebook(display_path))
+        return cache_entry.decode(secret, raw, key, display_path, max_line, max_col=len(data) + 1)
 
     def put(self, key: str, diagnostics: List[Diagnostic]) -> None:
         if any(d.code in _NOT_CACHEABLE for d in diagnostics):
             return
-        payload = {"key": key, "diagnostics": [_diagnostic_to_dict(d) for d in diagnostics]}
+        secret = cache_secret()
+        if secret is None:
+            return
+        content = cache_entry.encode(secret, key, diagnostics)
+        if len(content) > MAX_ENTRY_BYTES:
+            return
         entry = self._entry(key)
         try:
             self._prepare()
             entry.parent.mkdir(exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(payload, handle, separators=(",", ":"))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
                 os.chmod(temporary, _FILE_MODE)
                 os.replace(temporary, entry)
             except BaseException:
@@ -138,20 +153,27 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _diagnostic_to_dict(diagnostic: Diagnostic) -> dict:
-    data = asdict(diagnostic)
-    data["severity"] = diagnostic.severity.value
-    return data
-
-
-def _diagnostic_from_dict(data: dict) -> Diagnostic:
-    data = dict(data)
-    data["severity"] = Severity(data["severity"])
-    fix = data.get("fix")
-    if fix is not None:
-        data["fix"] = Fix(
-            edits=tuple(Edit(**edit) for edit in fix["edits"]),
-            safe=fix["safe"],
-            description=fix["description"],
-        )
-    return Diagnostic(**data)
+def _read_entry(path: Path) -> Optional[bytes]:
+    """The bytes of an entry: a regular file (not a symlink, device or FIFO) of bounded size."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        chunks = []
+        remaining = info.st_size + 1  # one more byte tells a file that grew since fstat
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        raw = b"".join(chunks)
+        return raw if len(raw) <= MAX_ENTRY_BYTES else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

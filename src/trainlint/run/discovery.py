@@ -1,8 +1,13 @@
-"""Which files to lint: walk folders, skip excluded ones, honour .gitignore."""
+"""Which files to lint: walk folders, skip excluded ones, honour .gitignore.
+
+Only regular files are walked (a FIFO named `x.py` would block its reader). A folder that
+cannot be listed is not a reason to stop: it is reported (`unreadable`) and the walk goes on.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -51,7 +56,7 @@ class _GitIgnores:
 
 def _repository_root(start: Path) -> Optional[Path]:
     for folder in (start, *start.parents):
-        if (folder / ".git").exists():
+        if os.path.exists(folder / ".git"):  # os.path: False, not PermissionError, on a locked folder
             return folder
     return None
 
@@ -73,28 +78,32 @@ def is_excluded(path: str, config: Config) -> bool:
 
 
 ConfigFor = Callable[[Path], Config]
+# (path, why it could not be looked at), in the order met.
+Unreadable = List[Tuple[str, str]]
 
 
 def discover(
     paths: Sequence[str], config: Config, suffixes: Tuple[str, ...] = SOURCE_SUFFIXES,
-    config_for: Optional[ConfigFor] = None,
+    config_for: Optional[ConfigFor] = None, unreadable: Optional[Unreadable] = None,
 ) -> Tuple[List[str], List[str]]:
     """Files to lint, in a stable order, and the explicit paths that do not exist.
 
     `config_for(folder or file)` gives the configuration that applies there (the nearest
     pyproject.toml, per folder): its excludes decide inside each folder. Without it, `config`
-    applies everywhere."""
+    applies everywhere. Folders that could not be listed are added to `unreadable`."""
     if config_for is None:
         config_for = lambda _path: config  # noqa: E731
     found: List[str] = []
     missing: List[str] = []
     seen: set = set()
     ignores = _GitIgnores()
+    skipped: Unreadable = unreadable if unreadable is not None else []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            candidates: Iterable[str] = _walk(path, config_for, suffixes, ignores)
-        elif path.exists() or path.is_symlink():
+        kind = _kind(given)
+        if kind == "folder":
+            candidates: Iterable[str] = _walk(path, config_for, suffixes, ignores, skipped)
+        elif kind != "missing" or os.path.islink(given):
             own = config_for(path)
             if own.force_exclude and is_excluded(given, own):
                 continue
@@ -110,7 +119,28 @@ def discover(
     return found, missing
 
 
-def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: _GitIgnores) -> Iterator[str]:
+def _kind(path: str) -> str:
+    """"folder", "missing", or "file" for anything else, unreadable or special files
+    included: named explicitly, they are read, and the reader says what is wrong with them."""
+    try:
+        return "folder" if stat.S_ISDIR(os.stat(path).st_mode) else "file"
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except (OSError, ValueError):
+        return "file"
+
+
+def _listed_on_walk(path: Path) -> bool:
+    """Whether a walked name is linted: a regular file, or something whose kind cannot be
+    seen (a dangling symlink, a locked folder's entry: its read error is reported)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return True
+
+
+def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: _GitIgnores,
+          unreadable: Unreadable) -> Iterator[str]:
     absolute_top = top.resolve()
     repo = _repository_root(absolute_top)
     # A folder named explicitly is linted even when a .gitignore above it ignores it (as
@@ -119,7 +149,13 @@ def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: 
         if ignores.ignored(absolute_top, True, _ignore_roots(absolute_top.parent, repo)):
             repo = absolute_top
     visited_real: set = set()
-    for folder, dirnames, filenames in os.walk(top, followlinks=False):
+
+    def cannot_list(error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        folder = str(Path(error.filename)) if error.filename else str(top)  # as files are shown: no "./"
+        unreadable.append((folder, f"folder not readable ({reason}): its files were not linted"))
+
+    for folder, dirnames, filenames in os.walk(top, onerror=cannot_list, followlinks=False):
         folder_path = Path(folder)
         real = os.path.realpath(folder)
         if real in visited_real:
@@ -132,7 +168,7 @@ def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: 
         kept = []
         for name in sorted(dirnames):
             child = folder_path / name
-            if name in ALWAYS_SKIPPED_FOLDERS or is_excluded(str(child), config) or (child / "pyvenv.cfg").exists():
+            if name in ALWAYS_SKIPPED_FOLDERS or is_excluded(str(child), config) or _is_virtualenv(child):
                 continue
             if ignores.ignored(absolute / name, True, roots):
                 continue
@@ -144,6 +180,10 @@ def _walk(top: Path, config_for: ConfigFor, suffixes: Tuple[str, ...], ignores: 
             child = folder_path / name
             if is_excluded(str(child), config) or ignores.ignored(absolute / name, False, roots):
                 continue
-            if child.is_dir():
-                continue
-            yield str(child)
+            if _listed_on_walk(child):
+                yield str(child)
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    # os.path.exists: a folder that cannot be looked into is not one (os.walk then reports it)
+    return os.path.exists(folder / "pyvenv.cfg")

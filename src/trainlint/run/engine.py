@@ -11,6 +11,7 @@ a call on `hooks` (`run.hooks`): `--profile` times this very pipeline.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Type, Union
 
@@ -129,7 +130,7 @@ def _lint_python(
     suppress: bool = True,
 ) -> List[Diagnostic]:
     exemption = file_exemption(text) if suppress else frozenset()
-    triggered = prefilter.triggered_rules(rules, text)
+    triggered = prefilter.triggered_rules(rules, text, config)
     hooks.lap("prefilter")
     if not triggered:
         hooks.count("prefiltered")
@@ -153,6 +154,11 @@ def _lint_python(
         for rule_class in to_run:
             diagnostics.extend(_run_rule(rule_class, ctx, suppressions, hooks))
             hooks.lap("report")
+        # Positions are those of the text even where libcst's code drops characters of it
+        # (semantic.positions); should it ever change more, an edit could land off target,
+        # so such a file is offered no fixes.
+        if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
+            diagnostics = [replace(d, fix=None) for d in diagnostics]
     return diagnostics
 
 

@@ -1,5 +1,5 @@
-"""Reading a file for the pipeline: its size first (a file over the limit is never read),
-then its bytes, once: the bytes that make its cache key are the bytes that are linted.
+"""Reading a file for the pipeline: its kind and size first (a special file or one over
+the limit is never read), then its bytes, once: the bytes that make its cache key are the bytes that are linted.
 
 Light on purpose (no libcst, no rules): the pool's parent reads every file on a warm run.
 """
@@ -11,7 +11,7 @@ from typing import Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import READ_ERROR, Diagnostic
-from trainlint.core.source import SourceError, read_bytes
+from trainlint.core.source import FileTooLarge, SourceError, read_bytes
 from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large
 from trainlint.run.notebook import NOTEBOOK_SIZE_FACTOR, is_notebook
 
@@ -25,11 +25,8 @@ def size_limit(config: Config, path: str) -> float:
 def read_file(path: Path, config: Config, shown: str) -> Union[bytes, Diagnostic]:
     """The file's bytes, or the diagnostic (TL004, TL002, shown under `shown`) that replaces them."""
     try:
-        if path.stat().st_size > size_limit(config, str(path)):
-            return file_too_large(shown, config)
-    except OSError:
-        pass  # read_bytes reports the problem precisely
-    try:
-        return read_bytes(path)
+        return read_bytes(path, max_bytes=size_limit(config, str(path)))
+    except FileTooLarge:
+        return file_too_large(shown, config)
     except SourceError as error:
         return engine_diagnostic(READ_ERROR, shown, str(error))

@@ -8,7 +8,8 @@ the pool initializer), receive (path, bytes) and send back plain `Diagnostic` da
 never CST nodes. Small runs stay in process: a pool costs more to start than a handful of
 files cost to lint. A worker that dies (killed, out of memory, a crash in native code) must
 not hang or sink the run: the files it left unfinished are retried one at a time, and a file
-that kills its worker again is reported as an internal error (TL003).
+that kills its worker again is reported as an internal error (TL003). Workers die with
+their parent, and an interrupted run kills its pool at once (`worker_life`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from trainlint.run.engine_diagnostics import worker_died
 from trainlint.run.files import read_file
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import is_notebook
+from trainlint.run.worker_life import start_as_worker, stop_workers
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
 SMALL_RUN = 16
@@ -46,7 +48,17 @@ class _Miss(NamedTuple):
 
 
 def default_jobs() -> int:
-    return os.cpu_count() or 1
+    """The CPUs this process may run on (its affinity: a container's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_count(jobs: Optional[int]) -> int:
+    """Workers for `jobs` asked: None is one per CPU, and more workers than CPUs only
+    compete for them, so they are clamped (without a message: -j 1000 is not an error)."""
+    return default_jobs() if jobs is None else max(1, min(jobs, default_jobs()))
 
 
 def lint_paths(
@@ -71,7 +83,7 @@ def lint_paths(
         key = None
         if cache is not None:
             key = cache.key(data, shown)
-            cached = cache.get(key)
+            cached = cache.get(key, data, shown)
             hooks.lap("cache")
             if cached is not None:
                 hooks.count("cached")
@@ -101,7 +113,7 @@ def _lint_misses(
 
     all_rules()
     hooks.lap("other")
-    jobs = default_jobs() if jobs is None else max(1, jobs)
+    jobs = worker_count(jobs)
     with batch_gc():  # forked workers inherit it
         if hooks is not NO_HOOKS or jobs == 1 or len(misses) < SMALL_RUN:
             return [engine.lint_bytes(miss.data, miss.shown, config, hooks) for miss in misses]
@@ -114,8 +126,9 @@ def _lint_misses(
 _worker_config: Optional[Config] = None
 
 
-def _init_worker(config: Config) -> None:
+def _init_worker(config: Config, parent_pid: int) -> None:
     global _worker_config
+    start_as_worker(parent_pid)
     from trainlint.rules import all_rules
 
     _worker_config = config
@@ -148,7 +161,7 @@ def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int,
     results: Dict[int, List[Diagnostic]] = {}
     unfinished: List[int] = []
     executor = ProcessPoolExecutor(
-        max_workers=min(jobs, len(items)), mp_context=_context(), initializer=_init_worker, initargs=(config,)
+        max_workers=min(jobs, len(items)), mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid())
     )
     try:
         futures = {
@@ -165,6 +178,9 @@ def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int,
                         results[start + offset] = found
                 except BrokenProcessPool:
                     unfinished.extend(range(start, end))
+    except BaseException:  # ^C, SIGTERM (the CLI raises on it), anything: no worker outlives it
+        stop_workers(executor)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     for position in sorted(unfinished):
@@ -176,11 +192,14 @@ def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
     """Lint one file in a fresh single-use worker: if that worker dies too, the file is the
     cause, and it gets a TL003 instead of taking the run down with it."""
     executor = ProcessPoolExecutor(
-        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(config,)
+        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid())
     )
     try:
         return executor.submit(_lint_chunk, [item]).result()[0]
     except BrokenProcessPool:
         return [worker_died(item[0])]
+    except BaseException:
+        stop_workers(executor)
+        raise
     finally:
         executor.shutdown(wait=True)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from trainlint.core.lines import split_lines
+
 from trainlint.semantic.criteria import CriteriaTable
 from trainlint.semantic.epoch_figures import EpochFigures
 from trainlint.semantic.forward_data import ForwardData
@@ -56,7 +58,7 @@ class FileContext:
 
     @cached_property
     def index(self) -> ModuleIndex:
-        return ModuleIndex(self.module)
+        return ModuleIndex(self.module, self.text)
 
     @cached_property
     def imports(self) -> ImportTable:
@@ -180,9 +182,9 @@ class FileContext:
         """First and last line of the statement around `node` (for `# noqa`)."""
         statement = self.index.statement_of(node)
         if isinstance(statement, cst.BaseCompoundStatement):
-            # Only the header belongs to the statement here, not its body.
-            header_end = self.position(statement.body).start.line  # type: ignore[attr-defined]
-            return self.position(statement).start.line, header_end
+            # Only the header belongs to the statement here, not its body (a match: its cases).
+            body = statement.cases[0] if isinstance(statement, cst.Match) else statement.body  # type: ignore[attr-defined]
+            return self.position(statement).start.line, self.position(body).start.line
         code_range = self.position(statement)
         return code_range.start.line, code_range.end.line
 
@@ -207,8 +209,10 @@ class FileContext:
     def indentation_of(self, node: cst.CSTNode) -> str:
         """The leading whitespace of the line where `node` starts."""
         line = self.position(node).start.line
-        text = self.text.splitlines()[line - 1] if line <= len(self.text.splitlines()) else ""
-        return text[: len(text) - len(text.lstrip())]
+        lines = split_lines(self.text)
+        text = lines[line - 1] if line <= len(lines) else ""
+        # a form feed in it only resets the column (as in CPython): not for copying
+        return text[: len(text) - len(text.lstrip())].replace("\x0c", "")
 
     def code(self, node: Optional[cst.CSTNode]) -> str:
         return self.module.code_for_node(node) if node is not None else ""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Edit
+from trainlint.core.lines import split_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
@@ -22,14 +23,14 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
         line, column = _after_open_paren(ctx, call)
         return Edit(line, column, line, column, argument)
     last = call.args[-1]
-    lines = ctx.text.splitlines()
+    lines = split_lines(ctx.text)
     call_end = ctx.position(call).end
     closing_line = lines[call_end.line - 1] if call_end.line <= len(lines) else ""
     paren_alone = closing_line[: call_end.column - 1].strip() == ""
     has_trailing_comma = isinstance(last.comma, cst.Comma)
     if has_trailing_comma and paren_alone:
         indent = ctx.indentation_of(last)
-        return Edit(call_end.line, 1, call_end.line, 1, f"{indent}{argument},\n")
+        return Edit(call_end.line, 1, call_end.line, 1, f"{indent}{argument},{_newline(ctx)}")
     value_end = ctx.position(last).end
     if has_trailing_comma:  # `f(a, b,)`: after the comma
         comma_col = lines[value_end.line - 1].index(",", value_end.column) + 2
@@ -37,14 +38,14 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
     if paren_alone:  # `f(\n    a,\n    b\n)`: a new line in the same style
         indent = ctx.indentation_of(last)
         return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
-                    f",\n{indent}{argument}")
+                    f",{_newline(ctx)}{indent}{argument}")
     return Edit(value_end.line, value_end.column + 1, value_end.line, value_end.column + 1,
                 f", {argument}")
 
 
 def _after_open_paren(ctx: "FileContext", call: cst.Call):
     func_end = ctx.position(call.func).end
-    line = ctx.text.splitlines()[func_end.line - 1]
+    line = split_lines(ctx.text)[func_end.line - 1]
     column = line.index("(", func_end.column) + 2
     return func_end.line, column
 
@@ -69,7 +70,7 @@ def insert_line_after(ctx: "FileContext", statement: cst.CSTNode, code: str) -> 
     """A new statement on its own line after `statement` (after a compound statement's
     whole body), at the statement's indentation; comments on its last line stay there."""
     end = ctx.position(statement).end
-    lines = ctx.text.splitlines(keepends=True)
+    lines = split_lines(ctx.text, keepends=True)
     indentation = ctx.indentation_of(statement)
     if end.line < len(lines):
         return Edit(end.line + 1, 1, end.line + 1, 1, f"{indentation}{code}{_newline(ctx)}")
@@ -79,4 +80,4 @@ def insert_line_after(ctx: "FileContext", statement: cst.CSTNode, code: str) -> 
 
 
 def _newline(ctx: "FileContext") -> str:
-    return "\r\n" if "\r\n" in ctx.text else "\n"
+    return ctx.module.default_newline  # the file's first line break (\n, \r\n or \r)

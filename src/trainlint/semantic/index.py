@@ -63,7 +63,8 @@ class ModuleIndex:
     `__hash__`, which the hundreds of thousands of lookups per file would pay for. The index
     holds the module, so every node's id stays its own while the index lives."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: Optional[str] = None) -> None:
+        """`text`: the source `module` was parsed from, so that positions are its own."""
         self.module = module
         self._parents: Dict[int, cst.CSTNode] = {}
         self._preorder: List[cst.CSTNode] = []  # every node but the module, in source order
@@ -71,7 +72,7 @@ class ModuleIndex:
         self._marks: Dict[int, Tuple[int, int]] = {}
         recorder = _Recorder(self, module)
         module._codegen(recorder)
-        self.positions = PositionIndex(self._marks, recorder.tokens)
+        self.positions = PositionIndex(self._marks, recorder.tokens, text)
         self._order: Optional[Dict[int, int]] = None
         self._children: Optional[Dict[int, List[cst.CSTNode]]] = None
         # types -> {node: its innermost ancestor of those types}; facts ask the same

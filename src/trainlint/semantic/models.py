@@ -30,12 +30,9 @@ import libcst as cst
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import argument, assigned_targets, bool_value, dotted_name, keyword_value, last_name, positional_args
+from trainlint.vocab.models import LIBRARY_MODEL_PREFIXES, is_library_model, looks_like_model_name, strip_module
+from trainlint.vocab.models import SELF_RETURNING as _SELF_RETURNING
 
-# Library constructors whose models have dropout or batch norm (almost all of them do).
-LIBRARY_MODEL_PREFIXES = (
-    "torchvision.models.", "timm.", "transformers.", "torch.hub.load",
-    "segmentation_models_pytorch.", "efficientnet_pytorch.", "pretrainedmodels.",
-)
 _DEPENDENT_LAYERS = re.compile(
     r"^(Dropout\w*|AlphaDropout|FeatureAlphaDropout|BatchNorm\w*|SyncBatchNorm|InstanceNorm\w*"
     r"|LazyBatchNorm\w*|LazyInstanceNorm\w*|Transformer\w*|MultiheadAttention)$"
@@ -49,21 +46,10 @@ _WRAPPERS = {
     "torch.compile", "torch.jit.script", "torch.jit.trace", "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
     "torch.optim.swa_utils.AveragedModel", "torch.ao.quantization.quantize_dynamic",
 }
-_SELF_RETURNING = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval",
-                   "requires_grad_", "to_empty", "share_memory"}
-_MODEL_NAME = re.compile(
-    r"(^|_)(model|net|network|classifier|encoder|decoder|backbone|student|teacher|generator"
-    r"|discriminator|resnet|cnn|rnn|lstm|mlp|vit|bert|unet|module)s?(_|$|\d)|model$|net$",
-    re.IGNORECASE,
-)
 _MODULE_BASES = {
     "torch.nn.Module", "pytorch_lightning.LightningModule", "lightning.pytorch.LightningModule",
     "pytorch_lightning.core.LightningModule", "lightning.LightningModule",
 }
-
-
-def looks_like_model_name(name: str) -> bool:
-    return bool(_MODEL_NAME.search(name.rsplit(".", 1)[-1]))
 
 
 @dataclass
@@ -601,33 +587,12 @@ def _keyword_number(call: cst.Call, name: str) -> Optional[float]:
     return None
 
 
-def strip_module(name: str) -> str:
-    while name.endswith(".module"):
-        name = name[: -len(".module")]
-    name = name.replace("._orig_mod", "")
-    return name
-
-
 def _params(function: cst.CSTNode) -> List[str]:
     if not isinstance(function, cst.FunctionDef):
         return []
     params = function.params
     every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
     return [p.name.value for p in every]
-
-
-def is_library_model(qualified: str) -> bool:
-    """`transformers.AutoModelForSequenceClassification.from_pretrained` yes, a tokenizer,
-    config or `get_linear_schedule_with_warmup` no; `timm.create_model` yes, `timm.data...` no."""
-    if qualified.startswith("transformers."):
-        return ("Model" in qualified or "For" in qualified) and not any(
-            word in qualified for word in ("Tokenizer", "Config", "Processor", "FeatureExtractor", "Collator"))
-    if qualified.startswith("timm."):
-        return qualified.endswith("create_model")
-    if qualified.startswith("torchvision.models."):
-        rest = qualified[len("torchvision.models."):]
-        return not rest.startswith(("get_weight", "list_models", "get_model_weights")) and "Weights" not in rest
-    return True
 
 
 def _method(cls: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:

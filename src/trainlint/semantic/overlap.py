@@ -24,7 +24,13 @@ import libcst as cst
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding, DataFlow
 from trainlint.semantic.names import argument, expression_key, keyword_value, last_name, literal_texts, positional_args
 from trainlint.semantic.splits import Split
-from trainlint.vocab.evaluation import DATALOADERS, EVAL_DATASET_TRAINERS, EVALUATIONS, METRIC_PREFIX
+from trainlint.vocab.evaluation import (
+    CLASSIFICATION_FIGURES,
+    DATALOADERS,
+    EVAL_DATASET_TRAINERS,
+    EVALUATIONS,
+    METRIC_PREFIX,
+)
 from trainlint.semantic.targets import CATEGORICAL
 from trainlint.vocab.roles import EVAL_TEXT_PATTERN, TRAIN, TRAIN_TEXT_PATTERN, is_eval
 
@@ -34,12 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 EVAL_WORDS = re.compile(EVAL_TEXT_PATTERN, re.IGNORECASE)
 # A figure on the fitted rows on purpose: "memorisation check", "in-sample", "resubstitution".
 MEMORISATION_WORDS = re.compile(r"memori[sz]|in[- ]sample|resubstitution|seen data|fit data", re.IGNORECASE)
-# scikit-learn metrics of a classifier's predictions against the labels.
-CLASSIFICATION_FIGURES = frozenset((
-    "accuracy_score", "balanced_accuracy_score", "f1_score", "fbeta_score", "precision_score",
-    "recall_score", "classification_report", "matthews_corrcoef", "cohen_kappa_score",
-    "jaccard_score", "hamming_loss", "zero_one_loss",
-))
 TRAIN_WORDS = re.compile(TRAIN_TEXT_PATTERN, re.IGNORECASE)
 
 # How the evaluation data meets the training data.

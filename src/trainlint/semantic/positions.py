@@ -9,12 +9,13 @@ those indices only when asked for, which happens only for reported nodes.
 
 The ranges are PositionProvider's (syntactic positions where a node records them,
 whitespace-inclusive ones otherwise); tests/test_positions.py checks every node of the
-fixtures against it.
+fixtures against it. Where libcst's code is not the source text (it drops a form feed that
+starts a statement line), positions are mapped onto the text, so that reported columns and
+fix edits point at the text the user has.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from itertools import accumulate
 from typing import Dict, List, Optional, Tuple
@@ -22,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
-_NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
+from trainlint.core.lines import LINE_BREAK  # what libcst counts as a line break
 
 
 class _SyntacticSpan:
@@ -59,14 +60,19 @@ def record_syntactic_position(
 
 
 class PositionIndex:
-    """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's."""
+    """Mapping node → CodeRange (1-based lines, 0-based columns), as PositionProvider's, but
+    in `text` (the parsed source) where libcst's code differs from it (`TextOffsets`)."""
 
-    def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str]) -> None:
+    def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str],
+                 text: Optional[str] = None) -> None:
         # marks: id(node) -> token indices; the ModuleIndex that owns it keeps the nodes alive
         self._marks = marks
         self._tokens = tokens
+        self._text = text
         self._offsets: Optional[List[int]] = None
+        self._to_text: Optional[TextOffsets] = None
         self._line_starts: List[int] = []
+        self._on_text = True
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         start, end = self._marks[id(node)]
@@ -75,11 +81,82 @@ class PositionIndex:
     def __contains__(self, node: object) -> bool:
         return id(node) in self._marks
 
+    @property
+    def on_text(self) -> bool:
+        """Whether positions are those of the text (always, unless libcst changed more of it
+        than `TextOffsets` accounts for)."""
+        self._prepare()
+        return self._on_text
+
+    def _prepare(self) -> None:
+        if self._offsets is not None:
+            return  # done at the first use in this file
+        self._offsets = [0, *accumulate(map(len, self._tokens))]
+        code = "".join(self._tokens)
+        text = self._text
+        # The walk keeps a final line break that a text may not have: nothing to map then.
+        if text is not None and not (code.startswith(text) and LINE_BREAK.fullmatch(code[len(text):] or "\n")):
+            self._to_text = TextOffsets.between(code, text)
+            self._on_text = self._to_text is not None
+            code = text if self._on_text else code
+        self._line_starts = [0, *(match.end() for match in LINE_BREAK.finditer(code))]
+
     def _position(self, token_index: int) -> CodePosition:
-        if self._offsets is None:  # first use in this file
-            self._offsets = [0, *accumulate(map(len, self._tokens))]
-            code = "".join(self._tokens)
-            self._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+        self._prepare()
+        assert self._offsets is not None
         offset = self._offsets[token_index]
+        if self._to_text is not None:
+            offset = self._to_text[offset]
         line = bisect_right(self._line_starts, offset) - 1
         return CodePosition(line + 1, offset - self._line_starts[line])
+
+
+class TextOffsets:
+    """Offsets of libcst's code → offsets of the text it was parsed from, where the code is
+    the text without some whitespace: libcst drops a form feed that starts a statement line
+    (and a form-feed line at the end), and the walk keeps a final line break."""
+
+    DROPPED = " \t\x0c\r\n"
+
+    def __init__(self, code_starts: List[int], text_starts: List[int], text_length: int) -> None:
+        self._code_starts = code_starts  # where each stretch of equal characters starts
+        self._text_starts = text_starts
+        self._length = text_length
+
+    @classmethod
+    def between(cls, code: str, text: str) -> Optional["TextOffsets"]:
+        """The offsets, or None when `code` differs from `text` in any other way."""
+        code_starts, text_starts = [0], [0]
+        i = j = 0
+        while True:
+            same = _common_prefix(code, i, text, j)
+            i, j = i + same, j + same
+            if i == len(code) or (j == len(text) and LINE_BREAK.fullmatch(code[i:])):
+                return cls(code_starts, text_starts, len(text))
+            if j == len(text) or text[j] not in cls.DROPPED:
+                return None
+            j += 1  # a character of the text that the code does not have
+            code_starts.append(i)
+            text_starts.append(j)
+
+    def __getitem__(self, offset: int) -> int:
+        stretch = bisect_right(self._code_starts, offset) - 1
+        return min(self._text_starts[stretch] + offset - self._code_starts[stretch], self._length)
+
+
+def _common_prefix(a: str, i: int, b: str, j: int) -> int:
+    """The length of the common prefix of a[i:] and b[j:], comparing slices (done in C)."""
+    limit = min(len(a) - i, len(b) - j)
+    if a[i:i + limit] == b[j:j + limit]:
+        return limit
+    equal, step = 0, 64  # a prefix of `equal` characters is common; `limit` is not
+    while equal + step < limit and a[i + equal:i + equal + step] == b[j + equal:j + equal + step]:
+        equal, step = equal + step, step * 2
+    unequal = min(equal + step, limit)
+    while unequal - equal > 1:
+        middle = (equal + unequal) // 2
+        if a[i + equal:i + middle] == b[j + equal:j + middle]:
+            equal = middle
+        else:
+            unequal = middle
+    return equal

@@ -34,6 +34,7 @@ from trainlint.semantic.names import (
 )
 from trainlint.semantic.reports import ReportFlow, mentioned_keys, target_keys
 from trainlint.semantic.roles import HELD_OUT, TEST, VALIDATION, DataRoles
+from trainlint.vocab.evaluation import FIGURE_WORDS, STATE_SAVES
 from trainlint.vocab.roles import name_tokens
 
 # Kinds of selection.
@@ -59,15 +60,7 @@ KERAS_CALLBACKS = {
     "keras.callbacks.ReduceLROnPlateau": "plateau",
 }
 MODEL_LOADS = {"load_model", "load", "from_pretrained", "load_from_checkpoint", "clone_model"}
-STATE_SAVES = {"deepcopy", "state_dict", "save", "save_weights", "save_model", "save_pretrained",
-               "save_checkpoint", "dump", "clone", "copy"}
 
-FIGURE_WORDS = {
-    "acc", "accs", "accuracy", "accuracies", "loss", "losses", "score", "scores", "f1", "auc",
-    "metric", "metrics", "result", "results", "perf", "performance", "error", "errors", "err",
-    "mse", "rmse", "mae", "r2", "precision", "recall", "map", "iou", "dice", "bleu", "rouge",
-    "corrects", "correct", "ppl", "perplexity", "wer", "mcc", "kappa", "top1", "top5",
-}
 
 # Calls whose data arguments are not an evaluation of that data.
 NOT_EVALUATION = {

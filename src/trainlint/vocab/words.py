@@ -1,8 +1,17 @@
-"""Word lists shared by several rules' prefilter groups (see trainlint/prefilter.py).
+"""Word lists shared by several rules' prefilter groups (see gate/prefilter.py).
 
 Each list names, as they appear in source text, the things a fact builder recognises: a
 rule whose check needs one of them lists the words in its `triggers` or `requires`.
 """
+
+
+class Caseless(tuple):
+    """A `requires` group whose words match in any case (`Loss`, `loss`, `LOSS`)."""
+
+
+def caseless(*words: str) -> Caseless:
+    return Caseless(words)
+
 
 # analysis/leakage.py `classify`: data-dependent transformers of scikit-learn and Keras
 TRANSFORMER_WORDS = (

@@ -1,12 +1,12 @@
-"""Structural anchors: the prefilter's second, structural look, with the standard library's
-`ast` (written in C, about six times faster than libcst's parse, and its tree cheaper to walk).
+"""Structural anchors: the prefilter's second look, with the standard library's `ast`
+(written in C, about six times faster than libcst's parse, and its tree cheaper to walk).
 
-A rule declares `anchors`: names of structural facts of which one must hold for its check to
-report anything (a forward pass, a batch loop, a data split, a model selection …). Each
-anchor is a predicate over one `SyntaxTree` (one `ast.parse`, one walk), computed only when a
-rule still in play asks for it, and it over-approximates the libcst facts it stands for: it
-may hold on a file where the facts find nothing, never the reverse (tests/test_anchors*.py
-check each against the facts on every fixture, rule example and generated programs).
+A rule declares `anchors`: names of coarse structural conditions of which one must hold for
+its check to report anything (a forward call on something model-like, a loop around a
+training step, a split, a choice near held-out data …). Each is built from the shared
+vocabulary (trainlint/vocab/) and plain syntax, never from a rule's own predicate, so a rule
+may grow smarter without a change here; tests/test_anchors*.py check that every file a rule
+reports on passes its anchors. Each anchor is computed only when a rule still in play asks.
 Where `ast` cannot parse a file (newer syntax, IPython left in a cell), there is no scan and
 nothing is skipped.
 """
@@ -18,14 +18,14 @@ import warnings
 from typing import Dict, Iterable, Optional
 
 from trainlint.gate.anchors import data, losses, models, selection, splits
-from trainlint.gate.anchors.tree import Fact, Predicate, SyntaxTree
+from trainlint.gate.anchors.tree import Predicate, SyntaxTree
+from trainlint.gate.roles import RoleNames
 
-# Each module of this package declares PREDICATES (anchor name -> predicate over the ast
-# tree) and FACTS (the same name -> the libcst fact it over-approximates, for the tests and
-# bench/anchor_soundness.py). A rule may name any anchor in `anchors`.
-_MODULES = (models, splits, selection, losses, data)
-PREDICATES: Dict[str, Predicate] = {name: p for module in _MODULES for name, p in module.PREDICATES.items()}
-FACTS: Dict[str, Fact] = {name: f for module in _MODULES for name, f in module.FACTS.items()}
+PREDICATES: Dict[str, Predicate] = {
+    name: predicate
+    for module in (models, splits, selection, losses, data)
+    for name, predicate in module.PREDICATES.items()
+}
 ANCHORS = tuple(PREDICATES)
 
 
@@ -55,17 +55,17 @@ class Anchors:
         return any(self.get(name) for name in names)
 
 
-def parse(text: str) -> Optional[SyntaxTree]:
+def parse(text: str, roles: Optional[RoleNames] = None) -> Optional[SyntaxTree]:
     """The walked `ast` tree of a Python source, or None when `ast` cannot parse it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-            return SyntaxTree(ast.parse(text), text)
+            return SyntaxTree(ast.parse(text), text, roles)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
 
 
-def scan(text: str) -> Optional[Anchors]:
+def scan(text: str, roles: Optional[RoleNames] = None) -> Optional[Anchors]:
     """The anchors of a Python source (computed lazily), or None when `ast` cannot parse it."""
-    tree = parse(text)
+    tree = parse(text, roles)
     return Anchors(tree) if tree is not None else None

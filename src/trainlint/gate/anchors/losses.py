@@ -18,18 +18,12 @@ from __future__ import annotations
 import ast
 from typing import Dict, Iterable, Optional, Set, Tuple
 
-from trainlint.semantic.criteria import (
-    CLASS_WEIGHTED,
-    FUNCTIONAL_LOSSES,
-    LABEL_SMOOTHING,
-    LOSS_CLASSES,
-    NONE,
-    POS_WEIGHT,
-    WEIGHT,
-)
-from trainlint.semantic.imbalance import IMBALANCE_KEYWORDS, RESAMPLERS, WEIGHT_FUNCTIONS
-from trainlint.semantic.roles import name_tokens
-from trainlint.gate.anchors.tree import Fact, Predicate, SyntaxTree, last_name, targets
+from trainlint.gate.anchors.tree import Predicate, SyntaxTree, last_name, targets
+from trainlint.vocab.class_balance import IMBALANCE_KEYWORDS, RESAMPLERS, WEIGHT_FUNCTIONS
+from trainlint.vocab.losses import CLASS_WEIGHTED, FUNCTIONAL_LOSSES, LABEL_SMOOTHING, LOSS_CLASSES, POS_WEIGHT, WEIGHT
+from trainlint.vocab.roles import name_tokens
+
+NONE = "none"  # reduction="none": a loss reduced by hand, maybe weighted
 
 # Loss name (a torch.nn class or a torch.nn.functional function) -> positional index of its
 # weight argument, None when it takes none (criteria.LOSS_CLASSES / FUNCTIONAL_LOSSES).
@@ -264,34 +258,7 @@ def _identifier(node: ast.AST) -> Optional[str]:
 # -- the libcst facts -----------------------------------------------------------------------
 
 
-def _weighted_loss_fact(ctx) -> bool:
-    """A criterion spec with a weighting or reduction "none" (every TL201 finding of the
-    PyTorch, Lightning and shared-helper paths needs a training loss use whose weighting is not
-    empty: a weighting argument, or per-sample weights on an unreduced loss), or a Keras fit
-    with class / sample weights and validation data (every finding of the Keras path)."""
-    import libcst as cst
-
-    from trainlint.semantic.names import is_none, keyword_value, last_name as cst_last_name
-
-    for call in ctx.index.of_type(cst.Call):
-        spec = ctx.criteria.loss_spec(call)
-        if spec is None and ctx.imports.matches(call.func, {"functools.partial"}):
-            spec = ctx.criteria.criterion_spec(call, call)
-        if spec is not None and (spec.weighting or spec.reduction == NONE):
-            return True
-        if cst_last_name(call) in _KERAS_FITS and isinstance(call.func, cst.Attribute):
-            weighted = any(keyword_value(call, name) is not None and not is_none(keyword_value(call, name))
-                           for name in _KERAS_WEIGHTS)
-            if weighted and any(keyword_value(call, name) is not None for name in _KERAS_VALIDATION):
-                return True
-    return False
-
-
 PREDICATES: Dict[str, Predicate] = {
     "weighted_loss": weighted_loss,
     "imbalance": imbalance,
-}
-FACTS: Dict[str, Fact] = {
-    "weighted_loss": _weighted_loss_fact,
-    "imbalance": lambda ctx: bool(ctx.imbalance.evidence),
 }

@@ -6,13 +6,13 @@ Some rules can only report where a forward pass exists (TL101, TL104) or a *batc
 TL202–TL204). No substring tells those apart from model-definition and utility code, which
 is most of a large repository.
 
-This over-approximates `analysis/models.py` and `analysis/loops.py`: every forward call that
-`ModelTable` finds and every batch loop that `LoopTable` finds is a candidate here
-(tests/test_anchors.py checks it). It follows ModelTable's evidence for "this name holds a
-model" — built by a class of the file or by a model library's constructor, another name for
-a model, a receiver of `.eval()` / `.parameters()`, a parameter named like a model — per
-function, as ModelTable does, but looser everywhere, so it may let a file through that has
-no forward pass, never the reverse.
+A name may hold a model when the model vocabulary (vocab/models.py) says so: it is built by
+a class of the file or a model library's constructor, wrapped or moved (`.to()`), named
+like a model, another name for a model, or the receiver of `.eval()` / `.parameters()`.
+Names count in the function that binds them and, from module level, everywhere; a forward
+call is a call of such a name, except a module class calling its own layers
+(`self.conv(x)` in a `forward`). Soundness: tests/test_anchors.py compares findings with the
+gate on and off.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
-from trainlint.semantic.models import LIBRARY_MODEL_PREFIXES, is_library_model, looks_like_model_name, strip_module
-from trainlint.gate.anchors.tree import FUNCTIONS, Fact, Predicate, Scope, SyntaxTree, dotted, targets
+from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, Scope, SyntaxTree, dotted, targets
+from trainlint.vocab.models import (
+    LIBRARY_MODEL_PREFIXES,
+    MODEL_LIBRARIES as _MODEL_LIBRARIES,
+    SELF_RETURNING as _SELF_RETURNING,
+    is_library_model,
+    looks_like_model_name,
+    strip_module,
+)
 
-# Modules whose constructors ModelTable knows (torch.nn layers and the model zoos).
-_MODEL_LIBRARIES = ("torch", "torchvision", "timm", "transformers", "segmentation_models_pytorch",
-                    "efficientnet_pytorch", "pretrainedmodels")
 _MODEL_METHODS = {"parameters", "named_parameters", "state_dict", "load_state_dict", "zero_grad",
                   "modules", "children", "train"}
-# Calls whose result ModelTable takes for the model they wrap.
-_SELF_RETURNING = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval",
-                   "requires_grad_", "to_empty", "share_memory"}
 _WRAPPER_NAMES = {"DataParallel", "DistributedDataParallel", "DDP", "compile", "script", "trace",
                   "convert_sync_batchnorm", "AveragedModel", "quantize_dynamic"}
 _BACKWARD = {"backward", "manual_backward"}
@@ -266,9 +267,4 @@ PREDICATES: Dict[str, Predicate] = {
     "forward_call": lambda tree: model_anchors(tree).forward_call,
     "batch_loop": lambda tree: model_anchors(tree).batch_loop,
     "keras_import": keras_import,
-}
-FACTS: Dict[str, Fact] = {
-    "forward_call": lambda ctx: bool(ctx.models.forward_calls),
-    "batch_loop": lambda ctx: bool(ctx.loops.loops),
-    "keras_import": lambda ctx: any(v.startswith(("keras", "tensorflow", "tf")) for v in ctx.imports.aliases.values()),
 }

@@ -3,21 +3,20 @@
 The walk notes, for every node, its parent and its type, and for every call, assignment and
 loop the context the model anchors need (innermost function, whether a loop of that
 function encloses it, innermost class). Anchors then look at the lists they care about
-(`tree.of_type(ast.Call)`, …) instead of walking again.
+(`tree.of_type(ast.Call)`, …) instead of walking again. The tree also carries the role words
+of the run's configuration (`tree.roles`), for the anchors that look for data with a role.
 """
 
 from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type, TypeVar
 
-if TYPE_CHECKING:  # pragma: no cover
-    from trainlint.semantic.context import FileContext
+from trainlint.gate.roles import RoleNames
 
 N = TypeVar("N", bound=ast.AST)
-Predicate = Callable[["SyntaxTree"], bool]  # an anchor: may the fact hold on this tree?
-Fact = Callable[["FileContext"], bool]  # the libcst fact an anchor stands for
+Predicate = Callable[["SyntaxTree"], bool]  # an anchor: may a rule that needs it report here?
 Scope = Optional[ast.AST]  # the innermost function, None at module level
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -25,9 +24,10 @@ LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
 class SyntaxTree:
-    def __init__(self, module: ast.Module, text: str) -> None:
+    def __init__(self, module: ast.Module, text: str, roles: Optional[RoleNames] = None) -> None:
         self.module = module
         self.text = text
+        self.roles = roles or RoleNames()
         self.parents: Dict[ast.AST, ast.AST] = {}
         self._by_type: Dict[type, List[ast.AST]] = defaultdict(list)
         # (call, its function scope, inside a loop of that scope, its class)
@@ -192,3 +192,39 @@ def targets(target: ast.AST) -> Iterable[ast.AST]:
 def keyword_value(call: ast.Call, name: str) -> Optional[ast.AST]:
     """The value of keyword argument `name` of a call (names.keyword_value on ast)."""
     return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
+
+
+def calls_named(tree: SyntaxTree) -> Dict[str, List[ast.Call]]:
+    """Every call under each name it may go by at its end (`tree.last_names`): `fit` for
+    `model.fit(...)`, both `tts` and `train_test_split` after `... import train_test_split
+    as tts`. Calls of anything else (`f()()`, `x[0]()`) have no name and are left out."""
+
+    def compute(tree: SyntaxTree) -> Dict[str, List[ast.Call]]:
+        named: Dict[str, List[ast.Call]] = defaultdict(list)
+        for call, _scope, _in_loop, _cls in tree.calls:
+            for name in tree.last_names(call):
+                named[name].append(call)
+        return named
+
+    return tree.memo("calls_named", compute)
+
+
+def named(tree: SyntaxTree, names: Iterable[str]) -> List[ast.Call]:
+    """The calls that go by one of `names`."""
+    by_name = calls_named(tree)
+    return list(dict.fromkeys(call for name in names for call in by_name.get(name, ())))
+
+
+def calls_where(tree: SyntaxTree, test: Callable[[str], bool]) -> List[ast.Call]:
+    """The calls going by a name that passes `test` (`lambda n: n.startswith("Random")`)."""
+    return list(dict.fromkeys(call for name, calls in calls_named(tree).items() if test(name) for call in calls))
+
+
+def positional(call: ast.Call) -> List[ast.AST]:
+    """The arguments without a keyword, starred ones left out."""
+    return [argument for argument in call.args if not isinstance(argument, ast.Starred)]
+
+
+def arguments(call: ast.Call) -> List[ast.AST]:
+    """Every argument value: positional, starred and keyword ones."""
+    return [*call.args, *(keyword.value for keyword in call.keywords)]
