@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import defaultdict
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable
 
 from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out
-from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named, targets
+from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named
 from trainlint.vocab.evaluation import FIGURE_WORDS, STATE_SAVES
 from trainlint.vocab.roles import name_tokens
 from trainlint.vocab.splitting import SEARCHES
@@ -97,7 +96,7 @@ def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:
 def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
     """The compared or picked values, or what their names were assigned, `hops` deep, name a
     figure (`val_acc > best`, `max(scores)`, `acc = correct / total` then `acc > best`)."""
-    values = tree.memo("selection.values", _assigned_values)
+    values = tree.assigned_values
     for current in ast.walk(node):
         kind = type(current)
         if kind is ast.Name:
@@ -109,15 +108,6 @@ def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
                 kind is ast.keyword and current.arg and _is_figure(current.arg)):  # type: ignore[attr-defined]
             return True
     return False
-
-
-def _assigned_values(tree: SyntaxTree) -> Dict[str, List[ast.AST]]:
-    values: Dict[str, List[ast.AST]] = defaultdict(list)
-    for _scope, target, value in tree.assignments:
-        for node in targets(target):
-            if type(node) is ast.Name:
-                values[node.id].append(value)  # type: ignore[attr-defined]
-    return values
 
 
 def _is_figure(text: str) -> bool:

@@ -21,7 +21,7 @@ import ast
 from collections import defaultdict
 from typing import Dict, List, Optional, Set, Tuple
 
-from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, SyntaxTree, calls_where, dotted, named, targets
+from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, SyntaxTree, calls_where, dotted, named
 from trainlint.vocab.splitting import CV_FUNCTIONS, SEARCHES, SPLIT_CONSUMERS
 
 _SPLIT_FUNCTIONS = {"train_test_split", "random_split", "Subset"}
@@ -135,19 +135,10 @@ def _name_role(tree: SyntaxTree, name: str, hops: int) -> bool:
     found = known.get((name, hops))
     if found is None:
         known[(name, hops)] = False  # a name assigned from itself
-        values = tree.memo("splits.values", _assigned_values).get(name, ())
+        values = tree.assigned_values.get(name, ())
         found = known[(name, hops)] = tree.roles.has_role(name) or (
             hops > 0 and any(_index_role(tree, value, hops - 1) for value in values))
     return found
-
-
-def _assigned_values(tree: SyntaxTree) -> Dict[str, List[ast.AST]]:
-    values: Dict[str, List[ast.AST]] = defaultdict(list)
-    for _scope, target, value in tree.assignments:
-        for node in targets(target):
-            if type(node) is ast.Name:
-                values[node.id].append(value)  # type: ignore[attr-defined]
-    return values
 
 
 def _kept_under_a_role(tree: SyntaxTree, subscript: ast.Subscript) -> bool:

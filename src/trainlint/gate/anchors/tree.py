@@ -48,6 +48,11 @@ class SyntaxTree:
         return self._memo[key]
 
     @property
+    def assigned_values(self) -> Dict[str, List[ast.AST]]:
+        """Plain name -> every value assigned to it anywhere in the file (unpacking included)."""
+        return self.memo("assigned_values", _assigned_values)
+
+    @property
     def aliases(self) -> Dict[str, str]:
         """Local name -> qualified name of the imports, exactly as ImportTable reads them
         (`import torch.nn as nn` -> nn: torch.nn; `from a.b import c as d` -> d: a.b.c): the
@@ -228,3 +233,12 @@ def positional(call: ast.Call) -> List[ast.AST]:
 def arguments(call: ast.Call) -> List[ast.AST]:
     """Every argument value: positional, starred and keyword ones."""
     return [*call.args, *(keyword.value for keyword in call.keywords)]
+
+
+def _assigned_values(tree: SyntaxTree) -> Dict[str, List[ast.AST]]:
+    values: Dict[str, List[ast.AST]] = defaultdict(list)
+    for _scope, target, value in tree.assignments:
+        for node in targets(target):
+            if type(node) is ast.Name:
+                values[node.id].append(value)  # type: ignore[attr-defined]
+    return dict(values)
