@@ -50,3 +50,19 @@ def run_trainlint():
         )
 
     return run
+
+
+@pytest.fixture
+def linted(monkeypatch):
+    """The names of the files actually linted in this process (cache misses), in order."""
+    from trainlint.run import engine
+
+    names = []
+    real = engine.lint_bytes
+
+    def lint_bytes(data, path, config, *hooks):
+        names.append(Path(path).name)
+        return real(data, path, config, *hooks)
+
+    monkeypatch.setattr(engine, "lint_bytes", lint_bytes)
+    return names

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from trainlint.run import engine
 from trainlint.run.cache import DEFAULT_DIR, ResultCache, default_cache_dir
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
@@ -29,20 +28,6 @@ FLAGGED = textwrap.dedent(
     RandomForestClassifier().fit(X_train, y_train)
     """
 )
-
-
-@pytest.fixture
-def counting(monkeypatch):
-    """Counts the files actually linted (cache misses)."""
-    linted = []
-    real = engine.lint_bytes
-
-    def lint_bytes(data, path, config, *hooks):
-        linted.append(Path(path).name)
-        return real(data, path, config, *hooks)
-
-    monkeypatch.setattr(engine, "lint_bytes", lint_bytes)
-    return linted
 
 
 @pytest.fixture(autouse=True)
@@ -74,31 +59,31 @@ def project(tmp_path: Path) -> list:
     return sorted(tmp_path.glob("*.py"))
 
 
-def test_warm_run_lints_nothing_and_gives_the_same_result(tmp_path, counting):
+def test_warm_run_lints_nothing_and_gives_the_same_result(tmp_path, linted):
     files = project(tmp_path)
     config = Config()
     cache = ResultCache(tmp_path / "cache", config)
     cold = lint_paths(files, config, cache=cache)
-    assert sorted(counting) == ["a.py", "b.py", "c.py"]
-    counting.clear()
+    assert sorted(linted) == ["a.py", "b.py", "c.py"]
+    linted.clear()
     warm = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
-    assert counting == []
+    assert linted == []
     assert warm == cold and [d.code for d in warm] == ["TL301"]
 
 
-def test_changed_content_and_changed_config_miss(tmp_path, counting):
+def test_changed_content_and_changed_config_miss(tmp_path, linted):
     files = project(tmp_path)
     config = Config()
     lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
-    counting.clear()
+    linted.clear()
     (tmp_path / "b.py").write_text(FLAGGED)
     again = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
-    assert counting == ["b.py"]
+    assert linted == ["b.py"]
     assert len(again) == 2
-    counting.clear()
+    linted.clear()
     narrowed = replace(config, ignore=("TL301",))
     assert lint_paths(files, narrowed, cache=ResultCache(tmp_path / "cache", narrowed)) == []
-    assert sorted(counting) == ["a.py", "b.py", "c.py"]
+    assert sorted(linted) == ["a.py", "b.py", "c.py"]
 
 
 def test_folder_carries_its_own_gitignore(tmp_path):
@@ -107,7 +92,7 @@ def test_folder_carries_its_own_gitignore(tmp_path):
     assert (tmp_path / "cache" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
-def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, counting):
+def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, linted):
     files = project(tmp_path)
     config = Config()
     cold = lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config))
@@ -116,14 +101,14 @@ def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, counting):
     garbage = [b"", b"{not json", b'{"key": "someone else", "diagnostics": []}']
     for entry, junk in zip(entries, garbage):
         entry.write_bytes(junk)
-    counting.clear()
+    linted.clear()
     assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
-    assert len(counting) == 3
+    assert len(linted) == 3
     for entry in entries:
         assert entry_payload(entry)["key"] == entry.parent.name + entry.stem
-    counting.clear()
+    linted.clear()
     assert lint_paths(files, config, cache=ResultCache(tmp_path / "cache", config)) == cold
-    assert counting == []
+    assert linted == []
 
 
 def test_entry_with_wrong_fields_is_a_miss(tmp_path):

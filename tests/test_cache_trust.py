@@ -17,7 +17,6 @@ import pytest
 from conftest import FIXTURES
 from test_cache import FLAGGED, entry_payload, project, rewrite_entry
 from trainlint.core.config import Config
-from trainlint.run import engine
 from trainlint.run.cache import ResultCache
 from trainlint.run.parallel import lint_paths
 
@@ -25,20 +24,6 @@ from trainlint.run.parallel import lint_paths
 @pytest.fixture(autouse=True)
 def private_secret(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
-
-
-@pytest.fixture
-def linted(monkeypatch):
-    """The names of the files actually linted (cache misses)."""
-    names = []
-    real = engine.lint_bytes
-
-    def lint_bytes(data, path, config, *hooks):
-        names.append(Path(path).name)
-        return real(data, path, config, *hooks)
-
-    monkeypatch.setattr(engine, "lint_bytes", lint_bytes)
-    return names
 
 
 def sources(tmp_path: Path) -> list:
