@@ -80,15 +80,20 @@ def test_split_lines_counts_lines_as_libcst_positions_do():
     assert split_lines("x\n") == "x\n".splitlines() == ["x"]
 
 
+def _stub_finding(number: int, end_col: int, replacement: str, description: str) -> Diagnostic:
+    """A TL999 on line `number` whose fix replaces columns 1..end_col with `replacement`."""
+    return Diagnostic("TL999", "stub", "m", Severity.WARNING, number, 1, number, end_col,
+                      fix=Fix((Edit(number, 1, number, end_col, replacement),), safe=True,
+                              description=description), path="x.py")
+
+
 def _moving_lint(text):
     """TL999 on the line holding `bad()`, with a fix that replaces `bad()` by a line above
     it plus `bad()`: the finding is not where it was, but it is not gone either."""
     found = []
     for number, line in enumerate(split_lines(text), start=1):
         if line == "bad()":
-            found.append(Diagnostic("TL999", "stub", "m", Severity.WARNING, number, 1, number, 6,
-                                    fix=Fix((Edit(number, 1, number, 6, "ok()\nbad()"),), safe=True,
-                                            description="move"), path="x.py"))
+            found.append(_stub_finding(number, 6, "ok()\nbad()", "move"))
     return found
 
 
@@ -104,9 +109,7 @@ def _some_moving_lint(text):
     found = _moving_lint(text)
     for number, line in enumerate(split_lines(text), start=1):
         if line == "fine()":
-            found.append(Diagnostic("TL999", "stub", "m", Severity.WARNING, number, 1, number, 7,
-                                    fix=Fix((Edit(number, 1, number, 7, "done()"),), safe=True,
-                                            description="rename"), path="x.py"))
+            found.append(_stub_finding(number, 7, "done()", "rename"))
     return found
 
 
