@@ -21,6 +21,7 @@ from trainlint.core.limits import AnalysisTimeout, deeper_recursion, time_limit
 from trainlint.core.source import SourceError, decode_source
 from trainlint.core.suppression import LineSuppressions, file_exempts, file_exemption
 from trainlint.gate import prefilter
+from trainlint.gate.anchors import parsed_module
 from trainlint.rules import Finding, Rule, enabled_rules
 from trainlint.rules.base import split_message
 from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large, parse, rule_crashed, timed_out
@@ -141,7 +142,7 @@ def _lint_python(
     to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code, rule.name)]
     _codegen_within_python_frames()
     with deeper_recursion():
-        module = parse(text, path)
+        module = parse(text, path, parsed_module(text))  # the gate's ast, when it parsed this text
         hooks.lap("parse")
         if isinstance(module, Diagnostic):
             return [module]

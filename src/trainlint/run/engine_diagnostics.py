@@ -14,7 +14,7 @@ import sys
 import traceback
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import FILE_SKIPPED, INTERNAL_ERROR, SYNTAX_ERROR, Diagnostic, Severity
@@ -91,11 +91,12 @@ def worker_died(path: str) -> Diagnostic:
     return engine_diagnostic(INTERNAL_ERROR, path, message)
 
 
-def parse(text: str, path: str) -> Union["cst.Module", Diagnostic]:
-    """The libcst module of `text`, or its TL001. Call it under `limits.deeper_recursion`."""
+def parse(text: str, path: str, python_module: Optional[ast.Module] = None) -> Union["cst.Module", Diagnostic]:
+    """The libcst module of `text`, or its TL001. Call it under `limits.deeper_recursion`.
+    `python_module`: CPython's `ast` of `text` when the gate already has it."""
     import libcst as cst
 
-    refused = _refused_by_python(text, path)
+    refused = _refused_by_python(text, path, python_module)
     if refused is not None:
         return refused
     try:
@@ -106,13 +107,15 @@ def parse(text: str, path: str) -> Union["cst.Module", Diagnostic]:
         return engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser")
 
 
-def _refused_by_python(text: str, path: str) -> Union[Diagnostic, None]:
+def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None) -> Union[Diagnostic, None]:
     """TL001 when CPython's own parser rejects `text`, TL004 when its tree is too deep for
     libcst's native parser; None when libcst may parse it.
 
     The interpreter's grammar is its version's: on Python 3.12+ (whose grammar covers all
     syntax libcst parses) its SyntaxError is final. On older Pythons a SyntaxError may be
     newer syntax (`match` on 3.9), so libcst decides, except for too many nested brackets."""
+    if tree is not None:
+        return too_deep(path) if _deeper_than(tree, PARSER_DEPTH_LIMIT) else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code

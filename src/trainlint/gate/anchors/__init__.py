@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 from trainlint.gate.anchors import data, losses, models, selection, splits
 from trainlint.gate.anchors.tree import Predicate, SyntaxTree
@@ -55,14 +55,32 @@ class Anchors:
         return any(self.get(name) for name in names)
 
 
+# The last source the gate parsed and its `ast` module: the engine's parse check asks for it
+# (`parsed_module`) instead of having CPython parse the same text a second time.
+_last_parsed: Tuple[Optional[str], Optional[ast.Module]] = (None, None)
+
+
 def parse(text: str, roles: Optional[RoleNames] = None) -> Optional[SyntaxTree]:
     """The walked `ast` tree of a Python source, or None when `ast` cannot parse it."""
+    global _last_parsed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-            return SyntaxTree(ast.parse(text), text, roles)
+            module = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
+    _last_parsed = (text, module)
+    try:
+        return SyntaxTree(module, text, roles)
+    except (RecursionError, MemoryError):
+        return None
+
+
+def parsed_module(text: str) -> Optional[ast.Module]:
+    """The `ast` module of `text` if it is the source the gate parsed last (the very same
+    string object), else None."""
+    last_text, module = _last_parsed
+    return module if last_text is text else None
 
 
 def scan(text: str, roles: Optional[RoleNames] = None) -> Optional[Anchors]:
