@@ -20,6 +20,7 @@ from trainlint.gate import anchors
 from trainlint.semantic.context import FileContext
 from trainlint.core.config import Config
 from trainlint.rules import all_rules
+from trainlint import lint_source
 from trainlint.run.gate_check import RENAMED_ROLES, gate_misses, rename_roles
 
 
@@ -118,6 +119,50 @@ def test_unparsable_text_has_no_scan():
 @given(hypothesmith.from_node(auto_target=False))  # breadth, not ever larger programs
 def test_generated_programs(source):
     assert_over_approximates(source)
+
+
+# Evaluations whose only evidence carries no role word: TL101 reports each of them.
+EVALUATIONS_WITHOUT_ROLE_WORDS = [
+    # the second part of random_split is validation data
+    "import torch\nfrom torch.utils.data import DataLoader, random_split\n"
+    "model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5))\n"
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfirst, second = random_split(data, [800, 200])\n"
+    "for x, y in DataLoader(first):\n    opt.zero_grad()\n    loss_fn(model(x), y).backward()\n    opt.step()\n"
+    "correct = 0\nwith torch.no_grad():\n    for x, y in DataLoader(second):\n"
+    "        correct += (model(x).argmax(1) == y).sum().item()\n",
+    # a loop in a function named like an evaluation
+    "import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\n"
+    "def run_inference(net, loader):\n    outs = []\n    for x in loader:\n        outs.append(net(x))\n"
+    "    return outs\nrun_inference(model, loader)\n",
+]
+
+
+@pytest.mark.parametrize("text", EVALUATIONS_WITHOUT_ROLE_WORDS)
+def test_evaluation_evidence_without_role_words(text):
+    assert {d.code for d in lint_source(text, "t.py")} & {"TL101", "TL104"}
+    assert holds(text, "evaluation_forward")
+    assert_over_approximates(text)
+
+
+# Model code of a library: forward calls, but nothing that makes one an evaluation.
+MODEL_CODE_WITHOUT_EVALUATION = [
+    # a wrapper keeps its backbone in its own mode; a registry function named test_*
+    "import torch.nn as nn\n\nclass Wrapper(nn.Module):\n    def __init__(self, backbone):\n"
+    "        super().__init__()\n        self.backbone = backbone\n\n    def train(self, mode=True):\n"
+    "        super().train(mode)\n        self.backbone.train(self.training)\n        return self\n\n"
+    "def test_tiny(pretrained=False, **kwargs):\n    return Wrapper(Net(**kwargs))\n\n"
+    "def features(model, x):\n    return model(x)\n",
+    # a forward call in a helper with a training-only vocabulary
+    "import torch\n\ndef step(model, batch, optimizer):\n    loss = model(batch).mean()\n"
+    "    loss.backward()\n    optimizer.step()\n    return loss.item()\n",
+]
+
+
+@pytest.mark.parametrize("text", MODEL_CODE_WITHOUT_EVALUATION)
+def test_model_code_without_evaluation(text):
+    assert holds(text, "forward_call")
+    assert not holds(text, "evaluation_forward")
+    assert_over_approximates(text)
 
 
 LIBRARY_CODE_WITHOUT_FORWARD_PASS = [

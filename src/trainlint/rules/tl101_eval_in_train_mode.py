@@ -24,7 +24,7 @@ class EvalInTrainMode(Rule):
         "evaluation loop"
     )
     triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
-    anchors = ("forward_call",)
+    anchors = ("evaluation_forward",)
 
     what_it_does = (
         "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "

@@ -25,7 +25,7 @@ class EvalWithoutNoGrad(Rule):
         "`torch.inference_mode()`)"
     )
     triggers = ("torch", "lightning")  # ModelTable.is_torch_file; the forward-pass anchor does the rest
-    anchors = ("forward_call",)
+    anchors = ("evaluation_forward",)
 
     what_it_does = (
         "Flags evaluation forward passes that run outside `torch.no_grad()` / "

@@ -32,6 +32,7 @@ import libcst as cst
 
 from trainlint.semantic.loops import evaluate_condition, grad_disabled, phase_values
 from trainlint.semantic.names import dotted_name, last_name, positional_args
+from trainlint.vocab.evaluation import EVAL_FUNCTION_PATTERN
 
 TRAIN, EVAL, UNKNOWN, ENTRY = "train", "eval", "unknown", "entry"
 Modes = FrozenSet[str]
@@ -49,7 +50,7 @@ _HARMLESS_CALLS = {
 _OWN_SCOPES = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
 _NESTED_BLOCKS = frozenset({cst.If, cst.For, cst.While, cst.With, cst.Try, cst.IndentedBlock})
 _TERMINATORS = {"exit", "quit", "sys.exit", "os._exit"}
-_EVAL_FUNCTION = re.compile(r"eval|valid|test|predict|infer|score|inference", re.IGNORECASE)
+_EVAL_FUNCTION = re.compile(EVAL_FUNCTION_PATTERN, re.IGNORECASE)
 # Framework hooks that manage the mode themselves (Lightning, HF).
 _FRAMEWORK_HOOKS = {"validation_step", "test_step", "predict_step", "validation_epoch_end",
                     "test_epoch_end", "on_validation_epoch_end", "on_test_epoch_end", "training_step",

@@ -3,6 +3,9 @@
 DATALOADERS = frozenset(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"))
 # Methods that score a model on the data they receive (`model.evaluate(x, y)`).
 EVALUATIONS = frozenset(("evaluate", "score"))
+# A function whose name matches this runs evaluations (`evaluate`, `run_test`, `predict`): an
+# evaluation loop over a loader there evaluates, whatever the loader is called.
+EVAL_FUNCTION_PATTERN = r"eval|valid|test|predict|infer|score|inference"
 # Functions under this prefix compute a figure from labels and predictions.
 METRIC_PREFIX = "sklearn.metrics."
 # Trainers whose `eval_dataset=` is the validation data.

@@ -18,10 +18,12 @@ gate on and off.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
-from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, Scope, SyntaxTree, dotted, targets
+from trainlint.gate.anchors.tree import FUNCTIONS, Predicate, Scope, SyntaxTree, dotted, named, targets
+from trainlint.vocab.evaluation import EVAL_FUNCTION_PATTERN
 from trainlint.vocab.models import (
     LIBRARY_MODEL_PREFIXES,
     MODEL_LIBRARIES as _MODEL_LIBRARIES,
@@ -36,6 +38,9 @@ _MODEL_METHODS = {"parameters", "named_parameters", "state_dict", "load_state_di
 _WRAPPER_NAMES = {"DataParallel", "DistributedDataParallel", "DDP", "compile", "script", "trace",
                   "convert_sync_batchnorm", "AveragedModel", "quantize_dynamic"}
 _BACKWARD = {"backward", "manual_backward"}
+# Calls that put a model in eval mode or split off held-out data without naming it.
+_EVAL_MODE_CALLS = ("eval", "from_pretrained", "random_split")
+_EVAL_FUNCTION = re.compile(EVAL_FUNCTION_PATTERN, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -263,8 +268,64 @@ def _qualified(tree: SyntaxTree, name: str) -> Optional[str]:
     return target + ("." + rest if rest else "")
 
 
+def evaluation_forward(tree: SyntaxTree) -> bool:
+    """A forward call, and evidence somewhere in the file that some forward pass evaluates."""
+    return model_anchors(tree).forward_call and tree.memo("models.evaluation_evidence", _evaluation_evidence)
+
+
+def _evaluation_evidence(tree: SyntaxTree) -> bool:
+    """What makes a forward pass an evaluation for TL101 / TL104 (semantic/modes.py's
+    `evaluation_states`), each traced to words the file must hold: held-out data (a name,
+    attribute, parameter, keyword or string with a held-out role word; torchvision's
+    `train=...`; the second part of `random_split`), a function named like an evaluation
+    with a loop in it (`evaluate`, `predict`: its loops evaluate), or a model put in eval
+    mode (`.eval()`, `.train(False)`, `.train(flag)` of a loop, `from_pretrained`). A statement that is only a string (a docstring) is
+    no evidence; model and utility code of a library usually has none of these."""
+    if named(tree, _EVAL_MODE_CALLS) or any(_may_set_eval(tree, call) for call in named(tree, ("train",))):
+        return True
+    held_out = tree.roles.held_out
+    for function in (node for kind in FUNCTIONS for node in tree.of_type(kind)):
+        if _EVAL_FUNCTION.search(function.name) and _has_loop(function):
+            return True
+    for keyword in tree.of_type(ast.keyword):
+        if keyword.arg == "train" or held_out(keyword.arg):
+            return True
+    if any(held_out(node.id) for node in tree.of_type(ast.Name)) or \
+            any(held_out(node.attr) for node in tree.of_type(ast.Attribute)) or \
+            any(held_out(node.arg) for node in tree.of_type(ast.arg)):
+        return True
+    statements = {id(node.value) for node in tree.of_type(ast.Expr)}
+    return any(isinstance(node.value, str) and id(node) not in statements and held_out(node.value)
+               for node in tree.of_type(ast.Constant))
+
+
+def _may_set_eval(tree: SyntaxTree, call: ast.Call) -> bool:
+    """`.train(False)`, or `.train(flag)` with a flag a loop over constants may decide
+    (`for training in (True, False)`); not `.train(self.training)` of a module's own layers."""
+    if not call.args:
+        return False
+    flag = call.args[0]
+    if isinstance(flag, ast.Constant):
+        return flag.value is False
+    # The analysis decides a flag from the constants a loop binds (its env): through a name
+    # the loop binds or one assigned from it (`is_train = phase == "train"`), never through
+    # an attribute such as `self.training`.
+    bound = tree.memo("models.loop_names", _loop_names)
+    return any(isinstance(node, ast.Name) and (node.id in bound or node.id in tree.assigned_values)
+               for node in ast.walk(flag))
+
+
+def _loop_names(tree: SyntaxTree) -> Set[str]:
+    return {node.id for loop in tree.of_type(ast.For) for node in ast.walk(loop.target) if isinstance(node, ast.Name)}
+
+
+def _has_loop(function: ast.AST) -> bool:
+    return any(isinstance(node, (ast.For, ast.AsyncFor, ast.While)) for node in ast.walk(function))
+
+
 PREDICATES: Dict[str, Predicate] = {
     "forward_call": lambda tree: model_anchors(tree).forward_call,
+    "evaluation_forward": evaluation_forward,
     "batch_loop": lambda tree: model_anchors(tree).batch_loop,
     "keras_import": keras_import,
 }
