@@ -70,7 +70,10 @@ def code_cells_too_large(path: str, config: Config) -> Diagnostic:
 
 
 def timed_out(path: str, config: Config) -> Diagnostic:
-    message = f"file skipped: analysis took longer than per-file-timeout ({config.per_file_timeout:g} s)"
+    message = (
+        f"file skipped: analysis exceeded the per-file budget of {config.per_file_timeout:g} s;"
+        " raise per-file-timeout in [tool.trainlint] to lint it"
+    )
     return engine_diagnostic(FILE_SKIPPED, path, message)
 
 
