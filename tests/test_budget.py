@@ -14,10 +14,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
+from trainlint.core.config import Config
 from trainlint.run import worker_budget
+from trainlint.run.parallel import _context
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not hasattr(signal, "pthread_sigmask"),
@@ -145,3 +148,29 @@ def test_several_stuck_files_and_a_crash_in_one_run(tmp_path):
     assert [code for code, _ in by_file["crash.py"]] == ["TL003"]
     ordinary = [found for name, found in by_file.items() if name.startswith("m")]
     assert len(ordinary) == 20 and all([code for code, _ in found] == ["TL301"] for found in ordinary)
+
+
+def test_the_watch_kills_only_workers_past_budget_and_grace():
+    """Slots written as a worker writes them: one past the budget and the grace, one within
+    the budget, one idle. Only the first process is killed, once."""
+    watch = worker_budget.BudgetWatch(0.5, 3, _context())
+    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(3)]
+    try:
+        now = time.monotonic()
+        for slot, (process, position, started) in enumerate(
+            [(sleepers[0], 7, now - 0.5 - worker_budget.GRACE_SECONDS - 0.1), (sleepers[1], 8, now), (sleepers[2], 9, 0.0)]
+        ):
+            watch._slots[3 * slot: 3 * slot + 3] = [process.pid, position, started]
+        assert watch.kill_overdue() == [7]
+        assert sleepers[0].wait(timeout=10) == -signal.SIGKILL
+        assert watch.kill_overdue() == []  # not twice
+        assert sleepers[1].poll() is None and sleepers[2].poll() is None
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+
+
+def test_no_budget_no_watch():
+    assert worker_budget.watch_for(Config(per_file_timeout=0), 2, _context()) is None
+    assert worker_budget.watch_for(Config(per_file_timeout=2.5), 2, _context()).budget == 2.5
