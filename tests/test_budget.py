@@ -137,6 +137,7 @@ def test_a_worker_stuck_past_the_budget_is_killed_and_its_file_skipped(tmp_path)
     assert all([code for code, _ in found] == ["TL301"] for found in others.values()), others
 
 
+@pytest.mark.slow  # three pools in turn, each waiting out the budget
 def test_several_stuck_files_and_a_crash_in_one_run(tmp_path):
     """Each kill breaks a pool and the files lost with it go to the next one; a crash still
     ends in isolation (TL003), where the budget holds too."""
