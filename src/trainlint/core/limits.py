@@ -37,7 +37,9 @@ def deeper_recursion() -> Iterator[None]:
 @contextlib.contextmanager
 def time_limit(seconds: Optional[float]) -> Iterator[None]:
     """Interrupt the block after `seconds` of wall time (main thread on Unix only; elsewhere
-    the block runs unbounded, as signals cannot interrupt other threads)."""
+    the block runs unbounded, as signals cannot interrupt other threads). The handler runs
+    only between Python bytecodes: a long native call (libcst's parse) ends first, so in a
+    pool the parent enforces the budget from outside too (`run.worker_budget`)."""
     usable = (
         seconds
         and seconds > 0

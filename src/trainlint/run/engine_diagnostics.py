@@ -70,7 +70,10 @@ def code_cells_too_large(path: str, config: Config) -> Diagnostic:
 
 
 def timed_out(path: str, config: Config) -> Diagnostic:
-    message = f"file skipped: analysis took longer than per-file-timeout ({config.per_file_timeout:g} s)"
+    message = (
+        f"file skipped: analysis exceeded the per-file budget of {config.per_file_timeout:g} s;"
+        " raise per-file-timeout in [tool.trainlint] to lint it"
+    )
     return engine_diagnostic(FILE_SKIPPED, path, message)
 
 
@@ -115,7 +118,7 @@ def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None) 
     syntax libcst parses) its SyntaxError is final. On older Pythons a SyntaxError may be
     newer syntax (`match` on 3.9), so libcst decides, except for too many nested brackets."""
     if tree is not None:
-        return too_deep(path) if _deeper_than(tree, PARSER_DEPTH_LIMIT) else None
+        return too_deep(path) if too_deep_for_libcst(tree) else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
@@ -128,12 +131,17 @@ def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None) 
         return too_deep(path)
     except ValueError:  # null bytes: libcst words it
         return None
-    return too_deep(path) if _deeper_than(tree, PARSER_DEPTH_LIMIT) else None
+    return too_deep(path) if too_deep_for_libcst(tree) else None
 
 
 def too_deep(path: str) -> Diagnostic:
     message = f"file skipped: expression too deep or long for the parser (limit {PARSER_DEPTH_LIMIT:,} levels)"
     return engine_diagnostic(FILE_SKIPPED, path, message)
+
+
+def too_deep_for_libcst(tree: ast.AST) -> bool:
+    """Whether the source of `tree` is nested deeper than libcst's native parser survives."""
+    return _deeper_than(tree, PARSER_DEPTH_LIMIT)
 
 
 def _deeper_than(tree: ast.AST, limit: int) -> bool:

@@ -24,7 +24,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import READ_ERROR, Diagnostic, Fix
 from trainlint.core.limits import deeper_recursion
-from trainlint.run.engine_diagnostics import code_cells_too_large, engine_diagnostic, parse
+from trainlint.run.engine_diagnostics import (PARSER_DEPTH_LIMIT, code_cells_too_large, engine_diagnostic, parse,
+                                              too_deep_for_libcst)
 from trainlint.run.ipython_syntax import blank_ipython
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -177,7 +178,8 @@ class NotebookSource:
 
     joined: Optional[JoinedCells]  # None: nothing to analyse
     diagnostics: List[Diagnostic]  # found while reading, already in cell coordinates
-    # Cells CPython cannot parse on their own (the pipeline then calls `drop_unparsable`).
+    # Cells CPython cannot parse on their own, or too deep for libcst (the pipeline then
+    # calls `drop_unparsable`).
     suspect: List[int] = field(default_factory=list)
 
     @property
@@ -196,7 +198,9 @@ class NotebookSource:
     def drop_unparsable(self, path: str) -> List[Diagnostic]:
         """Jupyter compiles each cell on its own: a cell that does not parse alone gets a
         TL001 in its coordinates and is emptied from `text`, even when the joined text would
-        parse (an `else:` continuing the cell above, a bracket left open across cells).
+        parse (an `else:` continuing the cell above, a bracket left open across cells). A
+        cell nested too deep for libcst's native parser gets the TL004 a script would, and
+        is emptied too, so that the other cells are still analysed.
 
         CPython's parser screened the cells (fast); the few it rejects are parsed with libcst,
         the parser that decides for scripts too (it may accept syntax newer than this Python)."""
@@ -244,18 +248,22 @@ def adapt(text: str, path: str, config: Config) -> NotebookSource:
         return NotebookSource(None, diagnostics)
     if len(joined.text.encode("utf-8", "surrogatepass")) > config.max_file_size_mb * 1024 * 1024:
         return NotebookSource(None, diagnostics + [code_cells_too_large(path, config)])
-    suspect = [index for index, cell in enumerate(joined.cell_texts) if not _parses_in_cpython(cell)]
+    suspect = [index for index, cell in enumerate(joined.cell_texts) if not _safe_for_libcst(cell)]
     return NotebookSource(joined, diagnostics, suspect)
 
 
-def _parses_in_cpython(text: str) -> bool:
+def _safe_for_libcst(text: str) -> bool:
+    """Whether CPython parses the cell and its tree is shallow enough for libcst's native
+    parser (which crashes the process on a few thousand levels)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-            ast.parse(text)
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
-    return True
+    # Every level of nesting takes at least one character of source (a few implicit nodes
+    # aside): a short cell cannot be too deep, and is not walked.
+    return len(text) <= PARSER_DEPTH_LIMIT // 2 or not too_deep_for_libcst(tree)
 
 
 def _to_cell(diagnostic: Diagnostic, joined: JoinedCells) -> Diagnostic:

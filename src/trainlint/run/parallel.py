@@ -9,7 +9,10 @@ never CST nodes. Small runs stay in process: a pool costs more to start than a h
 files cost to lint. A worker that dies (killed, out of memory, a crash in native code) must
 not hang or sink the run: the files it left unfinished are retried one at a time, and a file
 that kills its worker again is reported as an internal error (TL003). Workers die with
-their parent, and an interrupted run kills its pool at once (`worker_life`).
+their parent, and an interrupted run kills its pool at once (`worker_life`). A worker that
+overruns the per-file time budget in native code, where the alarm cannot reach it, is killed
+by the parent: its file gets a TL004 and the files lost with the pool go to a fresh one
+(`worker_budget`).
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Diagnostic
 from trainlint.core.limits import batch_gc, use_batch_gc
 from trainlint.run.cache import ResultCache
-from trainlint.run.engine_diagnostics import worker_died
+from trainlint.run.engine_diagnostics import timed_out, worker_died
 from trainlint.run.files import read_file
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import is_notebook
+from trainlint.run.worker_budget import BudgetWatch, join, linting, watch_for
 from trainlint.run.worker_life import start_as_worker, stop_workers
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
@@ -126,9 +130,10 @@ def _lint_misses(
 _worker_config: Optional[Config] = None
 
 
-def _init_worker(config: Config, parent_pid: int) -> None:
+def _init_worker(config: Config, parent_pid: int, watch: Optional[BudgetWatch] = None) -> None:
     global _worker_config
     start_as_worker(parent_pid)
+    join(watch)
     from trainlint.rules import all_rules
 
     _worker_config = config
@@ -136,11 +141,16 @@ def _init_worker(config: Config, parent_pid: int) -> None:
     use_batch_gc()  # the worker is ours for its whole life (a forked one inherits it already)
 
 
-def _lint_chunk(items: List[Item]) -> List[List[Diagnostic]]:
+def _lint_chunk(items: List[Item], first: int = 0) -> List[List[Diagnostic]]:
+    """Lint `items`, the files at positions `first`, `first + 1`, ... of the pool's list."""
     from trainlint.run import engine
 
     assert _worker_config is not None, "worker used without its initializer"
-    return [engine.lint_bytes(data, shown, _worker_config) for shown, data in items]
+    found = []
+    for position, (shown, data) in enumerate(items, first):
+        with linting(position):
+            found.append(engine.lint_bytes(data, shown, _worker_config))
+    return found
 
 
 def _context():
@@ -157,20 +167,43 @@ def _chunks(count: int, jobs: int) -> List[Tuple[int, int]]:
 
 
 def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, List[Diagnostic]]:
-    """Diagnostics per position in `items`."""
+    """Diagnostics per position in `items`. Each pool that breaks because a worker overran
+    the time budget leaves that file its TL004; the files lost with it go to the next pool."""
+    results: Dict[int, List[Diagnostic]] = {}
+    todo = list(range(len(items)))
+    while todo:
+        found, lost = _lint_in_one_pool([items[position] for position in todo], config, jobs)
+        results.update((todo[number], diagnostics) for number, diagnostics in found.items())
+        todo = [todo[number] for number in lost]
+    return results
+
+
+def _lint_in_one_pool(
+    items: Sequence[Item], config: Config, jobs: int
+) -> Tuple[Dict[int, List[Diagnostic]], List[int]]:
+    """Diagnostics per position in `items`, and the positions lost when the parent killed an
+    overdue worker (to be linted again: the pool is gone, their files are not to blame)."""
     results: Dict[int, List[Diagnostic]] = {}
     unfinished: List[int] = []
+    overdue: List[int] = []
+    workers = min(jobs, len(items))
+    watch = watch_for(config, workers, _context())
     executor = ProcessPoolExecutor(
-        max_workers=min(jobs, len(items)), mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid())
+        max_workers=workers, mp_context=_context(), initializer=_init_worker,
+        initargs=(config, os.getpid(), watch),
     )
     try:
         futures = {
-            executor.submit(_lint_chunk, list(items[start:end])): (start, end)
+            executor.submit(_lint_chunk, list(items[start:end]), start): (start, end)
             for start, end in _chunks(len(items), jobs)
         }
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            if watch is None:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            else:
+                done, pending, killed = watch.wait(pending)
+                overdue.extend(killed)
             for future in done:
                 start, end = futures[future]
                 try:
@@ -183,19 +216,29 @@ def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int,
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+    for position in overdue:
+        results[position] = [timed_out(items[position][0], config)]
+    unfinished = [position for position in unfinished if position not in results]
+    if overdue:
+        return results, unfinished
     for position in sorted(unfinished):
         results[position] = _lint_isolated(items[position], config)
-    return results
+    return results, []
 
 
 def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
     """Lint one file in a fresh single-use worker: if that worker dies too, the file is the
     cause, and it gets a TL003 instead of taking the run down with it."""
+    watch = watch_for(config, 1, _context())
     executor = ProcessPoolExecutor(
-        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid())
+        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid(), watch)
     )
     try:
-        return executor.submit(_lint_chunk, [item]).result()[0]
+        future = executor.submit(_lint_chunk, [item])
+        while watch is not None and not future.done():
+            if watch.wait({future})[2]:
+                return [timed_out(item[0], config)]
+        return future.result()[0]
     except BrokenProcessPool:
         return [worker_died(item[0])]
     except BaseException:
