@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import sys
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
@@ -33,6 +37,7 @@ from trainlint.run.engine import lint_text
 from trainlint.fix.apply import fix_text
 from trainlint.frontends.lsp.actions import LineLayout, noqa_edit
 from trainlint.frontends.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
+from trainlint.frontends.lsp.framing import serve_frames
 from trainlint.frontends.lsp.settings import ConfigResolver
 from trainlint.frontends.lsp.units import Pair, Placed, Unit, notebook_unit, text_unit
 from trainlint.rules import get_rule
@@ -51,6 +56,8 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 CONFIG_POLL_SECONDS = 2.0  # for clients that cannot watch pyproject.toml for us
 _KEEP_RESULTS = 256  # results of recently closed documents are kept for a reopen
+
+logger = logging.getLogger("trainlint.lsp")
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,21 @@ class TrainlintProtocol(LanguageServerProtocol):
         if message is not _ANSWERED:
             super().handle_message(message)
 
+    @property
+    def is_shut_down(self) -> bool:
+        return bool(getattr(self, "_shutdown", False))
+
+
+class _NoDecodeTracebacks(logging.Filter):
+    """pygls logs a full traceback for every message it cannot decode; the frame reader
+    already says so in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to deserialize message")
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_NoDecodeTracebacks())
+
 
 class TrainlintServer(LanguageServer):
     def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
@@ -100,6 +122,28 @@ class TrainlintServer(LanguageServer):
         self.published: Dict[str, Set[str]] = {}  # unit -> documents last sent diagnostics
         self.pull_mode = False
         self.config_watch: Optional[asyncio.Future] = None
+
+    def start_io(self, stdin=None, stdout=None) -> int:
+        """Serve on stdio until `exit` or the end of input; the exit code the spec asks
+        for: 0 after `shutdown`, 1 without."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        fd = (stdin or sys.stdin.buffer).fileno()
+        try:
+            asyncio.run(serve_frames(fd, self.protocol, self._stop_event, self.report_bad_frame))
+            code = 0 if self.protocol.is_shut_down else 1  # the client went away
+        except SystemExit as exit:  # the `exit` notification
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BrokenPipeError:
+            logger.warning("trainlint lsp: the client closed the connection")
+            code = 0 if self.protocol.is_shut_down else 1
+        finally:
+            self.shutdown()
+        return code
+
+    @staticmethod
+    def report_bad_frame(message: str) -> None:
+        logger.warning("trainlint lsp: %s", message)
 
     # -- talking to the user --------------------------------------------------------------
 
