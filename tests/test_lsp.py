@@ -494,7 +494,7 @@ async def test_server_keeps_answering_after_bad_requests(client, workspace):
     assert await published(client, uri, version=2) == []
 
 
-CRASHING_SERVER = textwrap.dedent(
+CRASHING_RULE = textwrap.dedent(
     """\
     import sys
     import trainlint.run.engine, trainlint.rules
@@ -513,10 +513,16 @@ CRASHING_SERVER = textwrap.dedent(
     original = trainlint.rules.all_rules
     patched = lambda: original() + (AlwaysCrashes,)
     trainlint.rules.all_rules = trainlint.run.engine.all_rules = patched
+    """
+)
+# The rule is patched in the server and in its analysis processes, which lint.
+CRASHING_SERVER = CRASHING_RULE + textwrap.dedent(
+    """    from trainlint.frontends.lsp import pool
+    pool.WORKER_COMMAND = [sys.executable, "-c", CRASHING_RULE + "from trainlint.frontends.lsp.analysis import main; main()"]
     from trainlint.frontends.cli import main
     sys.exit(main(["lsp"]))
     """
-)
+).replace("CRASHING_RULE", repr(CRASHING_RULE), 1)
 
 
 async def test_a_crashing_rule_is_logged_and_the_others_still_report(workspace):

@@ -35,6 +35,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     use_batch_gc()  # the server process is ours: collect less often while it re-lints on edits
     if args.tcp is not None:
         server.start_tcp(args.host, args.tcp)
-    else:
-        server.start_io()
-    return 0
+        return 0
+    return server.start_io()

@@ -1,9 +1,9 @@
 """The trainlint language server (pygls): diagnostics as you type, `# noqa` and quick fixes.
 
-Linting runs on the event loop's thread, one document at a time: the engine is fast
-enough for that (see bench/lsp_latency.py), it keeps `per-file-timeout` working (a signal
-timer needs the main thread), and a request that arrives during a lint simply waits for it.
-Edits are debounced per document: a newer change cancels the run still waiting to start.
+Linting runs in analysis processes (pool.py), never on the event loop: requests, and the
+diagnostics of other documents, are answered while a large document is analysed. Edits are
+debounced per document, and a newer version of a document cancels the analysis of the older
+one; results are published only if the document still has the text that was analysed.
 
 Clients that support pull diagnostics and can be asked to refresh them get pull; every
 other client gets `textDocument/publishDiagnostics`. Never both: VS Code and Neovim keep
@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import sys
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,16 +26,18 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from trainlint import __version__
 from trainlint.core.diagnostics import INTERNAL_ERROR, Edit
-from trainlint.run.engine import lint_text
-from trainlint.fix.apply import fix_text
+from trainlint.run.engine_diagnostics import engine_diagnostic
 from trainlint.frontends.lsp.actions import LineLayout, noqa_edit
 from trainlint.frontends.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
+from trainlint.frontends.lsp.framing import serve_frames
+from trainlint.frontends.lsp.pool import AnalysisPool
 from trainlint.frontends.lsp.settings import ConfigResolver
 from trainlint.frontends.lsp.units import Pair, Placed, Unit, notebook_unit, text_unit
 from trainlint.rules import get_rule
@@ -51,6 +56,8 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 CONFIG_POLL_SECONDS = 2.0  # for clients that cannot watch pyproject.toml for us
 _KEEP_RESULTS = 256  # results of recently closed documents are kept for a reopen
+
+logger = logging.getLogger("trainlint.lsp")
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,21 @@ class TrainlintProtocol(LanguageServerProtocol):
         if message is not _ANSWERED:
             super().handle_message(message)
 
+    @property
+    def is_shut_down(self) -> bool:
+        return bool(getattr(self, "_shutdown", False))
+
+
+class _NoDecodeTracebacks(logging.Filter):
+    """pygls logs a full traceback for every message it cannot decode; the frame reader
+    already says so in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to deserialize message")
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_NoDecodeTracebacks())
+
 
 class TrainlintServer(LanguageServer):
     def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
@@ -97,9 +119,39 @@ class TrainlintServer(LanguageServer):
         self.configs = ConfigResolver(on_error=self.warn_user)
         self.results: "OrderedDict[str, LintResult]" = OrderedDict()
         self.pending: Dict[str, asyncio.Task] = {}
+        self.pool = AnalysisPool()
+        self.analyses: Dict[str, Tuple[tuple, asyncio.Task]] = {}  # unit -> (key, its analysis)
         self.published: Dict[str, Set[str]] = {}  # unit -> documents last sent diagnostics
         self.pull_mode = False
         self.config_watch: Optional[asyncio.Future] = None
+
+    def start_io(self, stdin=None, stdout=None) -> int:
+        """Serve on stdio until `exit` or the end of input; the exit code the spec asks
+        for: 0 after `shutdown`, 1 without."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        fd = (stdin or sys.stdin.buffer).fileno()
+        try:
+            asyncio.run(self._serve_stdio(fd))
+            code = 0 if self.protocol.is_shut_down else 1  # the client went away
+        except SystemExit as exit:  # the `exit` notification
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BrokenPipeError:
+            logger.warning("trainlint lsp: the client closed the connection")
+            code = 0 if self.protocol.is_shut_down else 1
+        finally:
+            self.shutdown()
+        return code
+
+    async def _serve_stdio(self, fd: int) -> None:
+        try:
+            await serve_frames(fd, self.protocol, self._stop_event, self.report_bad_frame)
+        finally:  # `exit`, or the client is gone: no analysis process outlives the server
+            self.pool.close()
+
+    @staticmethod
+    def report_bad_frame(message: str) -> None:
+        logger.warning("trainlint lsp: %s", message)
 
     # -- talking to the user --------------------------------------------------------------
 
@@ -150,8 +202,9 @@ class TrainlintServer(LanguageServer):
         texts = [uri for uri in self.workspace.text_documents if self.unit_uri(uri) == uri]
         return notebooks + texts
 
-    def lint(self, uri: str) -> Optional[LintResult]:
-        """Diagnostics of an open document or notebook; reused while text and config are unchanged."""
+    async def lint(self, uri: str) -> Optional[LintResult]:
+        """Diagnostics of an open document or notebook; reused while text and config are
+        unchanged. None if the document is not linted, or changed while it was analysed."""
         unit = self.unit(uri)
         if unit is None:
             return None
@@ -163,35 +216,64 @@ class TrainlintServer(LanguageServer):
             self.results.move_to_end(uri)
             self.trace(f"{unit.path}: unchanged, diagnostics reused")
             return cached
-        started, started_cpu = time.perf_counter(), time.thread_time()
+        # One analysis per document: a request for the same text shares it, a newer text
+        # supersedes it (its process is told to stop).
+        running = self.analyses.get(uri)
+        if running is None or running[0] != key:
+            if running is not None:
+                running[1].cancel()
+            running = (key, asyncio.ensure_future(self._analyse(unit, config, key)))
+            self.analyses[uri] = running
+        return await asyncio.shield(running[1])
+
+    async def _analyse(self, unit: Unit, config, key: tuple) -> Optional[LintResult]:
+        started = time.perf_counter()
         try:
-            diagnostics = lint_text(unit.text, unit.path, config)
-        except Exception as error:  # noqa: BLE001 - the engine isolates rules; this is the last guard
-            self.log(f"trainlint: {unit.path}: {type(error).__name__}: {error}", types.MessageType.Error)
-            diagnostics = []
+            status, value = await self.pool.run("lint", unit.text, unit.path, config)
+        except asyncio.CancelledError:
+            return None  # superseded by a newer version, or the document closed
+        finally:
+            if self.analyses.get(unit.uri, (None,))[0] == key:
+                del self.analyses[unit.uri]
+        if status == "ok":
+            diagnostics = value
+        else:
+            self.log(f"trainlint: {unit.path}: {value}", types.MessageType.Error)
+            diagnostics = [engine_diagnostic(INTERNAL_ERROR, unit.path, f"analysis failed: {value}")]
         for diagnostic in diagnostics:
-            if diagnostic.code == INTERNAL_ERROR:
+            if diagnostic.code == INTERNAL_ERROR and diagnostic.detail:
                 self.log(f"{unit.path}: {diagnostic.message}\n{diagnostic.detail}", types.MessageType.Error)
         result = LintResult(
             key=key,
             result_id=hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest(),
             placed=unit.place(diagnostics, self.encoding),
         )
-        self.results[uri] = result
-        self.results.move_to_end(uri)
+        self.results[unit.uri] = result
+        self.results.move_to_end(unit.uri)
         while len(self.results) > _KEEP_RESULTS:
             self.results.popitem(last=False)
         elapsed = (time.perf_counter() - started) * 1000
-        cpu = (time.thread_time() - started_cpu) * 1000
-        self.trace(f"{unit.path}: linted in {elapsed:.1f} ms (CPU {cpu:.1f} ms), {len(diagnostics)} diagnostics")
+        self.trace(f"{unit.path}: linted in {elapsed:.1f} ms, {len(diagnostics)} diagnostics")
         return result
+
+    async def current_lint(self, uri: str) -> Optional[LintResult]:
+        """`lint` for a request: when the text changes meanwhile, the newer text's result."""
+        while True:
+            result = await self.lint(uri)
+            unit = self.unit(uri)
+            if result is not None or unit is None or uri not in self.analyses:
+                return result
 
     # -- push diagnostics -----------------------------------------------------------------
 
-    def publish(self, uri: str) -> None:
-        result = self.lint(uri)
-        if result is None:
+    async def publish(self, uri: str) -> None:
+        unit = self.unit(uri)
+        result = await self.lint(uri)
+        if result is None or unit is None:
             return
+        now = self.unit(uri)
+        if now is None or now.text != unit.text:
+            return  # edited meanwhile: the newer version's run publishes
         stale = self.published.get(uri, set()) - set(result.placed)  # e.g. deleted cells
         for document_uri in stale:
             self._send(document_uri, [])
@@ -220,7 +302,7 @@ class TrainlintServer(LanguageServer):
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
         try:
-            self.publish(uri)
+            await self.publish(uri)
         except Exception as error:  # noqa: BLE001 - one document's failure must not stop the server
             self.log(f"trainlint: cannot lint {uri}: {type(error).__name__}: {error}", types.MessageType.Error)
 
@@ -228,6 +310,9 @@ class TrainlintServer(LanguageServer):
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
+        analysis = self.analyses.pop(uri, None)
+        if analysis is not None:
+            analysis[1].cancel()
         shown = self.published.pop(uri, set()) | set(documents) | ({uri} if not documents else set())
         if not self.pull_mode:
             for document_uri in shown:
@@ -250,16 +335,17 @@ class TrainlintServer(LanguageServer):
 
     # -- code actions ---------------------------------------------------------------------
 
-    def code_actions(self, params: types.CodeActionParams) -> List[types.CodeAction]:
+    async def code_actions(self, params: types.CodeActionParams) -> List[types.CodeAction]:
         uri = params.text_document.uri
-        document = self.document(uri)
         unit = self.unit(self.unit_uri(uri))
-        result = self.lint(unit.uri) if unit is not None else None
-        if document is None or result is None:
+        result = await self.current_lint(unit.uri) if unit is not None else None
+        document = self.document(uri)
+        unit = self.unit(self.unit_uri(uri))  # as it is now, after the wait
+        if document is None or result is None or unit is None:
             return []
         wanted = params.context.only
         if wanted and any(FIX_ALL.startswith(kind) for kind in wanted):
-            fix_all = self.fix_all_action(uri, document, unit)
+            fix_all = await self.fix_all_action(uri, document, unit)
             return [fix_all] if fix_all is not None else []
         if wanted and not any(types.CodeActionKind.QuickFix.value.startswith(kind) for kind in wanted):
             return []
@@ -298,20 +384,21 @@ class TrainlintServer(LanguageServer):
                 ))
         return fixes + silencers
 
-    def fix_all_action(self, uri: str, document: TextDocument, unit: Unit) -> Optional[types.CodeAction]:
+    async def fix_all_action(self, uri: str, document: TextDocument, unit: Unit) -> Optional[types.CodeAction]:
         """`source.fixAll.trainlint`: every safe fix of a Python document, applied round after
         round as `trainlint --fix` does, as one edit of the whole document. Unsafe fixes stay
         individual quick fixes. Notebooks are fixed from the command line."""
         if unit.uri != uri or not unit.editable or unit.path.endswith(".ipynb"):
             return None
         config = self.configs.for_folder(unit.folder)
-        result, _ = fix_text(document.source, lambda text: lint_text(text, unit.path, config), unsafe=False)
-        if not result.changed:
+        source = document.source
+        status, fixed = await self.pool.run("fix_all", source, unit.path, config)
+        if status != "ok" or fixed is None:
             return None
-        lines = split_lines(document.source)
-        whole = Edit(1, 1, len(lines), len(lines[-1]) + 1, result.text)
+        lines = split_lines(source)
+        whole = Edit(1, 1, len(lines), len(lines[-1]) + 1, fixed[0])
         return types.CodeAction(
-            title=f"trainlint: apply {len(result.applied)} safe fix(es)",
+            title=f"trainlint: apply {fixed[1]} safe fix(es)",
             kind=FIX_ALL,
             edit=types.WorkspaceEdit(changes={uri: [to_text_edit(whole, lines, self.encoding)]}),
         )
@@ -329,9 +416,9 @@ class TrainlintServer(LanguageServer):
 
     # -- pull diagnostics -----------------------------------------------------------------
 
-    def pull(self, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+    async def pull(self, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
         uri = params.text_document.uri
-        result = self.lint(self.unit_uri(uri))
+        result = await self.current_lint(self.unit_uri(uri))
         if result is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         if params.previous_result_id == result.result_id:
@@ -356,12 +443,13 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
         if params.trace is not None:
             ls.protocol.trace = params.trace
         ls.pull_mode = _client_pulls(params.capabilities)
+        ls.pool.warm_up()
         if ls.pull_mode and types.TEXT_DOCUMENT_DIAGNOSTIC not in ls.protocol.fm.features:
             options = types.DiagnosticOptions(inter_file_dependencies=False, workspace_diagnostics=False)
             ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, options)(pull_diagnostics)
 
-    def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams):
-        return ls.pull(params)
+    async def pull_diagnostics(ls: TrainlintServer, params: types.DocumentDiagnosticParams):
+        return await ls.pull(params)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: TrainlintServer, params: types.InitializedParams) -> None:
@@ -425,14 +513,16 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
     )
-    def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
-        return ls.code_actions(params)
+    async def code_action(ls: TrainlintServer, params: types.CodeActionParams) -> List[types.CodeAction]:
+        return await ls.code_actions(params)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TrainlintServer, params: None) -> None:
-        for task in [*ls.pending.values(), ls.config_watch]:
+        for task in [*ls.pending.values(), *(task for _, task in ls.analyses.values()), ls.config_watch]:
             if task is not None:
                 task.cancel()
         ls.pending.clear()
+        ls.analyses.clear()
+        ls.pool.close()
 
     return server
