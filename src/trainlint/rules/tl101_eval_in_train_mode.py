@@ -267,7 +267,7 @@ print(evaluate(net, test_loader))
         gets it, and this call may give it in train mode: reported here, at the call."""
         for call, key, helper, states in ctx.modes.helper_evaluations():
             scope = ctx.loops.function_of(call)
-            if TRAIN in states and ctx.models.mode_dependent(key, scope) is not False:
+            if key in helper.evaluates and TRAIN in states and ctx.models.mode_dependent(key, scope) is not False:
                 yield self.report(call, message=(
                     f"{helper.label} runs an evaluation forward pass without `model.eval()`, and "
                     f"`{key}` may still be in train mode here: dropout is active and BatchNorm "

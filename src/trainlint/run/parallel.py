@@ -30,6 +30,7 @@ from trainlint.run.engine_diagnostics import worker_died
 from trainlint.run.files import read_file
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import is_notebook
+from trainlint.run.summaries import Use, recording_uses, use_summary_cache
 from trainlint.run.worker_life import start_as_worker, stop_workers
 
 # Below this many files to lint, a pool's start-up (~20 ms per worker) is not worth it.
@@ -38,6 +39,7 @@ SMALL_RUN = 16
 MAX_CHUNK = 16
 
 Item = Tuple[str, bytes]  # (path shown, the bytes read): what a worker lints
+Linted = Tuple[List[Diagnostic], List[Use]]  # what a worker sends back
 
 
 class _Miss(NamedTuple):
@@ -93,11 +95,13 @@ def lint_paths(
         misses.append(_Miss(number, shown, data, key))
 
     if misses:
-        for miss, found in zip(misses, _lint_misses(misses, config, jobs, hooks)):
+        if cache is not None:
+            use_summary_cache(cache.folder)
+        for miss, (found, uses) in zip(misses, _lint_misses(misses, config, jobs, hooks)):
             results[miss.number] = found
             if cache is not None and miss.key is not None:
                 hooks.lap("other")
-                cache.put(miss.key, found)
+                cache.put(miss.key, found, uses)
                 hooks.lap("cache")
     diagnostics = [d for number in sorted(results) for d in results[number]]
     return sorted(diagnostics, key=Diagnostic.sort_key)
@@ -105,7 +109,7 @@ def lint_paths(
 
 def _lint_misses(
     misses: Sequence[_Miss], config: Config, jobs: Optional[int], hooks: Hooks
-) -> List[List[Diagnostic]]:
+) -> List[Linted]:
     # Imported only now: a run whose files all come from the cache never loads libcst and
     # the rules. Loaded before the pool forks, so workers inherit them.
     from trainlint.rules import all_rules
@@ -116,7 +120,7 @@ def _lint_misses(
     jobs = worker_count(jobs)
     with batch_gc():  # forked workers inherit it
         if hooks is not NO_HOOKS or jobs == 1 or len(misses) < SMALL_RUN:
-            return [engine.lint_bytes(miss.data, miss.shown, config, hooks) for miss in misses]
+            return [_recorded(engine.lint_bytes, miss.data, miss.shown, config, hooks) for miss in misses]
         found = _lint_in_pool([(miss.shown, miss.data) for miss in misses], config, jobs)
         return [found[position] for position in range(len(misses))]
 
@@ -136,11 +140,19 @@ def _init_worker(config: Config, parent_pid: int) -> None:
     use_batch_gc()  # the worker is ours for its whole life (a forked one inherits it already)
 
 
-def _lint_chunk(items: List[Item]) -> List[List[Diagnostic]]:
+def _lint_chunk(items: List[Item]) -> List[Linted]:
     from trainlint.run import engine
 
     assert _worker_config is not None, "worker used without its initializer"
-    return [engine.lint_bytes(data, shown, _worker_config) for shown, data in items]
+    return [_recorded(engine.lint_bytes, data, shown, _worker_config) for shown, data in items]
+
+
+def _recorded(lint, *arguments) -> Linted:
+    """A file's diagnostics and the project modules whose summaries they used (its cache
+    entry depends on them)."""
+    with recording_uses() as uses:
+        found = lint(*arguments)
+    return found, sorted(uses)
 
 
 def _context():
@@ -156,9 +168,9 @@ def _chunks(count: int, jobs: int) -> List[Tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, List[Diagnostic]]:
-    """Diagnostics per position in `items`."""
-    results: Dict[int, List[Diagnostic]] = {}
+def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, Linted]:
+    """Diagnostics (and modules used) per position in `items`."""
+    results: Dict[int, Linted] = {}
     unfinished: List[int] = []
     executor = ProcessPoolExecutor(
         max_workers=min(jobs, len(items)), mp_context=_context(), initializer=_init_worker, initargs=(config, os.getpid())
@@ -188,7 +200,7 @@ def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int,
     return results
 
 
-def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
+def _lint_isolated(item: Item, config: Config) -> Linted:
     """Lint one file in a fresh single-use worker: if that worker dies too, the file is the
     cause, and it gets a TL003 instead of taking the run down with it."""
     executor = ProcessPoolExecutor(
@@ -197,7 +209,7 @@ def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
     try:
         return executor.submit(_lint_chunk, [item]).result()[0]
     except BrokenProcessPool:
-        return [worker_died(item[0])]
+        return [worker_died(item[0])], []
     except BaseException:
         stop_workers(executor)
         raise

@@ -21,20 +21,22 @@ import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set, Tuple
-
-import libcst as cst
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 
 from trainlint.core.config import Config
 from trainlint.core.source import SourceError, decode_source
-from trainlint.semantic.project_index import CallTargets, HelperSummary, defines_function, summarise_module
+
+if TYPE_CHECKING:  # pragma: no cover - libcst is loaded only when something is linted
+    import libcst as cst
+
+    from trainlint.semantic.project_index import CallTargets, HelperSummary
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 _MAX_MODULE_BYTES = 2 * 1024 * 1024  # a generated giant is not a helper module worth reading
 Use = Tuple[str, str]  # (absolute path of a module read, blake2b of its bytes)
 
 _texts: Dict[Tuple[str, int, int], Tuple[str, str]] = {}  # (path, mtime, size) -> (digest, text)
-_summaries: Dict[Tuple[str, str], Dict[str, HelperSummary]] = {}  # (path, digest) -> by name
+_summaries: Dict[Tuple[str, str], Dict[str, "HelperSummary"]] = {}  # (path, digest) -> by name
 _uses: Optional[Set[Use]] = None
 _summary_folder: Optional[Path] = None
 
@@ -90,8 +92,8 @@ class ProjectHelpers:
         self.root = project_root(self.folder)
         self.config = ctx.config
         self._ctx = ctx
-        self._targets: Optional[CallTargets] = None  # built on the first call asked about
-        self._found: Dict[int, Optional[HelperSummary]] = {}
+        self._targets: Optional["CallTargets"] = None  # built on the first call asked about
+        self._found: Dict[int, Optional["HelperSummary"]] = {}
 
     @classmethod
     def for_file(cls, path: str, ctx) -> Optional["ProjectHelpers"]:
@@ -100,12 +102,14 @@ class ProjectHelpers:
             return None
         return cls(path, ctx)
 
-    def helper(self, func: cst.BaseExpression) -> Optional[HelperSummary]:
+    def helper(self, func: "cst.BaseExpression") -> Optional["HelperSummary"]:
         if id(func) not in self._found:
             self._found[id(func)] = self._lookup(func)
         return self._found[id(func)]
 
-    def _lookup(self, func: cst.BaseExpression) -> Optional[HelperSummary]:
+    def _lookup(self, func: "cst.BaseExpression") -> Optional["HelperSummary"]:
+        from trainlint.semantic.project_index import CallTargets, defines_function
+
         if self._targets is None:
             self._targets = CallTargets(self._ctx.index)
         for level, module, name in self._targets.targets(func):
@@ -145,7 +149,9 @@ class ProjectHelpers:
                     return None
         return None
 
-    def _summaries(self, file: str, digest: str, text: str) -> Dict[str, HelperSummary]:
+    def _summaries(self, file: str, digest: str, text: str) -> Dict[str, "HelperSummary"]:
+        from trainlint.semantic.project_index import summarise_module
+
         memo_key = (file, digest)
         if memo_key not in _summaries:
             label = os.path.relpath(file, self.root or self.folder).replace(os.sep, "/")
@@ -183,8 +189,9 @@ def _entry(file: str, digest: str, config: Config) -> Optional[Path]:
     return _summary_folder / key[:2] / f"{key[2:]}.json"
 
 
-def _load(file: str, digest: str, config: Config) -> Optional[Dict[str, HelperSummary]]:
+def _load(file: str, digest: str, config: Config) -> Optional[Dict[str, "HelperSummary"]]:
     from trainlint.run.cache import _read_entry
+    from trainlint.semantic.project_index import HelperSummary
     from trainlint.run.cache_secret import cache_secret
 
     entry, secret = _entry(file, digest, config), cache_secret()
@@ -201,7 +208,7 @@ def _load(file: str, digest: str, config: Config) -> Optional[Dict[str, HelperSu
         return None  # not ours: summarise again
 
 
-def _store(file: str, digest: str, config: Config, summaries: Dict[str, HelperSummary]) -> None:
+def _store(file: str, digest: str, config: Config, summaries: Dict[str, "HelperSummary"]) -> None:
     from trainlint.run.cache import _write_atomically
     from trainlint.run.cache_secret import cache_secret
 

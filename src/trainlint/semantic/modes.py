@@ -113,7 +113,7 @@ class ModeAnalysis:
     def helper_evaluations(self) -> List[Tuple[cst.Call, str, object, Modes]]:
         """(call, model key, helper summary, modes at the call) for each call of a project
         helper of another module that runs an evaluation forward pass on that model in the
-        mode it is given (`project_index.HelperSummary.evaluates`)."""
+        mode it is given, or with autograd as it is given (`project_index.HelperSummary`)."""
         return [(call, key, helper, modes) for (call, key), (helper, modes) in self._helper_calls.items()]
 
     def summary_exit(self, function: cst.FunctionDef) -> Optional[State]:
@@ -700,7 +700,7 @@ class ModeAnalysis:
                     mapping[arg.keyword.value] = key
         env_modes = {key: state.get(key, self._default) for key in mapping.values()}
         for param, key in mapping.items():
-            if self._recording and param in helper.evaluates:
+            if self._recording and (param in helper.evaluates or param in helper.grad_from_caller):
                 previous = self._helper_calls.get((call, key))
                 modes = env_modes[key] | (previous[1] if previous else frozenset())
                 self._helper_calls[(call, key)] = (helper, modes)

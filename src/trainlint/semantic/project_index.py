@@ -114,11 +114,9 @@ def _summarise(ctx, function: cst.FunctionDef, file_label: str) -> HelperSummary
     deliberate = re.search(r"\.train\s*\(|backward|requires_grad", body) is not None
     for call, entry_modes in modes.entry_mode_forwards(function).items():
         forward = ctx.models.forward_of(call)
-        if forward is None or forward.key not in models or ENTRY not in entry_modes or deliberate:
+        if forward is None or forward.key not in models or deliberate or not modes.evaluation_states(call):
             continue
-        if not modes.evaluation_states(call):
-            continue
-        if forward.key not in evaluates:
+        if ENTRY in entry_modes and forward.key not in evaluates:
             evaluates.append(forward.key)
         if modes.runs_without_grad(call) is None and forward.key not in grad_from_caller:
             grad_from_caller.append(forward.key)
