@@ -237,8 +237,8 @@ print(test_loss / len(test_loader))
         """A helper of another project module evaluates the model it is given with autograd
         on unless its caller turned it off, and this call does not: reported at the call."""
         reported = set()
-        for call, key, helper, _states in ctx.modes.helper_evaluations():
-            if call in reported or key not in helper.grad_from_caller or ctx.modes.runs_without_grad(call) is not False:
+        for call, _key, param, helper, _states in ctx.modes.helper_evaluations():
+            if call in reported or param not in helper.grad_from_caller or ctx.modes.runs_without_grad(call) is not False:
                 continue
             reported.add(call)
             yield self.report(call, message=(

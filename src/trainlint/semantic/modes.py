@@ -98,8 +98,8 @@ class ModeAnalysis:
         self._returns: List[State] = []
         self._calls_cache: Dict[cst.CSTNode, List[cst.Call]] = {}
         # Calls of project helpers (another module) that evaluate a model argument:
-        # (call, model key) -> (helper, the modes the model may be in at the call).
-        self._helper_calls: Dict[Tuple[cst.Call, str], Tuple[object, Modes]] = {}
+        # (call, model key, the helper's parameter) -> (helper, the modes it may be in there).
+        self._helper_calls: Dict[Tuple[cst.Call, str, str], Tuple[object, Modes]] = {}
         self._compute()
 
     # -- public ---------------------------------------------------------------------------
@@ -110,11 +110,11 @@ class ModeAnalysis:
     def backward_states(self, call: cst.Call) -> List[Tuple[Dict[str, object], State]]:
         return [(dict(env), state) for env, state in self._backward.get(call, {}).items()]
 
-    def helper_evaluations(self) -> List[Tuple[cst.Call, str, object, Modes]]:
-        """(call, model key, helper summary, modes at the call) for each call of a project
+    def helper_evaluations(self) -> List[Tuple[cst.Call, str, str, object, Modes]]:
+        """(call, model key, helper parameter, helper summary, modes at the call) for each call of a project
         helper of another module that runs an evaluation forward pass on that model in the
         mode it is given, or with autograd as it is given (`project_index.HelperSummary`)."""
-        return [(call, key, helper, modes) for (call, key), (helper, modes) in self._helper_calls.items()]
+        return [(call, key, param, helper, modes) for (call, key, param), (helper, modes) in self._helper_calls.items()]
 
     def summary_exit(self, function: cst.FunctionDef) -> Optional[State]:
         """The modes `function` leaves each model in (ENTRY: as on entry); None when it
@@ -701,9 +701,9 @@ class ModeAnalysis:
         env_modes = {key: state.get(key, self._default) for key in mapping.values()}
         for param, key in mapping.items():
             if self._recording and (param in helper.evaluates or param in helper.grad_from_caller):
-                previous = self._helper_calls.get((call, key))
+                previous = self._helper_calls.get((call, key, param))
                 modes = env_modes[key] | (previous[1] if previous else frozenset())
-                self._helper_calls[(call, key)] = (helper, modes)
+                self._helper_calls[(call, key, param)] = (helper, modes)
             exit_modes = helper.exit_modes(param)
             if exit_modes is None:
                 self._set_mode(state, key, _ONE_UNKNOWN)
