@@ -142,6 +142,7 @@ class CallTargets:
                     continue
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     self._modules[alias.asname.name.value] = (0, full)
+                    self._bound.add(alias.asname.name.value)
                 else:
                     self._modules.setdefault(full, (0, full))
                     self._bound.add(full.split(".")[0])
