@@ -150,3 +150,17 @@ def test_pre_commit_with_only_the_caller_staged(tmp_path):
                             cwd=str(root), env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "train.py:13:16: TL101 `evaluate()` (engine.py:4)" in result.stdout
+
+
+def test_a_crash_while_summarising_a_helper_leaves_it_unknown(tmp_path, monkeypatch):
+    from trainlint.core.config import Config
+    from trainlint.run.engine import lint_file
+    from trainlint.semantic import project_index
+
+    root = project(tmp_path)
+
+    def crash(*args):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(project_index, "summarise_module", crash)
+    assert lint_file(root / "train.py", Config()) == []  # no TL003 for the caller, no finding

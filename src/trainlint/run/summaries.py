@@ -150,17 +150,34 @@ class ProjectHelpers:
         return None
 
     def _summaries(self, file: str, digest: str, text: str) -> Dict[str, "HelperSummary"]:
-        from trainlint.semantic.project_index import summarise_module
-
         memo_key = (file, digest)
         if memo_key not in _summaries:
             label = os.path.relpath(file, self.root or self.folder).replace(os.sep, "/")
             stored = _load(file, digest, self.config)
             if stored is None:
-                stored = summarise_module(text, file, label, self.config)
+                stored = _summarise(text, file, label, self.config)
                 _store(file, digest, self.config, stored)
             _summaries[memo_key] = stored
         return _summaries[memo_key]
+
+
+def _summarise(text: str, file: str, label: str, config: Config) -> Dict[str, "HelperSummary"]:
+    """Parsed as a linted file is (CPython's parser first: a tree too deep for libcst's
+    native parser would crash the process); a module that does not parse has none."""
+    from trainlint.core.diagnostics import Diagnostic
+    from trainlint.core.limits import AnalysisTimeout
+    from trainlint.run.engine_diagnostics import parse
+    from trainlint.semantic.project_index import summarise_module
+
+    module = parse(text, file)
+    if isinstance(module, Diagnostic):
+        return {}  # its TL001 / TL004 is reported when it is linted itself
+    try:
+        return summarise_module(text, module, file, label, config)
+    except AnalysisTimeout:
+        raise  # the caller's time budget
+    except Exception:  # noqa: BLE001 - a crash analysing the helper is the helper's, not the caller's
+        return {}
 
 
 def _read(path: str) -> Optional[Tuple[str, str]]:

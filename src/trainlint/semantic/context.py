@@ -28,7 +28,7 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from trainlint.run.summaries import ProjectHelpers
+    from trainlint.semantic.project_index import HelperLookup
     from trainlint.semantic.augmentation import AugmentationFacts
     from trainlint.semantic.data_uses import DataUses
     from trainlint.semantic.dataflow import DataFlow
@@ -47,7 +47,7 @@ class FileContext:
     cell_starts: Tuple[int, ...] = ()
     # Summaries of functions of other project modules (`run.summaries.ProjectHelpers`), or
     # None: calls leaving the file are then unknown.
-    project: Optional["ProjectHelpers"] = None
+    project: Optional["HelperLookup"] = None
 
     def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
         self.text = text

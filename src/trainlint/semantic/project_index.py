@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Protocol, Tuple
 
 import libcst as cst
 
@@ -65,21 +65,24 @@ class HelperSummary:
                    grad_from_caller=tuple(str(p) for p in data["grad_from_caller"]))
 
 
+class HelperLookup(Protocol):
+    """What the analysis asks of the project (`run.summaries.ProjectHelpers` answers)."""
+
+    def helper(self, func: cst.BaseExpression) -> Optional[HelperSummary]:
+        """The summary of the project function a call's callee names, or None: unknown."""
+
+
 def defines_function(text: str, name: str) -> bool:
     """The cheap check before parsing a module: it has a `def name(`."""
     return re.search(r"\bdef\s+" + re.escape(name) + r"\s*\(", text) is not None
 
 
-def summarise_module(text: str, path: str, file_label: str, config) -> Dict[str, HelperSummary]:
-    """The summaries of the module-level functions of one module (its text), by name. A
-    module that does not parse, a name defined twice, a decorated function (the decorator
-    may wrap it) or one with `*args` / `**kwargs`: no summary."""
+def summarise_module(text: str, module: cst.Module, path: str, file_label: str, config) -> Dict[str, HelperSummary]:
+    """The summaries of the module-level functions of one parsed module, by name. A name
+    defined twice, a decorated function (the decorator may wrap it) or one with `*args` /
+    `**kwargs`: no summary."""
     from trainlint.semantic.context import FileContext
 
-    try:
-        module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError, ValueError):
-        return {}
     ctx = FileContext(text, path, module, config)  # no project: one file's facts only
     if not ctx.models.is_torch_file:
         return {}
