@@ -124,10 +124,11 @@ def test_targets_of_imports():
     assert targets.targets(func("H")) == []
 
 
-def test_fixture_projects_are_quiet_without_the_index():
+def test_every_finding_of_the_fixture_projects_needs_the_index():
+    # including star_imports/train.py:13, a forward pass of the file itself: without the
+    # index, `train_one_epoch(model, ...)` leaves the mode unknown
     result = run("--no-cache", "--no-project-index", str(FIXTURES / "projects"), cwd=FIXTURES)
-    flagged = [line for line in result.stdout.splitlines() if "TL10" in line and "(" in line.split("TL10")[1][:20]]
-    assert flagged == [], "every helper finding comes from the index"
+    assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.slow  # real pre-commit and git in subprocesses
