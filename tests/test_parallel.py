@@ -127,6 +127,6 @@ def test_jobs_zero_means_one_per_cpu_and_more_than_the_cpus_are_clamped(tmp_path
     assert [parallel.worker_count(jobs) for jobs in (None, 1, 1000)] == [cpus, 1, cpus]
     started = []
     monkeypatch.setattr(parallel, "_lint_in_pool", lambda items, config, jobs: started.append(jobs) or {
-        position: [] for position in range(len(items))})
+        position: ([], []) for position in range(len(items))})
     lint_paths(many_files(tmp_path, count=parallel.SMALL_RUN), Config(), jobs=1000)
     assert started == [cpus]

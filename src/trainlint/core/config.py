@@ -65,6 +65,8 @@ class Config:
     test_names: Tuple[str, ...] = ()
     # Where relative globs (per-file-ignores, exclude) are anchored: the config file's folder.
     root: str = "."
+    # Follow calls into other modules of the project (run.summaries); --no-project-index.
+    project_index: bool = True
     config_path: Optional[str] = None
 
     def fingerprint(self) -> str:

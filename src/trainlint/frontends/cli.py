@@ -97,6 +97,8 @@ def _check_parser() -> argparse.ArgumentParser:
                              help="neither read nor write the result cache")
     performance.add_argument("--cache-dir", type=Path, metavar="DIR",
                              help="result cache folder (default: .trainlint_cache, or $TRAINLINT_CACHE_DIR)")
+    performance.add_argument("--no-project-index", action="store_true",
+                             help="do not follow calls into other modules of the project (each file on its own)")
     performance.add_argument("--profile", action="store_true",
                              help="print time per stage and per rule on stderr (runs in one process)")
     return parser
@@ -138,6 +140,8 @@ def _overrides(args: argparse.Namespace):
             overrides["force_exclude"] = True
         if args.output_format is not None:
             overrides["output_format"] = args.output_format
+        if args.no_project_index:
+            overrides["project_index"] = False
         return replace(config, **overrides)
 
     return apply

@@ -260,6 +260,19 @@ print(evaluate(net, test_loader))
                         f"{forward.key}.eval() before evaluating"
                     ))
                     break
+        yield from self._helper_findings(ctx)
+
+    def _helper_findings(self, ctx: FileContext) -> Iterator[Finding]:
+        """A helper of another project module evaluates the model it is given in the mode it
+        gets it, and this call may give it in train mode: reported here, at the call."""
+        for call, key, param, helper, states in ctx.modes.helper_evaluations():
+            scope = ctx.loops.function_of(call)
+            if param in helper.evaluates and TRAIN in states and ctx.models.mode_dependent(key, scope) is not False:
+                yield self.report(call, message=(
+                    f"{helper.label} runs an evaluation forward pass without calling `.eval()`, and "
+                    f"`{key}` may still be in train mode here: dropout is active and BatchNorm "
+                    f"uses and updates batch statistics; call {key}.eval() before calling it"
+                ))
 
 
 def _eval_around_loop(ctx: FileContext, forward) -> Optional[Fix]:

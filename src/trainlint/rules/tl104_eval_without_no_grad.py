@@ -231,6 +231,21 @@ print(test_loss / len(test_loader))
                     continue
                 yield self.report(forward.call, fix=_wrap_in_no_grad(ctx, forward.call))
                 break
+        yield from self._helper_findings(ctx)
+
+    def _helper_findings(self, ctx: FileContext) -> Iterator[Finding]:
+        """A helper of another project module evaluates the model it is given with autograd
+        on unless its caller turned it off, and this call does not: reported at the call."""
+        reported = set()
+        for call, _key, param, helper, _states in ctx.modes.helper_evaluations():
+            if call in reported or param not in helper.grad_from_caller or ctx.modes.runs_without_grad(call) is not False:
+                continue
+            reported.add(call)
+            yield self.report(call, message=(
+                f"{helper.label} runs an evaluation forward pass with autograd on, and this call "
+                "does not turn it off: every activation is kept for a backward pass that never "
+                "comes; call it under `with torch.no_grad():` (or `torch.inference_mode()`)"
+            ))
 
 
 def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:

@@ -11,7 +11,8 @@ under this user's secret, `cache_secret`, and a schema check); it is read only w
 a regular file of bounded size, never through a symlink. Anything else is a miss, and the
 entry is rewritten. Entries are written to a temporary file and moved into place with
 `os.replace`, so a concurrent run sees either no entry or a whole one. The folder carries
-its own `.gitignore` (`*`).
+its own `.gitignore` (`*`). The entry of a file that used summaries of other project
+modules also lists those modules and their hashes; it is believed only while they match.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import trainlint
 from trainlint import __version__
@@ -97,15 +98,24 @@ class ResultCache:
         if raw is None:
             return None
         max_line = cache_entry.line_bound(data, is_notebook(display_path))
-        return cache_entry.decode(secret, raw, key, display_path, max_line, max_col=len(data) + 1)
+        decoded = cache_entry.decode(secret, raw, key, display_path, max_line, max_col=len(data) + 1)
+        if decoded is None:
+            return None
+        diagnostics, uses = decoded
+        if uses:
+            from trainlint.run.summaries import uses_unchanged
 
-    def put(self, key: str, diagnostics: List[Diagnostic]) -> None:
+            if not uses_unchanged(uses):
+                return None  # a project module it read summaries from has changed
+        return diagnostics
+
+    def put(self, key: str, diagnostics: List[Diagnostic], uses: Sequence[Tuple[str, str]] = ()) -> None:
         if any(d.code in _NOT_CACHEABLE for d in diagnostics):
             return
         secret = cache_secret()
         if secret is None:
             return
-        content = cache_entry.encode(secret, key, diagnostics)
+        content = cache_entry.encode(secret, key, diagnostics, uses)
         if len(content) > MAX_ENTRY_BYTES:
             return
         entry = self._entry(key)

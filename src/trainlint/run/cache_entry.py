@@ -2,6 +2,9 @@
 
     b"TL2 " <HMAC-SHA256 of the body, hex> b"\\n" <body: JSON {"key": ..., "diagnostics": [...]}>
 
+A file whose analysis read summaries of other project modules (`run.summaries`) adds
+`"uses": [[path, digest], ...]`: the entry holds only while those modules are unchanged.
+
 An entry is believed only if its MAC is valid under this user's secret (`cache_secret`),
 its key is the one asked for, and every diagnostic has exactly the fields of a `Diagnostic`
 with the right types and ranges: the path it is shown under, lines within the file's own
@@ -16,7 +19,7 @@ import hmac
 import json
 import re
 from dataclasses import asdict, fields
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence, Tuple
 
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
 
@@ -46,14 +49,17 @@ def line_bound(data: bytes, notebook: bool) -> int:
     return lines
 
 
-def encode(secret: bytes, key: str, diagnostics: List[Diagnostic]) -> bytes:
-    body = json.dumps({"key": key, "diagnostics": [_to_dict(d) for d in diagnostics]},
-                      separators=(",", ":")).encode("utf-8", "surrogatepass")
+def encode(secret: bytes, key: str, diagnostics: List[Diagnostic], uses: Sequence[Tuple[str, str]] = ()) -> bytes:
+    payload: dict = {"key": key, "diagnostics": [_to_dict(d) for d in diagnostics]}
+    if uses:
+        payload["uses"] = [list(use) for use in uses]
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8", "surrogatepass")
     return _MAGIC + _mac(secret, body).encode("ascii") + b"\n" + body
 
 
-def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: int, max_col: int) -> Optional[List[Diagnostic]]:
-    """The diagnostics of a valid entry, else None."""
+def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: int, max_col: int
+           ) -> Optional[Tuple[List[Diagnostic], List[Tuple[str, str]]]]:
+    """The diagnostics of a valid entry and the modules it used, else None."""
     header, newline, body = raw.partition(b"\n")
     if not newline or not header.startswith(_MAGIC):
         return None
@@ -64,14 +70,21 @@ def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: int, max_c
         if _nesting(text) > _MAX_DEPTH:
             return None
         payload = json.loads(text)
-        if not isinstance(payload, dict) or set(payload) != {"key", "diagnostics"} or payload["key"] != key:
+        if not isinstance(payload, dict) or set(payload) - {"uses"} != {"key", "diagnostics"} or payload["key"] != key:
             return None
         items = payload["diagnostics"]
         if not isinstance(items, list):
             return None
-        return [_diagnostic(item, shown, max_line, max_col) for item in items]
+        return [_diagnostic(item, shown, max_line, max_col) for item in items], _uses(payload.get("uses", []))
     except (_Invalid, ValueError, RecursionError):
         return None
+
+
+def _uses(data: Any) -> List[Tuple[str, str]]:
+    _require(isinstance(data, list))
+    for use in data:
+        _require(isinstance(use, list) and len(use) == 2 and all(isinstance(part, str) for part in use))
+    return [(path, digest) for path, digest in data]
 
 
 def _mac(secret: bytes, body: bytes) -> str:

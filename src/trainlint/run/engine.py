@@ -28,6 +28,7 @@ from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large, 
 from trainlint.run.files import read_file, size_limit
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import NotebookSource, adapt, is_notebook
+from trainlint.run.summaries import ProjectHelpers
 from trainlint.semantic.context import FileContext
 
 
@@ -150,6 +151,7 @@ def _lint_python(
         if line_label is not None:
             ctx.line_label = line_label  # a notebook names its lines by cell
         ctx.cell_starts = cell_starts
+        ctx.project = ProjectHelpers.for_file(path, ctx)
         suppressions = LineSuppressions(text if suppress else "")
         diagnostics: List[Diagnostic] = []
         for rule_class in to_run:

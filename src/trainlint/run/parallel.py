@@ -33,6 +33,7 @@ from trainlint.run.engine_diagnostics import timed_out, worker_died
 from trainlint.run.files import read_file
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import is_notebook
+from trainlint.run.summaries import Use, recording_uses, use_summary_cache
 from trainlint.run.worker_budget import BudgetWatch, join, linting, watch_for
 from trainlint.run.worker_life import start_as_worker, stop_workers
 
@@ -42,6 +43,7 @@ SMALL_RUN = 16
 MAX_CHUNK = 16
 
 Item = Tuple[str, bytes]  # (path shown, the bytes read): what a worker lints
+Linted = Tuple[List[Diagnostic], List[Use]]  # what a worker sends back
 
 
 class _Miss(NamedTuple):
@@ -97,11 +99,13 @@ def lint_paths(
         misses.append(_Miss(number, shown, data, key))
 
     if misses:
-        for miss, found in zip(misses, _lint_misses(misses, config, jobs, hooks)):
+        if cache is not None:
+            use_summary_cache(cache.folder)
+        for miss, (found, uses) in zip(misses, _lint_misses(misses, config, jobs, hooks)):
             results[miss.number] = found
             if cache is not None and miss.key is not None:
                 hooks.lap("other")
-                cache.put(miss.key, found)
+                cache.put(miss.key, found, uses)
                 hooks.lap("cache")
     diagnostics = [d for number in sorted(results) for d in results[number]]
     return sorted(diagnostics, key=Diagnostic.sort_key)
@@ -109,7 +113,7 @@ def lint_paths(
 
 def _lint_misses(
     misses: Sequence[_Miss], config: Config, jobs: Optional[int], hooks: Hooks
-) -> List[List[Diagnostic]]:
+) -> List[Linted]:
     # Imported only now: a run whose files all come from the cache never loads libcst and
     # the rules. Loaded before the pool forks, so workers inherit them.
     from trainlint.rules import all_rules
@@ -120,7 +124,7 @@ def _lint_misses(
     jobs = worker_count(jobs)
     with batch_gc():  # forked workers inherit it
         if hooks is not NO_HOOKS or jobs == 1 or len(misses) < SMALL_RUN:
-            return [engine.lint_bytes(miss.data, miss.shown, config, hooks) for miss in misses]
+            return [_recorded(engine.lint_bytes, miss.data, miss.shown, config, hooks) for miss in misses]
         found = _lint_in_pool([(miss.shown, miss.data) for miss in misses], config, jobs)
         return [found[position] for position in range(len(misses))]
 
@@ -141,7 +145,7 @@ def _init_worker(config: Config, parent_pid: int, watch: Optional[BudgetWatch] =
     use_batch_gc()  # the worker is ours for its whole life (a forked one inherits it already)
 
 
-def _lint_chunk(items: List[Item], first: int = 0) -> List[List[Diagnostic]]:
+def _lint_chunk(items: List[Item], first: int = 0) -> List[Linted]:
     """Lint `items`, the files at positions `first`, `first + 1`, ... of the pool's list."""
     from trainlint.run import engine
 
@@ -149,8 +153,16 @@ def _lint_chunk(items: List[Item], first: int = 0) -> List[List[Diagnostic]]:
     found = []
     for position, (shown, data) in enumerate(items, first):
         with linting(position):
-            found.append(engine.lint_bytes(data, shown, _worker_config))
+            found.append(_recorded(engine.lint_bytes, data, shown, _worker_config))
     return found
+
+
+def _recorded(lint, *arguments) -> Linted:
+    """A file's diagnostics and the project modules whose summaries they used (its cache
+    entry depends on them)."""
+    with recording_uses() as uses:
+        found = lint(*arguments)
+    return found, sorted(uses)
 
 
 def _context():
@@ -166,24 +178,23 @@ def _chunks(count: int, jobs: int) -> List[Tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, List[Diagnostic]]:
-    """Diagnostics per position in `items`. Each pool that breaks because a worker overran
-    the time budget leaves that file its TL004; the files lost with it go to the next pool."""
-    results: Dict[int, List[Diagnostic]] = {}
+def _lint_in_pool(items: Sequence[Item], config: Config, jobs: int) -> Dict[int, Linted]:
+    """Diagnostics (and modules used) per position in `items`. Each pool that breaks because
+    a worker overran the time budget leaves that file its TL004; the files lost with it go to
+    the next pool."""
+    results: Dict[int, Linted] = {}
     todo = list(range(len(items)))
     while todo:
         found, lost = _lint_in_one_pool([items[position] for position in todo], config, jobs)
-        results.update((todo[number], diagnostics) for number, diagnostics in found.items())
+        results.update((todo[number], linted) for number, linted in found.items())
         todo = [todo[number] for number in lost]
     return results
 
 
-def _lint_in_one_pool(
-    items: Sequence[Item], config: Config, jobs: int
-) -> Tuple[Dict[int, List[Diagnostic]], List[int]]:
+def _lint_in_one_pool(items: Sequence[Item], config: Config, jobs: int) -> Tuple[Dict[int, Linted], List[int]]:
     """Diagnostics per position in `items`, and the positions lost when the parent killed an
     overdue worker (to be linted again: the pool is gone, their files are not to blame)."""
-    results: Dict[int, List[Diagnostic]] = {}
+    results: Dict[int, Linted] = {}
     unfinished: List[int] = []
     overdue: List[int] = []
     workers = min(jobs, len(items))
@@ -217,7 +228,7 @@ def _lint_in_one_pool(
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     for position in overdue:
-        results[position] = [timed_out(items[position][0], config)]
+        results[position] = ([timed_out(items[position][0], config)], [])
     unfinished = [position for position in unfinished if position not in results]
     if overdue:
         return results, unfinished
@@ -226,7 +237,7 @@ def _lint_in_one_pool(
     return results, []
 
 
-def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
+def _lint_isolated(item: Item, config: Config) -> Linted:
     """Lint one file in a fresh single-use worker: if that worker dies too, the file is the
     cause, and it gets a TL003 instead of taking the run down with it."""
     watch = watch_for(config, 1, _context())
@@ -237,10 +248,10 @@ def _lint_isolated(item: Item, config: Config) -> List[Diagnostic]:
         future = executor.submit(_lint_chunk, [item])
         while watch is not None and not future.done():
             if watch.wait({future})[2]:
-                return [timed_out(item[0], config)]
+                return [timed_out(item[0], config)], []
         return future.result()[0]
     except BrokenProcessPool:
-        return [worker_died(item[0])]
+        return [worker_died(item[0])], []
     except BaseException:
         stop_workers(executor)
         raise

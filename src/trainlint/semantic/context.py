@@ -28,6 +28,7 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.project_index import HelperLookup
     from trainlint.semantic.augmentation import AugmentationFacts
     from trainlint.semantic.data_uses import DataUses
     from trainlint.semantic.dataflow import DataFlow
@@ -44,6 +45,9 @@ class FileContext:
     # The first line of each notebook cell (empty for a script): Jupyter displays the value
     # of a cell's last expression, which is a report like `print`.
     cell_starts: Tuple[int, ...] = ()
+    # Summaries of functions of other project modules (`run.summaries.ProjectHelpers`), or
+    # None: calls leaving the file are then unknown.
+    project: Optional["HelperLookup"] = None
 
     def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
         self.text = text

@@ -98,6 +98,9 @@ class ModeAnalysis:
         self._loop_stack: List[Tuple[List[State], List[State]]] = []
         self._returns: List[State] = []
         self._calls_cache: Dict[cst.CSTNode, List[cst.Call]] = {}
+        # Calls of project helpers (another module) that evaluate a model argument:
+        # (call, model key, the helper's parameter) -> (helper, the modes it may be in there).
+        self._helper_calls: Dict[Tuple[cst.Call, str, str], Tuple[object, Modes]] = {}
         self._compute()
 
     # -- public ---------------------------------------------------------------------------
@@ -107,6 +110,31 @@ class ModeAnalysis:
 
     def backward_states(self, call: cst.Call) -> List[Tuple[Dict[str, object], State]]:
         return [(dict(env), state) for env, state in self._backward.get(call, {}).items()]
+
+    def helper_evaluations(self) -> List[Tuple[cst.Call, str, str, object, Modes]]:
+        """(call, model key, helper parameter, helper summary, modes at the call) for each call of a project
+        helper of another module that runs an evaluation forward pass on that model in the
+        mode it is given, or with autograd as it is given (`project_index.HelperSummary`)."""
+        return [(call, key, param, helper, modes) for (call, key, param), (helper, modes) in self._helper_calls.items()]
+
+    def summary_exit(self, function: cst.FunctionDef) -> Optional[State]:
+        """The modes `function` leaves each model in (ENTRY: as on entry); None when it
+        never returns."""
+        summary = self._summaries.get(function)
+        return None if summary is None else summary.exit
+
+    def entry_mode_forwards(self, function: cst.FunctionDef) -> Dict[cst.Call, Modes]:
+        """The forward passes of `function` with the modes they run in when it is entered
+        with every model as it came (ENTRY: the mode the caller gave it)."""
+        saved = (self._forward, self._backward, self._call_sites, self._entries, self._helper_calls)
+        self._forward, self._backward, self._call_sites, self._entries, self._helper_calls = {}, {}, {}, {}, {}
+        self._summary_mode = self._recording = True
+        try:
+            self._run_function(function, {})
+            return {call: frozenset().union(*seen.values()) for call, seen in self._forward.items()}
+        finally:
+            self._summary_mode = self._recording = False
+            self._forward, self._backward, self._call_sites, self._entries, self._helper_calls = saved
 
     def call_sites(self, function: cst.FunctionDef) -> List[cst.Call]:
         return self._call_sites.get(function, [])
@@ -518,6 +546,9 @@ class ModeAnalysis:
         if target is not None:
             self._apply_summary(call, target, state, scope)
             return
+        helper = self._project_helper(call, scope)
+        if helper is not None and self._apply_helper(call, helper, state, scope):
+            return
         # A call outside the file that receives a model may change its mode.
         name = last_name(func) or ""
         if name in _HARMLESS_CALLS or self.imports.matches(func, {"torch.save", "copy.deepcopy"}):
@@ -637,6 +668,52 @@ class ModeAnalysis:
             before = state.get(caller_key, self._default)
             new = (modes - {ENTRY}) | (before if ENTRY in modes else frozenset())
             state[caller_key] = new
+
+    # -- calls to functions of other project modules --------------------------------------
+
+    def _project_helper(self, call: cst.Call, scope):
+        """The summary of the project function `call` names, asked only when the call is
+        given a model (no other call needs one, so no other module is read)."""
+        project = self.ctx.project
+        if project is None or not any(self.models.key(arg.value, scope) is not None for arg in call.args):
+            return None
+        if isinstance(call.func, cst.Name) and call.func.value in self._functions:
+            return None  # defined here too (several times, or `_resolve` would have taken it)
+        return project.helper(call.func)
+
+    def _apply_helper(self, call: cst.Call, helper, state: State, scope) -> bool:
+        """Apply a helper's summary to the models it is given; False when the arguments
+        cannot be matched to its parameters (the caller then treats it as unknown)."""
+        if any(arg.star for arg in call.args):
+            return False
+        mapping: Dict[str, str] = {}
+        positional = [a for a in call.args if a.keyword is None]
+        if len(positional) > len(helper.params):
+            return False
+        for param, arg in zip(helper.params, positional):
+            key = self.models.key(arg.value, scope)
+            if key is not None:
+                mapping[param] = key
+        for arg in call.args:
+            if arg.keyword is not None:
+                key = self.models.key(arg.value, scope)
+                if key is not None:
+                    mapping[arg.keyword.value] = key
+        env_modes = {key: state.get(key, self._default) for key in mapping.values()}
+        for param, key in mapping.items():
+            if self._recording and (param in helper.evaluates or param in helper.grad_from_caller):
+                previous = self._helper_calls.get((call, key, param))
+                modes = env_modes[key] | (previous[1] if previous else frozenset())
+                self._helper_calls[(call, key, param)] = (helper, modes)
+            exit_modes = helper.exit_modes(param)
+            if exit_modes is None:
+                self._set_mode(state, key, _ONE_UNKNOWN)
+                continue
+            if exit_modes == frozenset({ENTRY}):
+                continue
+            new = (exit_modes - {ENTRY}) | (env_modes[key] if ENTRY in exit_modes else frozenset())
+            self._set_mode(state, key, frozenset(new))
+        return True
 
 
 def _is_module_check(test: cst.BaseExpression) -> bool:

@@ -1,0 +1,167 @@
+"""The project index: calls of helpers in sibling modules are judged by the helpers'
+summaries (run.summaries, semantic.project_index). The fixture projects under
+fixtures/projects are checked both ways by test_fixtures; here: the cache across files,
+--no-project-index, resolution, and pre-commit passing only the caller."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, trainlint_command
+
+ENGINE_WITHOUT_EVAL = textwrap.dedent(
+    """\
+    import torch
+
+
+    def evaluate(model, loader):
+        total = 0.0
+        with torch.no_grad():
+            for x, y in loader:
+                total += (model(x).argmax(1) == y).sum().item()
+        return total
+    """
+)
+ENGINE_WITH_EVAL = ENGINE_WITHOUT_EVAL.replace("    total = 0.0\n", "    model.eval()\n    total = 0.0\n", 1)
+TRAIN = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn as nn
+    from engine import evaluate
+
+    model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5), nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(3):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        accuracy = evaluate(model, val_loader)
+    """
+)
+
+
+def run(*args: str, cwd: Path, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*trainlint_command(), *args], cwd=str(cwd), capture_output=True, text=True, timeout=300,
+                          env=env)
+
+
+def project(tmp_path: Path, engine: str = ENGINE_WITHOUT_EVAL) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n", encoding="utf-8")
+    (tmp_path / "engine.py").write_text(engine, encoding="utf-8")
+    (tmp_path / "train.py").write_text(TRAIN, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_helper_without_eval_is_reported_at_the_call_naming_its_file_and_line(tmp_path):
+    result = run("--no-cache", "train.py", cwd=project(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "train.py:13:16: TL101 `evaluate()` (engine.py:4) runs an evaluation forward pass" in result.stdout
+
+
+def test_no_project_index_keeps_each_file_on_its_own(tmp_path):
+    result = run("--no-cache", "--no-project-index", "train.py", cwd=project(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_callers_cache_entry_follows_the_helper(tmp_path):
+    root = project(tmp_path / "project")
+    env = {k: v for k, v in os.environ.items() if k != "TRAINLINT_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "user-cache")  # the cache's secret
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert "TL101" in run(*cache, "train.py", cwd=root, env=env).stdout
+    assert list((tmp_path / "cache" / "summaries").rglob("*.json")), "summaries are kept on disk"
+    (root / "engine.py").write_text(ENGINE_WITH_EVAL, encoding="utf-8")
+    assert "TL101" not in run(*cache, "train.py", cwd=root, env=env).stdout  # train.py itself unchanged
+    (root / "engine.py").write_text(ENGINE_WITHOUT_EVAL, encoding="utf-8")
+    assert "TL101" in run(*cache, "train.py", cwd=root, env=env).stdout
+
+
+def test_a_helper_of_an_installed_library_stays_unknown(tmp_path):
+    root = project(tmp_path)
+    (root / "train.py").write_text(TRAIN.replace("from engine import", "from torchmetrics_like import"),
+                                   encoding="utf-8")
+    assert run("--no-cache", "train.py", cwd=root).returncode == 0
+
+
+def test_a_module_without_the_function_is_not_parsed(tmp_path, monkeypatch):
+    from trainlint.core.config import Config
+    from trainlint.run import summaries
+    from trainlint.run.engine import lint_file
+
+    root = project(tmp_path, engine="import torch\n\ndef other(model):\n    model.eval()\n")
+    parsed = []
+    real = summaries.ProjectHelpers._summaries
+    monkeypatch.setattr(summaries.ProjectHelpers, "_summaries",
+                        lambda self, *a: parsed.append(a) or real(self, *a))
+    with summaries.recording_uses() as uses:
+        assert lint_file(root / "train.py", Config()) == []
+    assert parsed == []
+    assert [Path(path).name for path, _digest in uses] == ["engine.py"]  # still a dependency
+
+
+def test_targets_of_imports():
+    import libcst as cst
+
+    from trainlint.semantic.index import ModuleIndex
+    from trainlint.semantic.project_index import CallTargets
+
+    code = "from .utils import evaluate as ev\nimport helpers as H\nfrom pkg import engine\nfrom tools import *\n"
+    targets = CallTargets(ModuleIndex(cst.parse_module(code), code))
+    func = lambda text: cst.parse_expression(text)  # noqa: E731
+    assert targets.targets(func("ev")) == [(1, "utils", "evaluate")]
+    assert targets.targets(func("H.fit")) == [(0, "helpers", "fit")]
+    assert targets.targets(func("engine.evaluate")) == [(0, "pkg.engine", "evaluate")]
+    assert targets.targets(func("validate")) == [(0, "tools", "validate")]
+    assert targets.targets(func("H")) == []
+
+
+def test_every_finding_of_the_fixture_projects_needs_the_index():
+    # including star_imports/train.py:13, a forward pass of the file itself: without the
+    # index, `train_one_epoch(model, ...)` leaves the mode unknown
+    result = run("--no-cache", "--no-project-index", str(FIXTURES / "projects"), cwd=FIXTURES)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.slow  # real pre-commit and git in subprocesses
+def test_pre_commit_with_only_the_caller_staged(tmp_path):
+    import yaml
+
+    from test_integrations_precommit import clean_env, git, snapshot_of_this_repository
+
+    env = clean_env(tmp_path)
+    hooks = tmp_path / "trainlint-hooks"
+    rev = snapshot_of_this_repository(hooks, env)
+    root = project(tmp_path / "project")
+    config = {"repos": [{"repo": str(hooks), "rev": rev, "hooks": [{"id": "trainlint"}]}]}
+    (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    git("init", "-q", cwd=root, env=env)
+    git("add", "engine.py", "pyproject.toml", ".pre-commit-config.yaml", cwd=root, env=env)
+    git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "helpers", cwd=root, env=env)
+    git("add", "train.py", cwd=root, env=env)  # only the caller is staged
+    result = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--color", "never"],
+                            cwd=str(root), env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "train.py:13:16: TL101 `evaluate()` (engine.py:4)" in result.stdout
+
+
+def test_a_crash_while_summarising_a_helper_leaves_it_unknown(tmp_path, monkeypatch):
+    from trainlint.core.config import Config
+    from trainlint.run.engine import lint_file
+    from trainlint.semantic import project_index
+
+    root = project(tmp_path)
+
+    def crash(*args):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(project_index, "summarise_module", crash)
+    assert lint_file(root / "train.py", Config()) == []  # no TL003 for the caller, no finding
