@@ -275,15 +275,18 @@ def tool_commands(target: str, cache_dir: Path) -> Dict[str, List[str]]:
         "TorchFix": [str(venv_bin(TORCHFIX_VENV, "torchfix")), target],
         "trainlint cold": [*trainlint_exe(), "--cache-dir", str(cache_dir), "--exit-zero", "-q", target],
         "trainlint warm": [*trainlint_exe(), "--cache-dir", str(cache_dir), "--exit-zero", "-q", target],
+        # The project index's cost: the same cold run with each file on its own.
+        "trainlint cold, no project index": [*trainlint_exe(), "--cache-dir", str(cache_dir) + "-no-index",
+                                             "--no-project-index", "--exit-zero", "-q", target],
         "trainlint prefilter off": [sys.executable, "-c", NO_PREFILTER, "--no-cache", "--exit-zero", "-q", target],
     }
 
 
-def run_tool(name: str, command: List[str], cwd: Path, repeat: int, cache_dir: Path) -> List[Measurement]:
+def run_tool(name: str, command: List[str], cwd: Path, repeat: int) -> List[Measurement]:
     runs = []
     for _ in range(repeat):
-        if name == "trainlint cold":
-            shutil.rmtree(cache_dir, ignore_errors=True)
+        if name.startswith("trainlint cold"):
+            shutil.rmtree(command[command.index("--cache-dir") + 1], ignore_errors=True)
         result = measure(command, cwd)
         if name.startswith("trainlint") and result.returncode not in (0, 1):
             raise RuntimeError(f"{name} failed:\n{result.stderr}")
@@ -328,6 +331,10 @@ def print_targets(results: Dict[str, List[Measurement]]) -> None:
     if "ruff --select ALL" in walls:
         checks.append(("cold within 3x of ruff --select ALL", cold / walls["ruff --select ALL"],
                        cold <= 3 * walls["ruff --select ALL"]))
+    if "trainlint cold, no project index" in walls:
+        without_index = walls["trainlint cold, no project index"]
+        checks.append(("cold within 20% of cold without the project index", cold / without_index,
+                       cold <= 1.2 * without_index))
     if "trainlint warm" in walls:
         checks.append(("warm < 5% of cold", walls["trainlint warm"] / cold, walls["trainlint warm"] < 0.05 * cold))
     if "trainlint prefilter off" in results:
@@ -354,7 +361,7 @@ def print_scaling(base: Path, factors: Sequence[int], repeat: int, cache_root: P
         commands = tool_commands(".", cache_root / f"scale{factor}")
         row = [f"{factor}x", str(files)]
         for name in ("trainlint cold", "trainlint prefilter off"):
-            wall = median([m.wall for m in run_tool(name, commands[name], root, repeat, cache_root / f"scale{factor}")])
+            wall = median([m.wall for m in run_tool(name, commands[name], root, repeat)])
             first.setdefault(name, wall)
             row += [f"{wall:.2f}", f"{wall / factor / first[name]:.2f}"]
         print("| " + " | ".join(row) + " |", flush=True)
@@ -461,7 +468,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         commands = tool_commands(".", cache_root / "main")
         wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
-        order = ["trainlint cold", "trainlint warm", "trainlint prefilter off", "ruff --select ALL",
+        order = ["trainlint cold", "trainlint warm", "trainlint cold, no project index", "trainlint prefilter off", "ruff --select ALL",
                  "flake8 (default plugins)", "Fixit", "TorchFix"]
         results: Dict[str, List[Measurement]] = {}
         for name in order:
@@ -469,7 +476,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             started = time.perf_counter()
             repeat = args.slow_repeat if args.slow_repeat and name in ("Fixit", "TorchFix") else args.repeat
-            results[name] = run_tool(name, commands[name], corpus, repeat, cache_root / "main")
+            results[name] = run_tool(name, commands[name], corpus, repeat)
             print(f"  {name}: {time.perf_counter() - started:.1f} s for {repeat} runs", file=sys.stderr, flush=True)
         print_main_table(results, len(files), lines)
         print_targets(results)

@@ -165,3 +165,18 @@ def test_a_crash_while_summarising_a_helper_leaves_it_unknown(tmp_path, monkeypa
 
     monkeypatch.setattr(project_index, "summarise_module", crash)
     assert lint_file(root / "train.py", Config()) == []  # no TL003 for the caller, no finding
+
+
+def test_the_gate_lets_every_caller_of_a_project_helper_through():
+    # fit.py has no evaluation of its own and no held-out word: only its call of engine.py's
+    # helper with a model makes it worth parsing (gate.anchors.models: helper_call)
+    from trainlint.core.config import Config
+    from trainlint.run.gate_check import gate_off
+    from trainlint.run.parallel import lint_paths
+
+    files = sorted((FIXTURES / "projects").rglob("*.py"))
+    with_gate = lint_paths(files, Config(), jobs=1)
+    with gate_off():
+        without_gate = lint_paths(files, Config(), jobs=1)
+    assert [d.code for d in with_gate if d.path.endswith("fit.py")] == ["TL101"]
+    assert with_gate == without_gate
