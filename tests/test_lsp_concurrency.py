@@ -193,7 +193,8 @@ async def test_small_document_is_answered_within_1s_while_a_1mb_document_is_anal
 
 @needs_proc
 async def test_superseded_versions_are_cancelled_and_only_the_last_is_published(workspace):
-    base = training_script(200_000)  # the large lane; several seconds of analysis
+    (workspace / "pyproject.toml").write_text('[project]\nname = "churn"\n')  # the default budget (60 s)
+    base = training_script(150_000)  # the large lane; seconds of analysis (3 s on an idle 2-core machine)
     assert len(base) >= LARGE_DOCUMENT_CHARS
     versions = {1: base, 2: base + TRAIN, 3: base + STRATIFIED}  # 2 adds a TL301, 3 fixes it
     client = await start(workspace, trace="verbose")
