@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
+import time
 import uuid
 from concurrent.futures import Future
 from pathlib import Path
@@ -48,15 +49,18 @@ STRATIFIED = TRAIN.replace("test_size=0.2)", "test_size=0.2, stratify=y)")
 
 def make_client() -> LanguageClient:
     """pytest-lsp's client, also keeping every publishDiagnostics (with its version) and
-    every $/logTrace message, in order."""
+    every $/logTrace message, in order. `timeline` keeps every publication with the
+    time.monotonic() of its arrival; `published` is consumed by `publication`."""
     client = LanguageClient(converter_factory=default_converter)
     client.published = []
+    client.timeline = []
     client.traces = []
     client.registrations = []
 
     def on_publish(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
         client.diagnostics[params.uri] = params.diagnostics
         client.published.append(params)
+        client.timeline.append((time.monotonic(), params))
 
     def on_trace(client: LanguageClient, params: types.LogTraceParams) -> None:
         client.traces.append(params.message)

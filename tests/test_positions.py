@@ -76,3 +76,25 @@ def test_walk_matches_the_visitor(name, text):
     for node_type in set(reference.by_type) | set(index._by_type):
         if not issubclass(node_type, WHITESPACE):
             assert index.of_type(node_type) == reference.by_type[node_type], node_type.__name__
+
+
+def test_an_interrupted_walk_stays_interrupted(monkeypatch):
+    """The time budget's AnalysisTimeout can land at any token of the walk; it must reach the
+    engine as itself (a TL004), not as a KeyError of a half-recorded span (a TL003 for the
+    rule that asked for the index, after which the file runs on without a budget)."""
+    from trainlint.core.limits import AnalysisTimeout
+    from trainlint.semantic import index
+
+    text = EDGE_CASES["decorated"] + EDGE_CASES["nested"] + "for x in y:\n    if x:\n        f(x)\n"
+    module = cst.parse_module(text)
+    tokens = len(ModuleIndex(module).positions._tokens)
+    real = index._Recorder.add_token
+    for interrupt_at in range(tokens):
+        def add_token(self, value, interrupt_at=interrupt_at):
+            if len(self.tokens) >= interrupt_at:  # the first token at or after it
+                raise AnalysisTimeout()
+            real(self, value)
+
+        monkeypatch.setattr(index._Recorder, "add_token", add_token)
+        with pytest.raises(AnalysisTimeout):
+            ModuleIndex(module)

@@ -40,7 +40,11 @@ class _SyntacticSpan:
     def __enter__(self) -> None:
         self.start = len(self.state.tokens)
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
+        if exc_type is not None:
+            # Interrupted (the time budget's AnalysisTimeout): the children's marks may be
+            # missing, and a KeyError here would replace the interruption.
+            return
         marks = self.state.marks
         start = self.start if self.start_node is None else marks[id(self.start_node)][0]
         end = len(self.state.tokens) if self.end_node is None else marks[id(self.end_node)][1]

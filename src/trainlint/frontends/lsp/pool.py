@@ -8,8 +8,8 @@ one, so a small document never waits behind a large one. Each lane runs its jobs
 A job whose future is cancelled (the document changed again, or closed) is dropped if it
 has not started; if it is running for more than `KILL_AFTER_SECONDS`, its process is
 killed and replaced, since finishing it only delays the next version; a shorter one
-finishes and its result is dropped. A process that dies, or outlives the job's time budget,
-gives an error outcome for that job and is replaced.
+finishes and its result is dropped. A process that dies gives an error outcome for that
+job, one that outlives the job's time budget a timeout outcome; either is replaced.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ GRACE_SECONDS = 5.0
 # How the server starts an analysis process (the server's pid is appended); tests replace it.
 WORKER_COMMAND: List[str] = [sys.executable, "-m", "trainlint.frontends.lsp.analysis"]
 
-Outcome = Tuple[str, object]  # ("ok", value) or ("error", one-line message)
+Outcome = Tuple[str, object]  # ("ok", value), ("timeout" or "error", one-line message)
 
 
 class WorkerGone(Exception):
@@ -134,7 +134,7 @@ class Lane:
                 outcome = await asyncio.wait_for(self.worker.run(job.kind, job.args), job.budget)
             except asyncio.TimeoutError:
                 self.stop()
-                outcome = ("error", f"analysis stopped after {job.budget:.0f} s (per-file-timeout)")
+                outcome = ("timeout", f"analysis process killed after {job.budget:g} s (per-file-timeout and grace)")
             except WorkerGone as gone:
                 self.stop()
                 outcome = ("error", str(gone))

@@ -33,7 +33,7 @@ from pygls.workspace import TextDocument
 
 from trainlint import __version__
 from trainlint.core.diagnostics import INTERNAL_ERROR, Edit
-from trainlint.run.engine_diagnostics import engine_diagnostic
+from trainlint.run.engine_diagnostics import engine_diagnostic, timed_out
 from trainlint.frontends.lsp.actions import LineLayout, noqa_edit
 from trainlint.frontends.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
 from trainlint.frontends.lsp.framing import serve_frames
@@ -237,6 +237,9 @@ class TrainlintServer(LanguageServer):
                 del self.analyses[unit.uri]
         if status == "ok":
             diagnostics = value
+        elif status == "timeout":  # the process was stuck where the engine's alarm cannot reach
+            self.log(f"trainlint: {unit.path}: {value}", types.MessageType.Warning)
+            diagnostics = [timed_out(unit.path, config)]
         else:
             self.log(f"trainlint: {unit.path}: {value}", types.MessageType.Error)
             diagnostics = [engine_diagnostic(INTERNAL_ERROR, unit.path, f"analysis failed: {value}")]
