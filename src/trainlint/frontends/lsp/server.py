@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import sys
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -336,6 +337,29 @@ class TrainlintServer(LanguageServer):
         for uri in self.open_units():
             self.schedule(uri, 0)
 
+    def relint_importers(self, saved_uri: str) -> None:
+        """A saved Python module may hold helpers of other open documents: the project index
+        reads helpers from disk, so their callers' diagnostics may change although their own
+        text did not. Re-lint every other open document whose text names the module (a
+        word-level match: an import of it must contain the name; a false match costs one
+        analysis, never a wrong diagnostic)."""
+        path = unquote(urlparse(saved_uri).path)
+        if not path.endswith(".py"):
+            return
+        name = path.rsplit("/", 1)[-1][: -len(".py")]
+        if name == "__init__":  # a package: imported by its folder's name
+            name = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else name
+        mention = re.compile(rf"\b{re.escape(name)}\b")
+        importers = [uri for uri in self.open_units()
+                     if uri != saved_uri and (unit := self.unit(uri)) is not None and mention.search(unit.text)]
+        for uri in importers:
+            self.results.pop(uri, None)  # its text is unchanged: the cached result is not
+        if importers and self.pull_mode:
+            self.workspace_diagnostic_refresh(None)
+            return
+        for uri in importers:
+            self.schedule(uri, 0)
+
     # -- code actions ---------------------------------------------------------------------
 
     async def code_actions(self, params: types.CodeActionParams) -> List[types.CodeAction]:
@@ -481,6 +505,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TrainlintServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri, 0)
+        ls.relint_importers(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TrainlintServer, params: types.DidCloseTextDocumentParams) -> None:
