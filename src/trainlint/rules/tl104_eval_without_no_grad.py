@@ -259,7 +259,7 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
     if any(last_name(c.func) in ("backward", "step") for c in ctx.index.within(node, cst.Call)):
         return None  # an epoch loop around a training loop: no_grad would stop the training
     span = ctx.position(node)
-    lines = split_lines(ctx.text, keepends=True)
+    lines = ctx.lines_with_ends
     first, last = span.start.line - 1, span.end.line - 1
     if last >= len(lines):
         return None

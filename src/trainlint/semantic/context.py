@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -210,10 +210,20 @@ class FileContext:
         end = self.position(node).end
         return Edit(end.line, end.column + 1, end.line, end.column + 1, text)
 
+    @cached_property
+    def lines(self) -> List[str]:
+        """The file's lines as libcst counts them, without their line breaks (split once:
+        fixes ask for them per finding)."""
+        return split_lines(self.text)
+
+    @cached_property
+    def lines_with_ends(self) -> List[str]:
+        return split_lines(self.text, keepends=True)
+
     def indentation_of(self, node: cst.CSTNode) -> str:
         """The leading whitespace of the line where `node` starts."""
         line = self.position(node).start.line
-        lines = split_lines(self.text)
+        lines = self.lines
         text = lines[line - 1] if line <= len(lines) else ""
         # a form feed in it only resets the column (as in CPython): not for copying
         return text[: len(text) - len(text.lstrip())].replace("\x0c", "")

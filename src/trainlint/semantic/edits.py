@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from trainlint.core.diagnostics import Edit
-from trainlint.core.lines import split_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
@@ -23,7 +22,7 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
         line, column = _after_open_paren(ctx, call)
         return Edit(line, column, line, column, argument)
     last = call.args[-1]
-    lines = split_lines(ctx.text)
+    lines = ctx.lines
     call_end = ctx.position(call).end
     closing_line = lines[call_end.line - 1] if call_end.line <= len(lines) else ""
     paren_alone = closing_line[: call_end.column - 1].strip() == ""
@@ -45,7 +44,7 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
 
 def _after_open_paren(ctx: "FileContext", call: cst.Call):
     func_end = ctx.position(call.func).end
-    line = split_lines(ctx.text)[func_end.line - 1]
+    line = ctx.lines[func_end.line - 1]
     column = line.index("(", func_end.column) + 2
     return func_end.line, column
 
@@ -70,7 +69,7 @@ def insert_line_after(ctx: "FileContext", statement: cst.CSTNode, code: str) -> 
     """A new statement on its own line after `statement` (after a compound statement's
     whole body), at the statement's indentation; comments on its last line stay there."""
     end = ctx.position(statement).end
-    lines = split_lines(ctx.text, keepends=True)
+    lines = ctx.lines_with_ends
     indentation = ctx.indentation_of(statement)
     if end.line < len(lines):
         return Edit(end.line + 1, 1, end.line + 1, 1, f"{indentation}{code}{_newline(ctx)}")

@@ -333,7 +333,11 @@ class LoopTable:
                           default=-1) if (start, end) != (0, 0) else max(
             (self._order[s] for s in self.index.of_type(cst.SimpleStatementLine) if self.index.is_inside(s, node)),
             default=-1)
-        for line in self.index.of_type(cst.SimpleStatementLine):
+        # The lines of the loop's own function (a walk of the whole file per loop would be
+        # quadratic in the file's size); nested functions' lines are skipped below.
+        lines = self.index.within(function, cst.SimpleStatementLine) \
+            if function is not None and self.index.span(function) != (0, 0) else self.index.of_type(cst.SimpleStatementLine)
+        for line in lines:
             if self._order[line] <= last_inside or self.function_of(line) is not function:
                 continue
             for statement in line.body:
@@ -547,7 +551,10 @@ def _is_range(expr: cst.BaseExpression) -> bool:
 
 def _single_binding(index: ModuleIndex, function, name: str) -> Optional[cst.BaseExpression]:
     found = None
-    for assign in index.of_type(cst.Assign):
+    # within the function only: a scan of the whole file per loop would be quadratic
+    assigns = index.within(function, cst.Assign) if function is not None and index.span(function) != (0, 0) \
+        else index.of_type(cst.Assign)
+    for assign in assigns:
         if index.enclosing_function(assign) is not function:
             continue
         for target in assign.targets:

@@ -22,6 +22,7 @@ optimizer, a model-like parameter name that is called).
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -80,6 +81,7 @@ class ModelTable:
         # (scope, key) -> the expression that produced the model (for mode dependence)
         self.producers: Dict[Tuple[Scope, str], List[cst.BaseExpression]] = {}
         self._aliases: Dict[Tuple[Scope, str], str] = {}
+        self._calls_by_name: Optional[Dict[str, List[cst.Call]]] = None
         self._known: Set[Tuple[Scope, str]] = set()
         self._class_attrs: Dict[Tuple[cst.ClassDef, str], List[cst.BaseExpression]] = {}
         self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
@@ -485,9 +487,7 @@ class ModelTable:
         if values or not isinstance(scope, cst.FunctionDef) or key not in _params(scope) or depth > 2:
             return classes
         position = _params(scope).index(key)
-        for call in self.index.of_type(cst.Call):
-            if not (isinstance(call.func, cst.Name) and call.func.value == scope.name.value):
-                continue
+        for call in self._calls_of_name().get(scope.name.value, ()):
             passed = argument(call, position, key)
             caller = self._scope_of(call)
             passed_key = self.key(passed, caller) if passed is not None else None
@@ -495,6 +495,15 @@ class ModelTable:
                 return set()  # a caller passes something this table cannot see
             classes |= self._classes_of(passed_key, caller, depth + 1)
         return classes
+
+    def _calls_of_name(self) -> Dict[str, List[cst.Call]]:
+        """Calls of plain names (`train(model, ...)`), by name: the callers of a function."""
+        if self._calls_by_name is None:
+            self._calls_by_name = defaultdict(list)
+            for call in self.index.of_type(cst.Call):
+                if isinstance(call.func, cst.Name):
+                    self._calls_by_name[call.func.value].append(call)
+        return self._calls_by_name
 
     def forward_of(self, call: cst.Call) -> Optional[ForwardCall]:
         return self._forward_by_call.get(call)

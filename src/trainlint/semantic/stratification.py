@@ -426,7 +426,18 @@ class StratificationFacts:
 
     def _bindings_of_site(self, site: EvidenceSite) -> Set[Binding]:
         """The bindings the evidence is about; empty when the flow cannot tell (a name from
-        outside the file, an expression without a root name)."""
+        outside the file, an expression without a root name). Memoized: every split asks
+        about every site."""
+        memo = self._site_bindings
+        if id(site) not in memo:
+            memo[id(site)] = (site, self._resolve_site(site))
+        return memo[id(site)][1]
+
+    @cached_property
+    def _site_bindings(self) -> Dict[int, Tuple[EvidenceSite, Set[Binding]]]:
+        return {}
+
+    def _resolve_site(self, site: EvidenceSite) -> Set[Binding]:
         flow = self._ctx.dataflow
         if site.defines is not None:
             binding = flow.binding_of_target.get(site.defines)
@@ -480,14 +491,21 @@ class StratificationFacts:
                 keys.extend(_column_variants(evidence.key(value)))
         keys.extend(evidence.key(output) for output in outputs)
         # Reverse: `y = df["label"]` elsewhere, when the split is given `df["label"]` itself.
-        target_key = evidence.key(target)
-        for assign in ctx.index.of_type(cst.Assign):
-            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
-                if evidence.key(assign.value) == target_key:
-                    keys.append(assign.targets[0].target.value)
+        keys.extend(self._names_assigned_from.get(evidence.key(target), ()))
         keys.extend(self._nested_part_names(target))
         keys.extend(self._sibling_keys(target))
         return keys
+
+    @cached_property
+    def _names_assigned_from(self) -> Dict[str, List[str]]:
+        """Expression key -> the names assigned from it (`y = df["label"]`), in source order:
+        one pass over the assignments, not one per split."""
+        evidence = self._ctx.targets
+        names: Dict[str, List[str]] = defaultdict(list)
+        for assign in self._ctx.index.of_type(cst.Assign):
+            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+                names[evidence.key(assign.value)].append(assign.targets[0].target.value)
+        return names
 
     def _sibling_keys(self, target: cst.BaseExpression) -> List[str]:
         """`y_dev` from `train_test_split(X, y)`: `y` and `y_test` are the same labels."""
@@ -503,6 +521,21 @@ class StratificationFacts:
             keys.extend(p.name for p in split.parts[2 * position: 2 * position + 2] if p.name != "<part>")
         return keys
 
+    @cached_property
+    def _split_number(self) -> Dict[int, int]:
+        return {id(split): number for number, split in enumerate(self._ctx.splits.splits)}
+
+    @cached_property
+    def _splits_reading(self) -> Dict[Binding, List]:
+        """Binding -> the splits (train_test_split, ordered) whose inputs read it."""
+        flow = self._ctx.dataflow
+        reading: Dict[Binding, List] = defaultdict(list)
+        for split in self._ctx.splits.splits:
+            if split.kind in ("train_test_split", "ordered_split"):
+                for binding in {b for expr in split.inputs for b in flow.bindings(expr)}:
+                    reading[binding].append(split)
+        return reading
+
     def _nested_part_names(self, target: cst.BaseExpression) -> List[str]:
         """Names of the parts of later splits of the same labels (data-flow): evidence on
         `y_train` counts for `y` when `y` -> `y_trval` -> `y_train` through two splits."""
@@ -512,10 +545,9 @@ class StratificationFacts:
         seen = set()
         while frontier:
             found = set()
-            for split in self._ctx.splits.splits:
-                if id(split) in seen or split.kind not in ("train_test_split", "ordered_split"):
-                    continue
-                if any(frontier & set(flow.bindings(expr)) for expr in split.inputs):
+            later = {id(split): split for binding in frontier for split in self._splits_reading.get(binding, ())}
+            for split in sorted(later.values(), key=lambda split: self._split_number[id(split)]):
+                if id(split) not in seen:
                     seen.add(id(split))
                     for part in split.parts:
                         if part.name != "<part>" and part in _label_parts(flow, split, frontier):
