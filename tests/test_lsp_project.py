@@ -3,48 +3,16 @@ diagnostics of the open documents that import it (their own text did not change)
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 pytest.importorskip("pytest_lsp", reason="needs the test extra (pytest-lsp, pygls)")
 
 from lsprotocol import types  # noqa: E402
 from test_lsp import codes, open_document, published, start  # noqa: E402
+from test_project_index import ENGINE_WITH_EVAL, ENGINE_WITHOUT_EVAL as ENGINE, TRAIN  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.slow]  # a server process per test
 
-ENGINE = textwrap.dedent(
-    """\
-    import torch
-
-
-    def evaluate(model, loader):
-        total = 0.0
-        with torch.no_grad():
-            for x, y in loader:
-                total += (model(x).argmax(1) == y).sum().item()
-        return total
-    """
-)
-ENGINE_WITH_EVAL = ENGINE.replace("    total = 0.0\n", "    model.eval()\n    total = 0.0\n", 1)
-TRAIN = textwrap.dedent(
-    """\
-    import torch
-    import torch.nn as nn
-    from engine import evaluate
-
-    model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5), nn.Linear(16, 2))
-    optimizer = torch.optim.Adam(model.parameters())
-    for epoch in range(3):
-        model.train()
-        for x, y in train_loader:
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            optimizer.step()
-        accuracy = evaluate(model, val_loader)
-    """
-)
 OTHER = "import torch\n\nprint(torch.__version__)\n"
 
 

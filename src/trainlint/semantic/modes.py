@@ -616,9 +616,13 @@ class ModeAnalysis:
         if ordered and ordered[0] in ("self", "cls") and (
                 isinstance(call.func, cst.Attribute) or function.name.value == "__init__"):
             ordered = ordered[1:]
-        mapping = {}
         positional = [a for a in call.args if a.keyword is None and not a.star]
-        for param, arg in zip(ordered, positional):
+        return self._model_arguments(call, ordered, positional, scope)
+
+    def _model_arguments(self, call: cst.Call, params, positional, scope) -> Dict[str, str]:
+        """Parameter -> the model key passed to it, positionally (in `params` order) or by keyword."""
+        mapping: Dict[str, str] = {}
+        for param, arg in zip(params, positional):
             key = self.models.key(arg.value, scope)
             if key is not None:
                 mapping[param] = key
@@ -686,19 +690,10 @@ class ModeAnalysis:
         cannot be matched to its parameters (the caller then treats it as unknown)."""
         if any(arg.star for arg in call.args):
             return False
-        mapping: Dict[str, str] = {}
         positional = [a for a in call.args if a.keyword is None]
         if len(positional) > len(helper.params):
             return False
-        for param, arg in zip(helper.params, positional):
-            key = self.models.key(arg.value, scope)
-            if key is not None:
-                mapping[param] = key
-        for arg in call.args:
-            if arg.keyword is not None:
-                key = self.models.key(arg.value, scope)
-                if key is not None:
-                    mapping[arg.keyword.value] = key
+        mapping = self._model_arguments(call, helper.params, positional, scope)
         env_modes = {key: state.get(key, self._default) for key in mapping.values()}
         for param, key in mapping.items():
             if self._recording and (param in helper.evaluates or param in helper.grad_from_caller):
