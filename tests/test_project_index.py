@@ -64,7 +64,7 @@ def project(tmp_path: Path, engine: str = ENGINE_WITHOUT_EVAL) -> Path:
 def test_a_helper_without_eval_is_reported_at_the_call_naming_its_file_and_line(tmp_path):
     result = run("--no-cache", "train.py", cwd=project(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "train.py:13:16: TL101 `evaluate()` (engine.py:4) runs an evaluation forward pass" in result.stdout
+    assert "train.py:13:16: TL101 `evaluate()` (engine.py:4) evaluates `model` without calling `.eval()`" in result.stdout
 
 
 def test_no_project_index_keeps_each_file_on_its_own(tmp_path):

@@ -269,9 +269,9 @@ print(evaluate(net, test_loader))
             scope = ctx.loops.function_of(call)
             if param in helper.evaluates and TRAIN in states and ctx.models.mode_dependent(key, scope) is not False:
                 yield self.report(call, message=(
-                    f"{helper.label} runs an evaluation forward pass without calling `.eval()`, and "
-                    f"`{key}` may still be in train mode here: dropout is active and BatchNorm "
-                    f"uses and updates batch statistics; call {key}.eval() before calling it"
+                    f"{helper.label} evaluates `{key}` without calling `.eval()`; `{key}` may still be "
+                    "in train mode here, where dropout is active and BatchNorm uses and updates batch "
+                    f"statistics: call {key}.eval() before calling it"
                 ))
 
 

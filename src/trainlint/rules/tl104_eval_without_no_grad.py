@@ -242,9 +242,9 @@ print(test_loss / len(test_loader))
                 continue
             reported.add(call)
             yield self.report(call, message=(
-                f"{helper.label} runs an evaluation forward pass with autograd on, and this call "
-                "does not turn it off: every activation is kept for a backward pass that never "
-                "comes; call it under `with torch.no_grad():` (or `torch.inference_mode()`)"
+                f"{helper.label} evaluates with autograd on; this call does not turn it off, so "
+                "every activation is kept for a backward pass that never comes: call it under "
+                "`with torch.no_grad():` (or `torch.inference_mode()`)"
             ))
 
 

@@ -14,6 +14,7 @@ entry depends on it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -124,8 +125,15 @@ class ProjectHelpers:
                 _uses.add((file, digest))
             if not defines_function(text, name):
                 continue
-            return self._summaries(file, digest, text).get(name)
+            summary = self._summaries(file, digest, text).get(name)
+            return None if summary is None else dataclasses.replace(summary, file=self._shown(file, summary.file))
         return None
+
+    def _shown(self, file: str, from_root: str) -> str:
+        """How a message names the helper's file: from the caller's folder when it lies at or
+        below it (`engine.py`, `utils/metrics.py`), else from the project root."""
+        below = os.path.relpath(file, self.folder)
+        return from_root if below.startswith("..") else below.replace(os.sep, "/")
 
     def _module_file(self, level: int, module: str) -> Optional[str]:
         parts = module.split(".") if module else []
