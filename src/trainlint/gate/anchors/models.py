@@ -11,9 +11,7 @@ a class of the file or a model library's constructor, wrapped or moved (`.to()`)
 like a model, another name for a model, or the receiver of `.eval()` / `.parameters()`.
 Names count in the function that binds them and, from module level, everywhere; a forward
 call is a call of such a name, except a module class calling its own layers
-(`self.conv(x)` in a `forward`). A model handed to an imported function (`helper_call`)
-counts as a possible evaluation: the project index may know that the helper evaluates it
-(TL101 / TL104 report at such calls). Soundness: tests/test_anchors.py compares findings with the
+(`self.conv(x)` in a `forward`). Soundness: tests/test_anchors.py compares findings with the
 gate on and off.
 """
 
@@ -49,9 +47,6 @@ _EVAL_FUNCTION = re.compile(EVAL_FUNCTION_PATTERN, re.IGNORECASE)
 class ModelAnchors:
     forward_call: bool
     batch_loop: bool
-    # A call of an imported function given a model (`evaluate(model, loader)`): the project
-    # index may know that function's summary (semantic/project_index.py).
-    helper_call: bool
 
 
 def model_anchors(tree: SyntaxTree) -> ModelAnchors:
@@ -86,8 +81,6 @@ class _ModelScan:
         self.aliasable: Set[str] = set()
         self.library_roots: Set[str] = set()  # local names imported from a model library
         self.star_import = False
-        self.project_imports: Set[str] = set()  # local names an import binds, but not from a model library
-        self.any_star_import = False  # relative ones too
         self._imports()
         for scope, name in tree.parameters:
             if looks_like_model_name(name):
@@ -95,9 +88,6 @@ class _ModelScan:
 
     def _imports(self) -> None:
         for node in self.tree.of_type(ast.ImportFrom):
-            if node.level or (node.module or "").split(".")[0] not in _MODEL_LIBRARIES:
-                self.any_star_import |= any(alias.name == "*" for alias in node.names)
-                self.project_imports.update(alias.asname or alias.name for alias in node.names)
             if node.level or node.module is None:
                 continue
             from_library = node.module.split(".")[0] in _MODEL_LIBRARIES
@@ -110,8 +100,6 @@ class _ModelScan:
             for alias in node.names:
                 if alias.name.split(".")[0] in _MODEL_LIBRARIES:
                     self.library_roots.add(alias.asname or alias.name.split(".")[0])
-                else:
-                    self.project_imports.add(alias.asname or alias.name.split(".")[0])
 
     # -- names that may hold a model ----------------------------------------------------
 
@@ -211,9 +199,8 @@ class _ModelScan:
 
     def anchors(self) -> ModelAnchors:
         self._collect_model_names()
-        forward_call = batch_loop = helper_call = False
+        forward_call = batch_loop = False
         for call, scope, in_loop, cls in self.tree.calls:
-            helper_call = helper_call or self._helper_call(call, scope)
             func = call.func
             if isinstance(func, ast.Attribute) and (func.attr in _BACKWARD or func.attr == "step"):
                 batch_loop |= in_loop
@@ -226,23 +213,9 @@ class _ModelScan:
                 continue
             forward_call = True
             batch_loop |= in_loop
-        return ModelAnchors(forward_call=forward_call, batch_loop=batch_loop, helper_call=helper_call)
-
-    def _helper_call(self, call: ast.Call, scope: Scope) -> bool:
-        """A call of a name imported from outside the model libraries (or of any name,
-        after a star import) with a model among its arguments."""
-        head = dotted(call.func)
-        if head is None:
-            return False
-        head = head.split(".")[0]
-        if head not in self.project_imports and not (self.any_star_import and isinstance(call.func, ast.Name)):
-            return False
-        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
-        # A model of the script (`model`, `net`), not a module's own layers (`self.blocks`):
-        # library code hands those to its own helpers all the time.
-        names = (dotted(argument) for argument in arguments)
-        return any(name is not None and not name.startswith("self") and self._known(scope, strip_module(name))
-                   for name in names)
+            if batch_loop:
+                break
+        return ModelAnchors(forward_call=forward_call, batch_loop=batch_loop)
 
     def _own_layer(self, name: str, cls: Optional[ast.ClassDef]) -> bool:
         """`self.conv(x)` inside a module class's own methods: ModelTable skips those (a
@@ -296,11 +269,8 @@ def _qualified(tree: SyntaxTree, name: str) -> Optional[str]:
 
 
 def evaluation_forward(tree: SyntaxTree) -> bool:
-    """A forward call, and evidence somewhere in the file that some forward pass evaluates;
-    or a model handed to an imported helper, which may evaluate it."""
-    found = model_anchors(tree)
-    return found.helper_call or (
-        found.forward_call and tree.memo("models.evaluation_evidence", _evaluation_evidence))
+    """A forward call, and evidence somewhere in the file that some forward pass evaluates."""
+    return model_anchors(tree).forward_call and tree.memo("models.evaluation_evidence", _evaluation_evidence)
 
 
 def _evaluation_evidence(tree: SyntaxTree) -> bool:
