@@ -172,6 +172,13 @@ class ModuleIndex:
                 found.append(node)
         return found
 
+    def in_function(self, function: Optional[cst.CSTNode], node_type: Type[N]) -> List[N]:
+        """`within` a function; the whole file at module level (None), or for a node
+        without a recorded span."""
+        if function is None or self.span(function) == (0, 0):
+            return self.of_type(node_type)
+        return self.within(function, node_type)
+
     def _sorted_starts(self, node_type: type) -> Optional[List[int]]:
         """The start tokens of the nodes of a type, when ascending (else None: scan all)."""
         if node_type not in self._starts:

@@ -335,9 +335,7 @@ class LoopTable:
             default=-1)
         # The lines of the loop's own function (a walk of the whole file per loop would be
         # quadratic in the file's size); nested functions' lines are skipped below.
-        lines = self.index.within(function, cst.SimpleStatementLine) \
-            if function is not None and self.index.span(function) != (0, 0) else self.index.of_type(cst.SimpleStatementLine)
-        for line in lines:
+        for line in self.index.in_function(function, cst.SimpleStatementLine):
             if self._order[line] <= last_inside or self.function_of(line) is not function:
                 continue
             for statement in line.body:
@@ -552,9 +550,7 @@ def _is_range(expr: cst.BaseExpression) -> bool:
 def _single_binding(index: ModuleIndex, function, name: str) -> Optional[cst.BaseExpression]:
     found = None
     # within the function only: a scan of the whole file per loop would be quadratic
-    assigns = index.within(function, cst.Assign) if function is not None and index.span(function) != (0, 0) \
-        else index.of_type(cst.Assign)
-    for assign in assigns:
+    for assign in index.in_function(function, cst.Assign):
         if index.enclosing_function(assign) is not function:
             continue
         for target in assign.targets:

@@ -22,7 +22,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
-from urllib.parse import unquote, urlparse
+from pathlib import PurePath
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -343,12 +344,11 @@ class TrainlintServer(LanguageServer):
         text did not. Re-lint every other open document whose text names the module (a
         word-level match: an import of it must contain the name; a false match costs one
         analysis, never a wrong diagnostic)."""
-        path = unquote(urlparse(saved_uri).path)
-        if not path.endswith(".py"):
+        saved = self.unit(saved_uri)
+        if saved is None or not saved.path.endswith(".py"):
             return
-        name = path.rsplit("/", 1)[-1][: -len(".py")]
-        if name == "__init__":  # a package: imported by its folder's name
-            name = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else name
+        module = PurePath(saved.path)
+        name = module.parent.name if module.stem == "__init__" else module.stem  # a package: its folder
         mention = re.compile(rf"\b{re.escape(name)}\b")
         importers = [uri for uri in self.open_units()
                      if uri != saved_uri and (unit := self.unit(uri)) is not None and mention.search(unit.text)]
