@@ -278,9 +278,9 @@ def test_deeply_nested_code_is_written_back_on_this_python():
     import libcst as cst
 
     from trainlint.core.limits import deeper_recursion
-    from trainlint.run.engine import _codegen_within_python_frames
+    from trainlint.run.libcst_tuning import codegen_within_python_frames
 
     text = "x = " + "[" * 800 + "]" * 800 + "\n"
-    _codegen_within_python_frames()
+    codegen_within_python_frames()
     with deeper_recursion():
         assert cst.parse_module(text).code == text

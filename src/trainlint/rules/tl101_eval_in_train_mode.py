@@ -284,7 +284,7 @@ def _eval_around_loop(ctx: FileContext, forward) -> Optional[Fix]:
         return None
     if any(states != frozenset({TRAIN}) for _env, states, _role in ctx.modes.evaluation_states(forward.call)):
         return None
-    if any(isinstance(node, (cst.Return, cst.Yield)) for node in ctx.index.descendants(loop.node)):
+    if any(type(node) in (cst.Return, cst.Yield) for node in ctx.index.descendants(loop.node)):
         return None  # the loop may leave the function before the mode is restored
     to_eval = mode_call_in_scope(ctx, loop.node, forward.key, "eval")
     if to_eval is None:

@@ -347,7 +347,7 @@ def _train_after_evaluations(ctx: FileContext, loop, model_key: str, calls: List
         blocks.append(block)
         statements = list(block.body)
         last = statements[-1]
-        if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], _EXITS):
+        if type(last) is cst.SimpleStatementLine and isinstance(last.body[-1], _EXITS):
             if len(statements) == 1 or len(last.body) > 1:
                 return None  # nowhere to put it between the evaluation and the exit
             edits.append(insert_line_before(ctx, last, code))
@@ -365,7 +365,7 @@ def _sets_eval(ctx: FileContext, call: cst.Call, model_key: str, depth: int = 0)
     in eval mode: `m.eval()`, `m.train(False)`, or a function of this file that does."""
     func = call.func
     scope = ctx.index.enclosing_function(call)
-    if isinstance(func, cst.Attribute) and func.attr.value in ("eval", "train"):
+    if type(func) is cst.Attribute and func.attr.value in ("eval", "train"):
         if ctx.models.key(func.value, scope) == model_key:
             return func.attr.value == "eval" or (
                 bool(call.args) and dotted_name(call.args[0].value) == "False")
@@ -376,7 +376,7 @@ def _sets_eval(ctx: FileContext, call: cst.Call, model_key: str, depth: int = 0)
         return False
     for inner in ctx.index.within(target.body, cst.Call):
         inner_func = inner.func
-        if isinstance(inner_func, cst.Attribute) and inner_func.attr.value == "eval" and not inner.args:
+        if type(inner_func) is cst.Attribute and inner_func.attr.value == "eval" and not inner.args:
             return True
         if inner is not call and _local_function(ctx, inner) is not None and \
                 _local_function(ctx, inner) is not target and _sets_eval(ctx, inner, model_key, depth + 1):
@@ -389,11 +389,11 @@ def _local_function(ctx: FileContext, call: cst.Call) -> Optional[cst.FunctionDe
     function, or `self.name(...)` with one such method in the caller's class."""
     func = call.func
     functions = ctx.index.of_type(cst.FunctionDef)
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         found = [f for f in functions if f.name.value == func.value and
-                 not isinstance(ctx.index.enclosing(f, cst.ClassDef, cst.FunctionDef), cst.ClassDef)]
+                 type(ctx.index.enclosing(f, cst.ClassDef, cst.FunctionDef)) is not cst.ClassDef]
         return found[0] if len(found) == 1 else None
-    if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
+    if type(func) is cst.Attribute and dotted_name(func.value) == "self":
         cls = ctx.index.enclosing(call, cst.ClassDef)
         found = [f for f in functions if f.name.value == func.attr.value and
                  ctx.index.enclosing(f, cst.ClassDef, cst.FunctionDef) is cls]
@@ -430,7 +430,7 @@ def _train_call_before(ctx: FileContext, loop_node: cst.CSTNode, model_key: str)
     if not position:
         return False
     previous = body[position - 1]
-    return isinstance(previous, cst.SimpleStatementLine) and \
+    return type(previous) is cst.SimpleStatementLine and \
         ctx.code(previous).strip() in (f"{model_key}.train()", f"{model_key}.train(True)")
 
 
@@ -440,14 +440,14 @@ def _frozen_keys(ctx: FileContext) -> Set[str]:
     frozen: Set[str] = set()
     for call in ctx.index.of_type(cst.Call):
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "requires_grad_" and call.args and \
+        if type(func) is cst.Attribute and func.attr.value == "requires_grad_" and call.args and \
                 dotted_name(call.args[0].value) == "False":
             key = ctx.models.key(func.value, ctx.index.enclosing_function(call))
             if key:
                 frozen.add(key)
     for loop in ctx.index.of_type(cst.For):
         iterable = loop.iter
-        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) and \
+        if type(iterable) is cst.Call and type(iterable.func) is cst.Attribute and \
                 iterable.func.attr.value in ("parameters", "named_parameters"):
             body = ctx.module.code_for_node(loop.body)
             if "requires_grad = False" in body or "requires_grad=False" in body or "requires_grad_(False)" in body:

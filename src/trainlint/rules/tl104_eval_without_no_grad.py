@@ -254,7 +254,7 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
     if loop is None or torch_name is None:
         return None
     node = loop.node
-    if not isinstance(node, cst.For) or node.asynchronous is not None:
+    if type(node) is not cst.For or node.asynchronous is not None:
         return None
     if any(last_name(c.func) in ("backward", "step") for c in ctx.index.within(node, cst.Call)):
         return None  # an epoch loop around a training loop: no_grad would stop the training
@@ -301,7 +301,7 @@ def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
     for node in ctx.index.of_type(cst.Attribute):
         if node.attr.value == "requires_grad" and ctx.index.is_inside(node, region):
             parent = ctx.index.parent(node)
-            if isinstance(parent, cst.AssignTarget) and not _in_training_step(ctx, node):
+            if type(parent) is cst.AssignTarget and not _in_training_step(ctx, node):
                 return True
     return False
 
@@ -319,9 +319,9 @@ def _steps_optimizer(ctx: FileContext, loop) -> bool:
         return True
     calls = ctx.index.within(loop.node, cst.Call)
     zeroed = {dotted_name(c.func.value) for c in calls
-              if isinstance(c.func, cst.Attribute) and c.func.attr.value == "zero_grad"}
+              if type(c.func) is cst.Attribute and c.func.attr.value == "zero_grad"}
     for call in calls:
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "step":
+        if type(call.func) is cst.Attribute and call.func.attr.value == "step":
             receiver = dotted_name(call.func.value)
             if receiver is not None and (receiver in zeroed or _built_by_torch_optim(ctx, receiver)):
                 return True
@@ -330,7 +330,7 @@ def _steps_optimizer(ctx: FileContext, loop) -> bool:
 
 def _built_by_torch_optim(ctx: FileContext, name: str) -> bool:
     for assign in ctx.index.of_type(cst.Assign):
-        if isinstance(assign.value, cst.Call) and any(dotted_name(t.target) == name for t in assign.targets):
+        if type(assign.value) is cst.Call and any(dotted_name(t.target) == name for t in assign.targets):
             if any(q.startswith("torch.optim.") for q in ctx.imports.candidates(assign.value.func)):
                 return True
     return False
@@ -344,12 +344,12 @@ def _input_requires_grad(ctx: FileContext, call: cst.Call) -> bool:
     for node in ctx.index.of_type(cst.Call):
         if ctx.index.enclosing_function(node) is not None:
             continue
-        if last_name(node.func) == "requires_grad_" and isinstance(node.func, cst.Attribute) and \
+        if last_name(node.func) == "requires_grad_" and type(node.func) is cst.Attribute and \
                 dotted_name(node.func.value) in names:
             return True
         if keyword_value(node, "requires_grad") is not None and bool_value(keyword_value(node, "requires_grad")):
             statement = ctx.index.statement_of(node)
-            if any(isinstance(t, cst.Assign) and any(target_keys(a.target) & names for a in t.targets)
+            if any(type(t) is cst.Assign and any(target_keys(a.target) & names for a in t.targets)
                    for t in getattr(statement, "body", [])):
                 return True
     return False

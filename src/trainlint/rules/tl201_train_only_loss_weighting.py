@@ -259,7 +259,7 @@ def _copy_weighting(ctx: FileContext, train_uses: List[LossUse], use: LossUse,
         return None
     sources = {id(t.spec.source): t.spec.source for t in train_uses if t.spec.family == use.spec.family}
     train_source, target = next(iter(sources.values())), use.spec.source
-    if len(sources) != 1 or not isinstance(train_source, cst.Call) or not isinstance(target, cst.Call):
+    if len(sources) != 1 or type(train_source) is not cst.Call or type(target) is not cst.Call:
         return None
     train_scope = ctx.index.enclosing_function(train_source)
     if train_scope is not None and train_scope is not ctx.index.enclosing_function(target):
@@ -269,7 +269,7 @@ def _copy_weighting(ctx: FileContext, train_uses: List[LossUse], use: LossUse,
     for keyword in sorted(missing):
         value = argument(train_source, position, keyword) if keyword == WEIGHT and position is not None \
             else keyword_value(train_source, keyword)
-        if not isinstance(value, (cst.Name, cst.Attribute, cst.Float, cst.Integer)):
+        if type(value) not in (cst.Name, cst.Attribute, cst.Float, cst.Integer):
             return None
         edits.append(add_keyword_argument(ctx, target, keyword, ctx.code(value)))
     return Fix(edits=tuple(edits), safe=False,

@@ -164,11 +164,11 @@ def _stored_on_self(ctx: FileContext, node) -> bool:
     """`self.oob_score_ = accuracy_score(...)`: an estimator's own attribute, computed the way
     scikit-learn defines it (imbalanced-learn's forests), not an evaluation someone reports."""
     statement = ctx.index.statement_of(node)
-    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and statement.body else statement
-    if not isinstance(small, cst.Assign):
+    small = statement.body[0] if type(statement) is cst.SimpleStatementLine and statement.body else statement
+    if type(small) is not cst.Assign:
         return False
     return all(
-        isinstance(target.target, cst.Attribute) and isinstance(target.target.value, cst.Name)
+        type(target.target) is cst.Attribute and type(target.target.value) is cst.Name
         and target.target.value.value == "self"
         for target in small.targets
     )

@@ -166,10 +166,10 @@ model.fit(x, y, validation_split=0.2)
     def check(self, ctx: FileContext) -> Iterator[Finding]:
         flow = ctx.dataflow
         for call in ctx.index.of_type(cst.Call):
-            if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
+            if last_name(call) not in ("fit", "fit_generator") or type(call.func) is not cst.Attribute:
                 continue
             fraction = keyword_value(call, "validation_split")
-            if fraction is None or (isinstance(fraction, (cst.Integer, cst.Float)) and fraction.evaluated_value == 0):
+            if fraction is None or (type(fraction) in (cst.Integer, cst.Float) and fraction.evaluated_value == 0):
                 continue
             arrays = [e for e in (argument(call, 0, "x"), argument(call, 1, "y")) if e is not None]
             if not arrays:
@@ -193,7 +193,7 @@ model.fit(x, y, validation_split=0.2)
         # Source order, so that the evidence named in the message is the same on every run.
         ordered = sorted((b for b in ancestry if b.value is not None), key=lambda b: (b.order, b.name, b.how))
         for node in list(arrays) + [b.value for b in ordered]:
-            yield from (n for n in walk(node) if isinstance(n, cst.Call))
+            yield from (n for n in walk(node) if type(n) is cst.Call)
 
     def _shuffled(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> bool:
         if any(b.shuffled for b in ancestry):
@@ -205,7 +205,7 @@ model.fit(x, y, validation_split=0.2)
             name = last_name(call)
             if name in SHUFFLE_METHODS or name in GENERATOR_METHODS or name == "load_data":
                 return True
-            if name == "sample" and isinstance(call.func, cst.Attribute):
+            if name == "sample" and type(call.func) is cst.Attribute:
                 return True  # df.sample(frac=1)
         return False
 
@@ -214,7 +214,7 @@ model.fit(x, y, validation_split=0.2)
             candidates = ctx.imports.candidates(call)
             name = last_name(call)
             if any(c in FILE_READERS for c in candidates) or (
-                isinstance(call.func, cst.Name) and call.func.value in READER_BUILTINS and not candidates
+                type(call.func) is cst.Name and call.func.value in READER_BUILTINS and not candidates
             ):
                 return f"read in file order ({line_of(ctx, call)})"
             if any(c in ROW_CONCATENATIONS for c in candidates) and _several_parts(call):
@@ -229,7 +229,7 @@ def _several_parts(call: cst.Call) -> bool:
     if last_name(call) == "append":
         return len(args) >= 2
     first = args[0].value if args else keyword_value(call, "objs")
-    return isinstance(first, (cst.List, cst.Tuple)) and len(first.elements) >= 2
+    return type(first) in (cst.List, cst.Tuple) and len(first.elements) >= 2
 
 
 __all__ = ["KerasValidationSplitUnshuffled"]

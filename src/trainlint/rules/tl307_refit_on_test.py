@@ -209,7 +209,7 @@ def _passed_message(ctx: FileContext, refit: Refit) -> str:
 
 
 def _fix(ctx: FileContext, fit: Fit) -> Optional[Fix]:
-    if fit.method != "fit_transform" or not isinstance(fit.call.func, cst.Attribute):
+    if fit.method != "fit_transform" or type(fit.call.func) is not cst.Attribute:
         return None
     edit = ctx.replace_edit(fit.call.func.attr, "transform")
     return Fix(edits=(edit,), safe=False, description="Use transform instead of fit_transform")

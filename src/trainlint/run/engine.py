@@ -141,9 +141,11 @@ def _lint_python(
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
     # suppressed.
     to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code, rule.name)]
-    _codegen_within_python_frames()
+    from trainlint.run.libcst_tuning import codegen_within_python_frames  # libcst: only past the gate
+
+    codegen_within_python_frames()
     with deeper_recursion():
-        module = parse(text, path, parsed_module(text))  # the gate's ast, when it parsed this text
+        module = parse(text, path, *parsed_module(text))  # the gate's ast, when it parsed this text
         hooks.lap("parse")
         if isinstance(module, Diagnostic):
             return [module]
@@ -163,46 +165,6 @@ def _lint_python(
         if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
             diagnostics = [replace(d, fix=None) for d in diagnostics]
     return diagnostics
-
-
-_CODEGEN_PATCHED = False
-
-
-def _codegen_within_python_frames() -> None:
-    """Let libcst write out deeply nested code on CPython 3.12.
-
-    `deeper_recursion` raises the Python recursion limit, which is what libcst's visitors and
-    code generation need. CPython 3.12 also counts calls that go through C against a fixed
-    limit of 1,500 that no setting raises (3.13 raised it to 10,000; 3.14 measures the
-    stack instead). libcst's `CSTNode._codegen` calls the bound method
-    `self._codegen_impl(state, **kwargs)`, which on 3.12 goes through C: two such calls per
-    nesting level, so a thousand nested brackets or a 5,000-term sum hit that limit while the
-    shared index is built, and the first rule to ask for it got a TL003. The same method body
-    calling the class's function instead (`type(self)._codegen_impl(self, ...)`) stays a
-    Python-to-Python call. Done only on 3.12 and only when libcst's method still is those
-    three calls, so another libcst keeps its own code."""
-    global _CODEGEN_PATCHED
-    if _CODEGEN_PATCHED:
-        return
-    _CODEGEN_PATCHED = True
-    import sys
-
-    if sys.version_info[:2] != (3, 12):
-        return
-    from libcst._nodes.base import CSTNode
-
-    original = CSTNode._codegen
-    if getattr(original, "__code__", None) is None or \
-            original.__code__.co_names != ("before_codegen", "_codegen_impl", "after_codegen"):
-        return
-
-    def _codegen(self, state, **kwargs):  # type: ignore[no-untyped-def]
-        state.before_codegen(self)
-        type(self)._codegen_impl(self, state, **kwargs)
-        state.after_codegen(self)
-
-    _codegen.__doc__ = original.__doc__
-    CSTNode._codegen = _codegen  # type: ignore[method-assign]
 
 
 def _run_rule(

@@ -94,23 +94,29 @@ def worker_died(path: str) -> Diagnostic:
     return engine_diagnostic(INTERNAL_ERROR, path, message)
 
 
-def parse(text: str, path: str, python_module: Optional[ast.Module] = None) -> Union["cst.Module", Diagnostic]:
+def parse(text: str, path: str, python_module: Optional[ast.Module] = None,
+          python_depth: Optional[int] = None) -> Union["cst.Module", Diagnostic]:
     """The libcst module of `text`, or its TL001. Call it under `limits.deeper_recursion`.
-    `python_module`: CPython's `ast` of `text` when the gate already has it."""
+    `python_module`: CPython's `ast` of `text` when the gate already has it, and
+    `python_depth` that tree's depth when the gate measured it."""
     import libcst as cst
 
-    refused = _refused_by_python(text, path, python_module)
+    refused = _refused_by_python(text, path, python_module, python_depth)
     if refused is not None:
         return refused
+    from trainlint.run.libcst_tuning import unvalidated_parse
+
     try:
-        return cst.parse_module(text)
+        with unvalidated_parse():
+            return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return _syntax_error(path, text, error)
     except RecursionError:
         return engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser")
 
 
-def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None) -> Union[Diagnostic, None]:
+def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None,
+                       depth: Optional[int] = None) -> Union[Diagnostic, None]:
     """TL001 when CPython's own parser rejects `text`, TL004 when its tree is too deep for
     libcst's native parser; None when libcst may parse it.
 
@@ -118,7 +124,8 @@ def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None) 
     syntax libcst parses) its SyntaxError is final. On older Pythons a SyntaxError may be
     newer syntax (`match` on 3.9), so libcst decides, except for too many nested brackets."""
     if tree is not None:
-        return too_deep(path) if too_deep_for_libcst(tree) else None
+        deep = depth > PARSER_DEPTH_LIMIT if depth is not None else too_deep_for_libcst(tree)
+        return too_deep(path) if deep else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code

@@ -73,9 +73,9 @@ class AugmentationFacts:
     def _find(self) -> Iterator[AugmentedEvaluation]:
         for call in self._ctx.index.of_type(cst.Call):
             name = last_name(call)
-            if name in FLOW_METHODS and isinstance(call.func, cst.Attribute):
+            if name in FLOW_METHODS and type(call.func) is cst.Attribute:
                 found = self._generator(call)
-            elif name == "map" and isinstance(call.func, cst.Attribute):
+            elif name == "map" and type(call.func) is cst.Attribute:
                 found = self._mapped(call)
             elif name in ("random_split", "Subset"):
                 found = self._split_of_augmented(call)
@@ -106,27 +106,27 @@ class AugmentationFacts:
         if expr is None or depth < 0:
             return None
         flow = self._ctx.dataflow
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             for value in flow.defining_values(expr):
                 if value is not expr:
                     found = self.random_transform(value, depth - 1)
                     if found:
                         return found
             return None
-        if isinstance(expr, cst.Subscript):
+        if type(expr) is cst.Subscript:
             key = subscript_string(expr)
             if key is None:
                 return None
             for value in flow.defining_values(expr.value):
-                if isinstance(value, cst.Dict):
+                if type(value) is cst.Dict:
                     for element in value.elements:
-                        if isinstance(element, cst.DictElement) and string_value(element.key) == key:
+                        if type(element) is cst.DictElement and string_value(element.key) == key:
                             return self.random_transform(element.value, depth - 1)
             return None
         for node in walk(expr):
-            if isinstance(node, cst.Call) and self.is_random_op(node):
+            if type(node) is cst.Call and self.is_random_op(node):
                 return last_name(node)
-            if isinstance(node, cst.Name) and node is not expr and isinstance(self._ctx.index.parent(node), cst.Element):
+            if type(node) is cst.Name and node is not expr and type(self._ctx.index.parent(node)) is cst.Element:
                 found = self.random_transform(node, depth - 1)
                 if found:
                     return found
@@ -184,15 +184,15 @@ class AugmentationFacts:
             return None
         random_op = None
         for value in ctx.dataflow.defining_values(dataset):
-            if isinstance(value, cst.Call):
+            if type(value) is cst.Call:
                 random_op = random_op or self.random_transform(_transform_argument(value))
         if random_op is None or _transform_reassigned(ctx):
             return None
         parent = ctx.index.parent(call)
         parts = []
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             target = parent.targets[0].target
-            parts = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
+            parts = [e.value for e in target.elements] if type(target) in (cst.Tuple, cst.List) else [target]
         if last_name(call) == "random_split":
             eval_parts = [p for i, p in enumerate(parts) if i > 0 and ctx.roles.name_role(ctx.code(p)) != TRAIN]
             if not eval_parts:
@@ -216,17 +216,17 @@ class AugmentationFacts:
             return None
         random_op = None
         body = function
-        if isinstance(function, cst.Name) and ctx.dataflow.function(function.value) is not None:
+        if type(function) is cst.Name and ctx.dataflow.function(function.value) is not None:
             body = ctx.dataflow.function(function.value).body  # a helper defined in this file
         for node in walk(body):
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 if self.is_random_op(node):
                     random_op = last_name(node)
-                elif isinstance(node.func, cst.Name):
+                elif type(node.func) is cst.Name:
                     random_op = random_op or self.random_transform(node.func)
             if random_op:
                 break
-        if isinstance(function, cst.Name) and random_op is None:
+        if type(function) is cst.Name and random_op is None:
             random_op = self.random_transform(function)
         return AugmentedEvaluation(call, MAPPED, random_op) if random_op else None
 
@@ -234,7 +234,7 @@ class AugmentationFacts:
         ctx = self._ctx
         augmenting = None
         for value in ctx.dataflow.defining_values(call.func.value):  # type: ignore[attr-defined]
-            if isinstance(value, cst.Call) and last_name(value) == "ImageDataGenerator":
+            if type(value) is cst.Call and last_name(value) == "ImageDataGenerator":
                 augmenting = next((a.keyword.value for a in value.args if a.keyword is not None
                                    and a.keyword.value in AUGMENTING_GENERATOR_ARGS and not falsy(a.value)), None)
         if augmenting is None:
@@ -257,7 +257,7 @@ class AugmentationFacts:
         if len(assign.targets) != 1:
             return None
         target = assign.targets[0].target
-        if not (isinstance(target, cst.Attribute) and target.attr.value in ("transform", "transforms")):
+        if not (type(target) is cst.Attribute and target.attr.value in ("transform", "transforms")):
             return None
         if not is_eval(self._ctx.roles.along_flow(target.value)):
             return None
@@ -267,9 +267,9 @@ class AugmentationFacts:
 
 def falsy(node: cst.BaseExpression) -> bool:
     """`0`, `0.0`, `False`, `None`: an ImageDataGenerator argument that does not augment."""
-    if isinstance(node, (cst.Integer, cst.Float)):
+    if type(node) in (cst.Integer, cst.Float):
         return node.evaluated_value == 0
-    return bool_value(node) is False or (isinstance(node, cst.Name) and node.value == "None")
+    return bool_value(node) is False or (type(node) is cst.Name and node.value == "None")
 
 
 def _transform_argument(call: cst.Call) -> Optional[cst.BaseExpression]:
@@ -283,7 +283,7 @@ def _transform_reassigned(ctx: "FileContext") -> bool:
     """Someone sets `val_set.dataset.transform = ...` later: the author handled it."""
     for assign in ctx.index.of_type(cst.Assign):
         for target in assign.targets:
-            if isinstance(target.target, cst.Attribute) and target.target.attr.value in ("transform", "transforms"):
+            if type(target.target) is cst.Attribute and target.target.attr.value in ("transform", "transforms"):
                 return True
     return False
 

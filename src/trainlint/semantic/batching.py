@@ -119,15 +119,15 @@ class LoaderTable:
                                                          argument(call, 1, "batch_size")))
         elif self._imports.matches(call, _TORCHTEXT_SPLITS):
             yield from self._torchtext_splits(call)
-        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in _RAY_BATCH_METHODS:
+        elif type(call.func) is cst.Attribute and call.func.attr.value in _RAY_BATCH_METHODS:
             yield from self._bound(call, self._ray(call))
 
     def _bound(self, call: cst.Call, facts: LoaderFacts) -> Iterator[Tuple[Optional[str], LoaderFacts]]:
         """`loader = DataLoader(...)`, or one element of `a, b = DataLoader(x), DataLoader(y)`."""
         parent = self._index.parent(call)
-        if isinstance(parent, cst.Assign):
+        if type(parent) is cst.Assign:
             names = [dotted_name(target.target) for target in parent.targets]
-        elif isinstance(parent, cst.Element):
+        elif type(parent) is cst.Element:
             names = [self._tuple_target_name(parent)]
         else:
             names = []
@@ -139,8 +139,8 @@ class LoaderTable:
 
     def _tuple_target_name(self, element: cst.Element) -> Optional[str]:
         values = self._index.parent(element)
-        assign = self._index.parent(values) if isinstance(values, cst.Tuple) else None
-        if not isinstance(assign, cst.Assign) or assign.value is not values or len(assign.targets) != 1:
+        assign = self._index.parent(values) if type(values) is cst.Tuple else None
+        if type(assign) is not cst.Assign or assign.value is not values or len(assign.targets) != 1:
             return None
         names = _tuple_names(assign.targets[0].target, len(values.elements))
         position = list(values.elements).index(element)
@@ -189,10 +189,10 @@ class LoaderTable:
         """`train_it, val_it, test_it = BucketIterator.splits((tr, va, te), batch_size=64)`."""
         parent = self._index.parent(call)
         datasets = argument(call, 0, "datasets")
-        parts = list(datasets.elements) if isinstance(datasets, (cst.Tuple, cst.List)) else None
+        parts = list(datasets.elements) if type(datasets) in (cst.Tuple, cst.List) else None
         sizes = keyword_value(call, "batch_sizes")
-        size_parts = list(sizes.elements) if isinstance(sizes, (cst.Tuple, cst.List)) else None
-        if not isinstance(parent, cst.Assign) or len(parent.targets) != 1 or parts is None:
+        size_parts = list(sizes.elements) if type(sizes) in (cst.Tuple, cst.List) else None
+        if type(parent) is not cst.Assign or len(parent.targets) != 1 or parts is None:
             return
         names = _tuple_names(parent.targets[0].target, len(parts))
         if names is None:
@@ -207,7 +207,7 @@ class LoaderTable:
 
     @staticmethod
     def _ray(call: cst.Call) -> LoaderFacts:
-        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+        receiver = call.func.value if type(call.func) is cst.Attribute else None
         return LoaderFacts(
             call=call,
             dataset=receiver,
@@ -219,10 +219,10 @@ class LoaderTable:
         )
 
     def _subset_sampler(self, sampler: Optional[cst.BaseExpression]) -> Optional[str]:
-        if isinstance(sampler, (cst.Name, cst.Attribute)):
+        if type(sampler) in (cst.Name, cst.Attribute):
             values = self._sampler_values.get(dotted_name(sampler) or "", [])
             sampler = values[0] if len(values) == 1 else None
-        if not isinstance(sampler, cst.Call):
+        if type(sampler) is not cst.Call:
             return None
         name = last_name(sampler)
         if name in _SUBSET_SAMPLERS:
@@ -230,7 +230,7 @@ class LoaderTable:
         if name == "WeightedRandomSampler":
             count = argument(sampler, 1, "num_samples")
             # `num_samples=len(weights)` draws as many samples as there are: not a subset.
-            if count is not None and not (isinstance(count, cst.Call) and last_name(count) == "len"):
+            if count is not None and not (type(count) is cst.Call and last_name(count) == "len"):
                 return name
         return None
 
@@ -252,21 +252,21 @@ def _single_samples(call: cst.Call) -> bool:
     size = argument(call, 1, "batch_size")
     if size is None:
         return keyword_value(call, "batch_sampler") is None
-    if isinstance(size, cst.Integer):
+    if type(size) is cst.Integer:
         return size.value == "1"
-    return isinstance(size, cst.Name) and size.value == "None"
+    return type(size) is cst.Name and size.value == "None"
 
 
 def _is_one(node: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(node, cst.Integer) and node.value == "1"
+    return type(node) is cst.Integer and node.value == "1"
 
 
 def _tuple_names(target: cst.BaseExpression, count: int) -> Optional[List[Optional[str]]]:
     """The dotted names of a flat tuple/list target of `count` elements (None where an
     element is not a name), or None when the target is not such a tuple."""
-    if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != count:
+    if type(target) not in (cst.Tuple, cst.List) or len(target.elements) != count:
         return None
-    if any(isinstance(element, cst.StarredElement) for element in target.elements):
+    if any(type(element) is cst.StarredElement for element in target.elements):
         return None
     return [dotted_name(element.value) for element in target.elements]
 

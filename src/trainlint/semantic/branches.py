@@ -66,7 +66,7 @@ class BranchArms:
         for ancestor in self.index.ancestors(binding.node):
             if isinstance(ancestor, _SCOPES):
                 break
-            if isinstance(ancestor, cst.If):
+            if type(ancestor) is cst.If:
                 if child is ancestor.body:
                     arms.append((ancestor, "body"))
                 elif child is ancestor.orelse:
@@ -78,7 +78,7 @@ class BranchArms:
     def _leaving(self, binding: "Binding", statement: cst.If, arm: Optional[cst.CSTNode]) -> List["Binding"]:
         """What the name holds when `arm` of `statement` (a block, an `else`, or an `elif`
         with arms of its own) has run."""
-        if isinstance(arm, cst.If):  # elif
+        if type(arm) is cst.If:  # elif
             return self._leaving(binding, statement, arm.body) + self._leaving(binding, statement, arm.orelse)
         same = self._by_name.get((id(binding.scope), binding.name), [])
         inside = [b for b in same if arm is not None and self.index.is_inside(b.node, arm)]

@@ -187,7 +187,7 @@ class FileContext:
         statement = self.index.statement_of(node)
         if isinstance(statement, cst.BaseCompoundStatement):
             # Only the header belongs to the statement here, not its body (a match: its cases).
-            body = statement.cases[0] if isinstance(statement, cst.Match) else statement.body  # type: ignore[attr-defined]
+            body = statement.cases[0] if type(statement) is cst.Match else statement.body  # type: ignore[attr-defined]
             return self.position(statement).start.line, self.position(body).start.line
         code_range = self.position(statement)
         return code_range.start.line, code_range.end.line

@@ -99,7 +99,7 @@ class CriteriaTable:
         """The loss computed by `call`, or None if it is not (visibly) a loss."""
         spec = self._functional_spec(call)
         if spec is None:
-            if isinstance(call.func, cst.Call) or _is_name_like(call.func):
+            if type(call.func) is cst.Call or _is_name_like(call.func):
                 spec = self.criterion_spec(call.func, call, bindings)
         if spec is None:
             return None
@@ -134,30 +134,30 @@ class CriteriaTable:
         """What criterion the expression `expr` (seen at node `at`) holds."""
         if depth > 6:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._constructed_spec(expr, at, bindings, depth)
-        if isinstance(expr, cst.Attribute) and dotted_name(expr) is not None:
+        if type(expr) is cst.Attribute and dotted_name(expr) is not None:
             qualified = self._functional_name(expr)
             if qualified is not None:  # `loss_fn = F.cross_entropy`
                 return LossSpec(qualified, frozenset(), MEAN, expr)
-            if isinstance(expr.value, cst.Name) and expr.value.value == "self":
+            if type(expr.value) is cst.Name and expr.value.value == "self":
                 cls = self._index.enclosing(at, cst.ClassDef)
                 if cls is None:
                     return None
                 values = self._attributes.get((cls, expr.attr.value), [])
                 return self._agree([self.criterion_spec(v, v, None, depth + 1) for v in values])
             return None
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             return self._name_spec(expr.value, at, bindings, depth)
         return None
 
     def local_function(self, call: cst.Call) -> Optional[cst.FunctionDef]:
         """The function defined in this file that `helper(...)` / `self.helper(...)` calls."""
         func = call.func
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             candidates = [f for f in self._functions.get(func.value, [])
-                          if not isinstance(self._index.enclosing_scope(f), cst.ClassDef)]
-        elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                          if type(self._index.enclosing_scope(f)) is not cst.ClassDef]
+        elif (type(func) is cst.Attribute and type(func.value) is cst.Name
               and func.value.value == "self"):
             cls = self._index.enclosing(call, cst.ClassDef)
             candidates = [f for f in self._functions.get(func.attr.value, [])
@@ -174,7 +174,7 @@ class CriteriaTable:
             if param.default is not None:
                 bound[param.name.value] = param.default
         positional = list(function.params.posonly_params) + list(function.params.params)
-        if positional and positional[0].name.value in ("self", "cls") and isinstance(call.func, cst.Attribute):
+        if positional and positional[0].name.value in ("self", "cls") and type(call.func) is cst.Attribute:
             positional = positional[1:]  # bound method: the receiver fills `self`
         for arg, param in zip(positional_args(call), positional):
             bound[param.name.value] = arg.value
@@ -225,7 +225,7 @@ class CriteriaTable:
             return spec
         func = call.func
         # nn.CrossEntropyLoss(weight=w).to(device)
-        if isinstance(func, cst.Attribute) and func.attr.value in _DEVICE_METHODS:
+        if type(func) is cst.Attribute and func.attr.value in _DEVICE_METHODS:
             return self.criterion_spec(func.value, at, bindings, depth + 1)
         # functools.partial(F.cross_entropy, weight=w)
         if self._imports.matches(func, {"functools.partial"}):
@@ -275,20 +275,20 @@ class CriteriaTable:
         """`(criterion(out, y) * w).mean()` or `losses = criterion(out, y); (losses * w)`."""
         node: cst.CSTNode = call
         parent = self._index.parent(node)
-        if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Multiply):
+        if type(parent) is cst.BinaryOperation and type(parent.operator) is cst.Multiply:
             other = parent.right if parent.left is node else parent.left
             return self._key(other)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             target = parent.targets[0].target
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 if self._products is None:
                     self._products = defaultdict(list)
                     for operation in self._index.of_type(cst.BinaryOperation):
-                        if isinstance(operation.operator, cst.Multiply):
+                        if type(operation.operator) is cst.Multiply:
                             self._products[self._index.enclosing_function(operation)].append(operation)
                 for operation in self._products.get(self._index.enclosing_function(call), []):
                     for side, other in ((operation.left, operation.right), (operation.right, operation.left)):
-                        if isinstance(side, cst.Name) and side.value == target.value:
+                        if type(side) is cst.Name and side.value == target.value:
                             return self._key(other)
         return None
 
@@ -308,9 +308,9 @@ class CriteriaTable:
                 self._record(assign.target, assign.value, assign)
 
     def _record(self, target: cst.BaseExpression, value: cst.BaseExpression, at: cst.CSTNode) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self._assigned[(self._index.enclosing_function(at), target.value)].append(value)
-        elif (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+        elif (type(target) is cst.Attribute and type(target.value) is cst.Name
               and target.value.value == "self"):
             cls = self._index.enclosing(at, cst.ClassDef)
             if cls is not None:
@@ -348,7 +348,7 @@ def _reduction(call: cst.Call) -> Optional[str]:
 
 
 def _is_name_like(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) or (isinstance(node, cst.Attribute) and dotted_name(node) is not None)
+    return type(node) is cst.Name or (type(node) is cst.Attribute and dotted_name(node) is not None)
 
 
 def _looks_like_mask(key: str) -> bool:

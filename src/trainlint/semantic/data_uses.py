@@ -78,7 +78,7 @@ class DataUses:
         ctx = self._ctx
         node: cst.CSTNode = name
         for parent in ctx.index.ancestors(name):
-            if isinstance(parent, cst.Call) and node is not parent.func:
+            if type(parent) is cst.Call and node is not parent.func:
                 callee = last_name(parent) or ""
                 if mode == BATCH or callee in _WRAPPERS or self._builds_data(parent):
                     if self._is_metric(parent):
@@ -90,12 +90,12 @@ class DataUses:
                 if callee in _INSPECTIONS:
                     return False, []
                 return True, []
-            if isinstance(parent, cst.For) and node is parent.iter:
+            if type(parent) is cst.For and node is parent.iter:
                 taken = BATCH if mode == BATCH or _breaks_at_once(parent) else WHOLE
                 if taken == WHOLE:
                     return True, []
                 return False, [(b, BATCH) for b in self._loop_targets(parent)]
-            if isinstance(parent, (cst.Assign, cst.AnnAssign)) and node is parent.value:
+            if type(parent) in (cst.Assign, cst.AnnAssign) and node is parent.value:
                 followed = ctx.dataflow.bindings_assigned_from(parent)
                 if not followed or any(b.how == "mutate" for b in followed):
                     return True, []  # an attribute or item target: not followed
@@ -132,33 +132,33 @@ class DataUses:
 
 def _is_load(ctx: "FileContext", name: cst.Name) -> bool:
     parent = ctx.index.parent(name)
-    if isinstance(parent, cst.Attribute) and parent.attr is name:
+    if type(parent) is cst.Attribute and parent.attr is name:
         return False
-    if isinstance(parent, cst.Arg) and parent.keyword is name:
+    if type(parent) is cst.Arg and parent.keyword is name:
         return False
-    if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias)):
+    if type(parent) in (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias):
         return False
     return True
 
 
 def _takes_one(value: cst.BaseExpression) -> bool:
     """`next(iter(loader))`, `next(loader_iter)`: one batch."""
-    return isinstance(value, cst.Call) and last_name(value) == "next"
+    return type(value) is cst.Call and last_name(value) == "next"
 
 
 def _breaks_at_once(loop: cst.For) -> bool:
     """`for xb, yb in loader: break`: the loop takes the first batch only."""
-    body = loop.body.body if isinstance(loop.body, cst.IndentedBlock) else []
+    body = loop.body.body if type(loop.body) is cst.IndentedBlock else []
     for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in statement.body):
+        if type(statement) is cst.SimpleStatementLine and any(type(s) is cst.Break for s in statement.body):
             return True
     return False
 
 
 def _names(target: cst.BaseExpression) -> List[cst.Name]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         return [n for e in target.elements for n in _names(e.value)]
     return []
 

@@ -257,10 +257,10 @@ class DataFlow:
         if value is None:
             return False
         if binding.how == "assign" and not any(
-            isinstance(n, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) for n in walk(value)
+            type(n) in (cst.Call, cst.Name, cst.Attribute, cst.Subscript) for n in walk(value)
         ):
             return True
-        if isinstance(value, cst.Call) and last_name(value) in ("len", "int", "round", "float"):
+        if type(value) is cst.Call and last_name(value) in ("len", "int", "round", "float"):
             return True
         return False
 
@@ -280,7 +280,7 @@ class DataFlow:
         """For a name, the values it was assigned (following plain aliases); else [expr]."""
         if expr is None:
             return []
-        if isinstance(expr, cst.Name) and depth > 0:
+        if type(expr) is cst.Name and depth > 0:
             values: List[cst.BaseExpression] = []
             for binding in self.resolve_name(expr.value, expr):
                 if binding.how == "assign" and binding.value is not None:
@@ -326,7 +326,7 @@ class DataFlow:
 
     def _walk_statements(self, body: Iterable[cst.CSTNode], scope) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
                     order = self._next(small)
                     self._small_statement(small, scope, order)
@@ -334,26 +334,26 @@ class DataFlow:
                 self._compound(statement, scope)
 
     def _block(self, block, scope) -> None:
-        if isinstance(block, cst.IndentedBlock):
+        if type(block) is cst.IndentedBlock:
             self._walk_statements(block.body, scope)
-        elif isinstance(block, cst.SimpleStatementSuite):
+        elif type(block) is cst.SimpleStatementSuite:
             for small in block.body:
                 order = self._next(small)
                 self._small_statement(small, scope, order)
 
     def _compound(self, statement: cst.BaseCompoundStatement, scope) -> None:
         order = self._next(statement)
-        if isinstance(statement, cst.FunctionDef):
+        if type(statement) is cst.FunctionDef:
             self._bind(statement.name.value, scope, statement, order, how="def")
-            self._function_def(statement, register=not isinstance(scope, cst.ClassDef))
+            self._function_def(statement, register=type(scope) is not cst.ClassDef)
             return
-        if isinstance(statement, cst.ClassDef):
+        if type(statement) is cst.ClassDef:
             self._bind(statement.name.value, scope, statement, order, how="def")
             self._block(statement.body, statement)
             return
-        if isinstance(statement, cst.For):
+        if type(statement) is cst.For:
             self._bind_for_target(statement.target, statement.iter, scope, statement, order, "for")
-        elif isinstance(statement, cst.With):
+        elif type(statement) is cst.With:
             for item in statement.items:
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
@@ -361,9 +361,9 @@ class DataFlow:
                         self._pending.append((binding, item.item, ROWS, None))
         for attr in ("body", "orelse", "finalbody"):
             block = getattr(statement, attr, None)
-            if isinstance(block, (cst.Else, cst.Finally)):
+            if type(block) in (cst.Else, cst.Finally):
                 self._block(block.body, scope)
-            elif isinstance(block, cst.If):  # elif
+            elif type(block) is cst.If:  # elif
                 self._compound(block, scope)
             elif block is not None:
                 self._block(block, scope)
@@ -388,22 +388,22 @@ class DataFlow:
         self._current_functions.pop()
 
     def _small_statement(self, small: cst.BaseSmallStatement, scope, order: int) -> None:
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             for target in small.targets:
                 self._bind_target(target.target, small.value, scope, small, order)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        elif type(small) is cst.AnnAssign and small.value is not None:
             self._bind_target(small.target, small.value, scope, small, order)
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             root = _root_name(small.target)
             if root is not None:
                 binding = self._bind(root, scope, small, order, value=small.value, how="mutate")
                 self._pending.append((binding, small.target, ROWS, None))
                 self._pending.append((binding, small.value, ROWS, None))
-        elif isinstance(small, cst.Return) and small.value is not None:
+        elif type(small) is cst.Return and small.value is not None:
             if self._current_functions and scope is self._current_functions[-1].node:
                 self._current_functions[-1].returns.append((small.value, order))
-        elif isinstance(small, (cst.Import, cst.ImportFrom)):
-            names = small.names if not isinstance(small.names, cst.ImportStar) else ()
+        elif type(small) in (cst.Import, cst.ImportFrom):
+            names = small.names if type(small.names) is not cst.ImportStar else ()
             for alias in names:
                 bound = alias.asname.name if alias.asname is not None else alias.name
                 name = dotted_name(bound)
@@ -424,10 +424,10 @@ class DataFlow:
                 while comp_for is not None:
                     self._bind_for_target(comp_for.target, comp_for.iter, node, node, order, "comp")
                     comp_for = comp_for.inner_for_in
-            elif isinstance(node, cst.Lambda):
+            elif type(node) is cst.Lambda:
                 for param in node.params.params:
                     self._bind(param.name.value, node, param, order, how="param")
-            elif isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name):
+            elif type(node) is cst.NamedExpr and type(node.target) is cst.Name:
                 binding = self._bind(node.target.value, scope, node, order, value=node.value)
                 self._pending.append((binding, node.value, ROWS, None))
 
@@ -439,18 +439,18 @@ class DataFlow:
             self._pending.append((binding, splitter, ELEMENT, None))
 
     def _bind_target(self, target, value, scope, statement, order) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             binding = self._bind(target.value, scope, statement, order, value=value)
             self.binding_of_target[target] = binding
             self._pending.append((binding, value, ROWS, None))
             return
-        if isinstance(target, (cst.Tuple, cst.List)):
+        if type(target) in (cst.Tuple, cst.List):
             elements = [e for e in target.elements]
             count = len(elements)
             for position, element in enumerate(elements):
                 inner = element.value
-                if isinstance(element, cst.StarredElement) or not isinstance(inner, cst.Name):
-                    if isinstance(inner, (cst.Tuple, cst.List)):
+                if type(element) is cst.StarredElement or type(inner) is not cst.Name:
+                    if type(inner) in (cst.Tuple, cst.List):
                         self._bind_target(inner, value, scope, statement, order)
                     continue
                 binding = self._bind(inner.value, scope, statement, order, value=value)
@@ -459,7 +459,7 @@ class DataFlow:
             return
         # `df["c"] = v`, `df.loc[m, "c"] = v`, `X[:, 0] = v`: a new version of df.
         root = _root_name(target)
-        if root is not None and isinstance(target, cst.Subscript):
+        if root is not None and type(target) is cst.Subscript:
             binding = self._bind(root, scope, statement, order, value=value, how="mutate")
             binding.columns = _subscript_columns(target)
             self.binding_of_target[target] = binding
@@ -471,9 +471,9 @@ class DataFlow:
     def _collect_calls(self) -> None:
         for call in self.index.of_type(cst.Call):
             name = last_name(call)
-            if isinstance(call.func, cst.Name) and call.func.value in self._functions:
+            if type(call.func) is cst.Name and call.func.value in self._functions:
                 self._calls_of.setdefault(call.func.value, []).append(call)
-            if not isinstance(call.func, cst.Attribute):
+            if type(call.func) is not cst.Attribute:
                 qualified = self._qualified(call)
                 if qualified in ("numpy.random.shuffle", "random.shuffle") and call.args:
                     self._mutate(call, call.args[0].value, shuffled=True)
@@ -487,7 +487,7 @@ class DataFlow:
                 self._mutate(call, receiver)
             elif any(
                 arg.keyword is not None and arg.keyword.value == "inplace"
-                and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+                and type(arg.value) is cst.Name and arg.value.value == "True"
                 for arg in call.args
             ):
                 self._mutate(call, receiver)
@@ -495,7 +495,7 @@ class DataFlow:
     def _fit_state(self, call: cst.Call, receiver: cst.BaseExpression) -> None:
         scope = self.scope_of(call)
         order = self.order_of(call)
-        root = receiver.value if isinstance(receiver, cst.Name) else f"<fit@{order}>"
+        root = receiver.value if type(receiver) is cst.Name else f"<fit@{order}>"
         binding = self._bind(root, scope, call, order, value=call, how="mutate")
         self._call_state[call] = binding
         self._pending.append((binding, receiver, STATE, None))
@@ -544,7 +544,7 @@ class DataFlow:
             element = _unpacked_element(expr, position, count)
             if element is not None:
                 expr = element
-            elif isinstance(expr, cst.Call):
+            elif type(expr) is cst.Call:
                 mapped = self._unpacked_call(expr, position, count)
                 if mapped is not None:
                     return mapped
@@ -557,10 +557,10 @@ class DataFlow:
 
     def _unpacked_call(self, call: cst.Call, position: int, count: int) -> Optional[List[Ref]]:
         """`a, b = helper(...)` with every `return x, y` of the helper: a ← x, b ← y."""
-        if isinstance(call.func, cst.Name) and call.func.value in self._functions:
+        if type(call.func) is cst.Name and call.func.value in self._functions:
             function = self._functions[call.func.value]
             if not function.returns or not all(
-                isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count
+                type(value) in (cst.Tuple, cst.List) and len(value.elements) == count
                 for value, _order in function.returns
             ):
                 return None
@@ -581,7 +581,7 @@ class DataFlow:
         function.results[key] = binding
         self.all_bindings.append(binding)
         for value, _order in function.returns:
-            if part is not None and isinstance(value, (cst.Tuple, cst.List)):
+            if part is not None and type(value) in (cst.Tuple, cst.List):
                 value = value.elements[part[0]].value
             binding.parents.extend(self._refs(value, ROWS, False))
         return binding
@@ -604,13 +604,13 @@ class DataFlow:
             table = self._bindings.get(scope, {})
             bindings = table.get(name)
             if bindings:
-                if isinstance(scope, COMPREHENSIONS) or isinstance(scope, cst.Lambda):
+                if isinstance(scope, COMPREHENSIONS) or type(scope) is cst.Lambda:
                     return list(bindings)
                 before = [b for b in bindings if b.order < order]
                 return [before[-1]] if before else [bindings[-1]]
             if scope is None:
                 return self._free(name)
-            if isinstance(scope, cst.FunctionDef):
+            if type(scope) is cst.FunctionDef:
                 order = self._reference_order(scope, order)
             scope = self.scope_of(scope)
 
@@ -638,16 +638,16 @@ class DataFlow:
         return candidates[0] if candidates else None
 
     def _refs(self, node: cst.CSTNode, kind: str, opaque: bool) -> Iterator[Ref]:
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             for binding in self._resolve(node.value, self.scope_of(node), self.order_of(node)):
                 yield Ref(binding, kind, opaque)
             return
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             # `X.shape[0]`, `df.columns`: sizes and labels, not rows
             inner = PARAM if node.attr.value in SIZE_ATTRIBUTES else kind
             yield from self._refs(node.value, inner, opaque)
             return
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             part = self.part_subscripts.get(node)
             if part is not None:
                 yield Ref(part, kind, opaque)
@@ -659,25 +659,25 @@ class DataFlow:
             for element_node in node.slice:
                 yield from self._refs(element_node.slice, INDEX, opaque)
             return
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             yield from self._call_refs(node, kind, opaque)
             return
         if isinstance(node, (cst.Lambda,) + COMPREHENSIONS):
             yield from self._comprehension_refs(node, kind, opaque)
             return
-        if isinstance(node, (cst.Arg,)):
+        if type(node) is cst.Arg:
             yield from self._refs(node.value, kind, opaque)
             return
-        if isinstance(node, (cst.Param, cst.Parameters)):
+        if type(node) in (cst.Param, cst.Parameters):
             return
         for child in self.index.child_nodes(node):
             yield from self._refs(child, kind, opaque)
 
     def _comprehension_refs(self, node, kind, opaque) -> Iterator[Ref]:
-        if isinstance(node, cst.Lambda):
+        if type(node) is cst.Lambda:
             yield from self._refs(node.body, kind, opaque)
             return
-        if isinstance(node, cst.DictComp):
+        if type(node) is cst.DictComp:
             yield from self._refs(node.key, kind, opaque)
             yield from self._refs(node.value, kind, opaque)
         else:
@@ -691,7 +691,7 @@ class DataFlow:
     def _call_refs(self, call: cst.Call, kind: str, opaque: bool) -> Iterator[Ref]:
         func = call.func
         # A function defined in this file: its result is what it returns.
-        if isinstance(func, cst.Name) and func.value in self._functions:
+        if type(func) is cst.Name and func.value in self._functions:
             result = self._result(self._functions[func.value], None)
             yield Ref(result, kind, opaque)
             return
@@ -705,7 +705,7 @@ class DataFlow:
             return
         qualified = self._qualified(call)
         method = last_name(call)
-        if isinstance(func, cst.Attribute) and (qualified is None or not _is_module_path(qualified)):
+        if type(func) is cst.Attribute and (qualified is None or not _is_module_path(qualified)):
             # A method on a value: `df.drop(...)`, `scaler.transform(X)`, `model.predict(X)`.
             receiver_kind = STATE if method in STATE_METHODS and kind == ROWS else kind
             dropped = _dropped_columns(call) if method == "drop" else None
@@ -716,13 +716,13 @@ class DataFlow:
                 yield from self._refs(arg.value, arg_kind, opaque)
             return
         known = qualified is not None and qualified.split(".")[0] in KNOWN_LIBRARIES
-        builtin = isinstance(func, cst.Name) and func.value in BUILTINS and qualified is None
-        local_class = isinstance(func, cst.Name) and qualified is None and any(
-            b.how == "def" and isinstance(b.node, cst.ClassDef)
+        builtin = type(func) is cst.Name and func.value in BUILTINS and qualified is None
+        local_class = type(func) is cst.Name and qualified is None and any(
+            b.how == "def" and type(b.node) is cst.ClassDef
             for b in self._resolve(func.value, self.scope_of(call), self.order_of(call))
         )
         through = opaque or not (known or builtin or local_class)
-        sizes = isinstance(func, cst.Name) and func.value in ("len", "range") and qualified is None
+        sizes = type(func) is cst.Name and func.value in ("len", "range") and qualified is None
         for arg in call.args:
             if sizes:
                 yield from self._refs(arg.value, PARAM, through)  # `len(X)` is a number
@@ -742,38 +742,38 @@ def _is_module_path(qualified: str) -> bool:
 
 def _root_name(node: cst.CSTNode) -> Optional[str]:
     """`df` for `df`, `df["a"]`, `df.loc[m, "a"]`, `df["a"].iloc[0]`."""
-    while isinstance(node, (cst.Subscript, cst.Attribute)):
+    while type(node) in (cst.Subscript, cst.Attribute):
         node = node.value
-    return node.value if isinstance(node, cst.Name) else None
+    return node.value if type(node) is cst.Name else None
 
 
 def _target_names(target: cst.CSTNode) -> Iterator[str]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif type(target) in (cst.Tuple, cst.List):
         for element in target.elements:
             yield from _target_names(element.value)
 
 
 def _target_name_nodes(target: cst.CSTNode) -> Iterator[cst.Name]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         yield target
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif type(target) in (cst.Tuple, cst.List):
         for element in target.elements:
             yield from _target_name_nodes(element.value)
 
 
 def unwrap_enumerate(iterable: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name):
+    if type(iterable) is cst.Call and type(iterable.func) is cst.Name:
         if iterable.func.value in ("enumerate", "tqdm", "list") and iterable.args:
             return iterable.args[0].value
     return iterable
 
 
 def _unpacked_element(value: cst.BaseExpression, position: int, count: int) -> Optional[cst.BaseExpression]:
-    if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count:
+    if type(value) in (cst.Tuple, cst.List) and len(value.elements) == count:
         element = value.elements[position]
-        if not isinstance(element, cst.StarredElement):
+        if type(element) is not cst.StarredElement:
             return element.value
     return None
 
@@ -784,13 +784,13 @@ def _subscript_columns(target: cst.Subscript) -> Optional[Tuple[str, ...]]:
     if not elements:
         return None
     last = elements[-1].slice
-    if not isinstance(last, cst.Index):
+    if type(last) is not cst.Index:
         return None
     value = last.value
     single = string_value(value)
     if single is not None:
         return (single,)
-    if isinstance(value, (cst.List, cst.Tuple)):
+    if type(value) in (cst.List, cst.Tuple):
         labels = [string_value(e.value) for e in value.elements]
         if labels and all(label is not None for label in labels):
             return tuple(labels)  # type: ignore[arg-type]
@@ -802,16 +802,16 @@ def _is_element_index(flow: DataFlow, subscript: cst.Subscript) -> bool:
     if len(subscript.slice) < 1:
         return False
     first = subscript.slice[0].slice
-    if not isinstance(first, cst.Index):
+    if type(first) is not cst.Index:
         return False
     value = first.value
-    if isinstance(value, cst.Integer):
+    if type(value) is cst.Integer:
         return True
-    if isinstance(value, cst.Name):
+    if type(value) is cst.Name:
         for binding in flow.resolve_name(value.value, value):
             if binding.how in ("for", "comp"):
                 iterable = unwrap_enumerate(binding.value) if binding.value is not None else None
-                if isinstance(iterable, cst.Call) and last_name(iterable) == "range":
+                if type(iterable) is cst.Call and last_name(iterable) == "range":
                     return True
     return False
 
@@ -819,7 +819,7 @@ def _is_element_index(flow: DataFlow, subscript: cst.Subscript) -> bool:
 def _frame_of(target: cst.Subscript) -> cst.BaseExpression:
     """`df` for `df["c"]` and `df.loc[m, "c"]`."""
     value = target.value
-    if isinstance(value, cst.Attribute) and value.attr.value in ("loc", "iloc", "at", "iat"):
+    if type(value) is cst.Attribute and value.attr.value in ("loc", "iloc", "at", "iat"):
         return value.value
     return value
 
@@ -835,7 +835,7 @@ def _dropped_columns(call: cst.Call) -> Optional[frozenset]:
         axis = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "axis"), None)
         if len(positional) >= 2:
             axis = positional[1].value
-        is_columns = (isinstance(axis, cst.Integer) and axis.value == "1") or string_value(axis) == "columns"
+        is_columns = (type(axis) is cst.Integer and axis.value == "1") or string_value(axis) == "columns"
         if positional and is_columns:
             columns = positional[0].value
     if columns is None:
@@ -843,7 +843,7 @@ def _dropped_columns(call: cst.Call) -> Optional[frozenset]:
     single = string_value(columns)
     if single is not None:
         return frozenset({single})
-    if isinstance(columns, (cst.List, cst.Tuple)):
+    if type(columns) in (cst.List, cst.Tuple):
         labels = {string_value(e.value) for e in columns.elements}
         labels.discard(None)
         return frozenset(labels) if labels else None  # type: ignore[arg-type]

@@ -52,7 +52,7 @@ class SizeTable:
         name = dotted_name(target)
         if name is not None:
             self._values[name].append(value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             for position, element in enumerate(target.elements):
                 element_name = dotted_name(element.value)
                 if element_name is not None:
@@ -64,7 +64,7 @@ class SizeTable:
         """A literal integer (`64`, `1_000`), or a name bound once in the file to one."""
         if expr is None or depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Integer):
+        if type(expr) is cst.Integer:
             try:
                 return int(expr.value.replace("_", ""), 0)
             except ValueError:
@@ -76,7 +76,7 @@ class SizeTable:
         """How many samples the dataset expression holds, when the code states it."""
         if expr is None or depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._call_length(expr, depth)
         name = dotted_name(expr)
         if name is None:
@@ -115,10 +115,10 @@ class SizeTable:
 
     def _split_length(self, call: cst.BaseExpression, position: int) -> Optional[int]:
         """Element `position` of `random_split(ds, [n1, n2, ...])` with integer lengths."""
-        if not isinstance(call, cst.Call) or not self._imports.matches(call, _RANDOM_SPLIT):
+        if type(call) is not cst.Call or not self._imports.matches(call, _RANDOM_SPLIT):
             return None
         lengths = argument(call, 1, "lengths")
-        if not isinstance(lengths, (cst.List, cst.Tuple)) or position >= len(lengths.elements):
+        if type(lengths) not in (cst.List, cst.Tuple) or position >= len(lengths.elements):
             return None
         return self.integer(lengths.elements[position].value)
 
@@ -126,11 +126,11 @@ class SizeTable:
         """How many indices: `range(a, b)`, `range(n)`, a written-out list."""
         if indices is None or depth > _MAX_DEPTH:
             return None
-        if isinstance(indices, (cst.List, cst.Tuple)):
-            if any(isinstance(element, cst.StarredElement) for element in indices.elements):
+        if type(indices) in (cst.List, cst.Tuple):
+            if any(type(element) is cst.StarredElement for element in indices.elements):
                 return None
             return len(indices.elements)
-        if isinstance(indices, cst.Call) and last_name(indices.func) == "range" and dotted_name(indices.func) == "range":
+        if type(indices) is cst.Call and last_name(indices.func) == "range" and dotted_name(indices.func) == "range":
             args = positional_args(indices)
             bounds = [self.integer(arg.value) for arg in args]
             if len(args) == 1 and bounds[0] is not None:
@@ -143,10 +143,10 @@ class SizeTable:
 
     def _rows(self, expr: cst.BaseExpression) -> Optional[int]:
         """`x[a:b]` / `x[:b]` with integer bounds (and no step)."""
-        if not isinstance(expr, cst.Subscript) or len(expr.slice) < 1:
+        if type(expr) is not cst.Subscript or len(expr.slice) < 1:
             return None
         first = expr.slice[0].slice
-        if not isinstance(first, cst.Slice) or first.step is not None or first.upper is None:
+        if type(first) is not cst.Slice or first.step is not None or first.upper is None:
             return None
         lower = self.integer(first.lower) if first.lower is not None else 0
         upper = self.integer(first.upper)

@@ -26,7 +26,7 @@ def add_keyword_argument(ctx: "FileContext", call: cst.Call, name: str, value_co
     call_end = ctx.position(call).end
     closing_line = lines[call_end.line - 1] if call_end.line <= len(lines) else ""
     paren_alone = closing_line[: call_end.column - 1].strip() == ""
-    has_trailing_comma = isinstance(last.comma, cst.Comma)
+    has_trailing_comma = type(last.comma) is cst.Comma
     if has_trailing_comma and paren_alone:
         indent = ctx.indentation_of(last)
         return Edit(call_end.line, 1, call_end.line, 1, f"{indent}{argument},{_newline(ctx)}")

@@ -161,10 +161,10 @@ class EpochFigures:
         if expr is None or depth > 5:
             return None
         core = _strip(expr)
-        if isinstance(core, cst.Integer) and core.value == "1":
+        if type(core) is cst.Integer and core.value == "1":
             return BATCH_COUNT
-        if isinstance(core, cst.BinaryOperation):
-            if isinstance(core.operator, cst.Multiply):
+        if type(core) is cst.BinaryOperation:
+            if type(core.operator) is cst.Multiply:
                 for side, other in ((core.left, core.right), (core.right, core.left)):
                     if _is_number(side):
                         return self._value_kind(other, loop, at, depth + 1)
@@ -172,14 +172,14 @@ class EpochFigures:
                     if self._is_batch_size(side, loop):
                         return SAMPLE_SUM
                 return None
-            if isinstance(core.operator, cst.Divide):
+            if type(core.operator) is cst.Divide:
                 return BATCH_MEAN
             return None
-        if isinstance(core, cst.Call):
+        if type(core) is cst.Call:
             name = last_name(core.func)
             if name == "len" and positional_args(core):
                 arg = positional_args(core)[0].value
-                if isinstance(arg, cst.Name) and arg.value in loop.batch_names:
+                if type(arg) is cst.Name and arg.value in loop.batch_names:
                     if len(loop.batch_names) == 1 and self._structured_batch(arg.value, loop):
                         return LEN_BATCH
                     return SAMPLE_COUNT if len(loop.batch_names) > 1 else None
@@ -202,11 +202,11 @@ class EpochFigures:
             if callee is not None and _looks_like_criterion(callee.rsplit(".", 1)[-1]):
                 return LIKELY_MEAN
             return None
-        if isinstance(core, (cst.Subscript, cst.Attribute)) and self._is_batch_size(core, loop):
+        if type(core) in (cst.Subscript, cst.Attribute) and self._is_batch_size(core, loop):
             return SAMPLE_COUNT  # `y.shape[0]`, `batch.num_graphs`
-        if isinstance(core, cst.Attribute) and core.attr.value == "loss":
+        if type(core) is cst.Attribute and core.attr.value == "loss":
             return BATCH_MEAN  # Hugging Face `outputs.loss`: mean over the batch's tokens
-        if isinstance(core, cst.Name):
+        if type(core) is cst.Name:
             value = self._assigned_before(core.value, loop, at)
             if value is not None:
                 return self._value_kind(value, loop, at, depth + 1)
@@ -215,9 +215,9 @@ class EpochFigures:
     def _is_batch_size(self, node: cst.BaseExpression, loop) -> bool:
         """`x.size(0)`, `y.shape[0]`, `len(y)`, `y.numel()`, `x.size()[0]` on batch data."""
         node = _strip(node)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             name = last_name(node.func)
-            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            receiver = node.func.value if type(node.func) is cst.Attribute else None
             if name == "size" and receiver is not None:
                 args = positional_args(node)
                 return bool(args) and _is_zero_index(args[0].value) and self._is_batch_data(receiver, loop)
@@ -226,17 +226,17 @@ class EpochFigures:
             if name == "len" and positional_args(node):
                 return self._is_batch_data(positional_args(node)[0].value, loop)
             return False
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        if type(node) is cst.Subscript and len(node.slice) == 1:
             index = node.slice[0].slice
-            if isinstance(index, cst.Index) and _is_zero_index(index.value):
+            if type(index) is cst.Index and _is_zero_index(index.value):
                 base = node.value
-                if isinstance(base, cst.Attribute) and base.attr.value == "shape":
+                if type(base) is cst.Attribute and base.attr.value == "shape":
                     return self._is_batch_data(base.value, loop)
-                if isinstance(base, cst.Call) and last_name(base.func) == "size" and isinstance(base.func, cst.Attribute):
+                if type(base) is cst.Call and last_name(base.func) == "size" and type(base.func) is cst.Attribute:
                     return self._is_batch_data(base.func.value, loop)
-        if isinstance(node, cst.Attribute) and node.attr.value == "num_graphs":
+        if type(node) is cst.Attribute and node.attr.value == "num_graphs":
             return self._is_batch_data(node.value, loop)  # PyTorch Geometric: graphs in the batch
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return node.value == "bs" or "batch_size" in node.value
         return False
 
@@ -244,11 +244,11 @@ class EpochFigures:
         """A batch variable, an element of one (`batch["labels"]`), or a name assigned from
         one inside the loop (`images = images.to(device)`, `labels = batch[1]`)."""
         base = node
-        while isinstance(base, (cst.Subscript, cst.Attribute)):
+        while type(base) in (cst.Subscript, cst.Attribute):
             base = base.value
-        if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute):
+        if type(base) is cst.Call and type(base.func) is cst.Attribute:
             return self._is_batch_data(base.func.value, loop)
-        if isinstance(base, cst.Name):
+        if type(base) is cst.Name:
             if base.value in loop.batch_names:
                 return True
             return any(base.value == n for n in self._names_assigned_in(loop))
@@ -257,14 +257,14 @@ class EpochFigures:
     def _structured_batch(self, name: str, loop) -> bool:
         """The batch is a dict or tuple: `batch["x"]`, `batch[0]`, `**batch`, `x, y = batch`."""
         for node in self._in_loop(loop, cst.Subscript):
-            if isinstance(node.value, cst.Name) and node.value.value == name:
+            if type(node.value) is cst.Name and node.value.value == name:
                 return True
         for arg in self._in_loop(loop, cst.Arg):
-            if arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == name:
+            if arg.star == "**" and type(arg.value) is cst.Name and arg.value.value == name:
                 return True
         for assign in self._in_loop(loop, cst.Assign):
-            if isinstance(assign.value, cst.Name) and assign.value.value == name and \
-                    any(isinstance(t.target, (cst.Tuple, cst.List)) for t in assign.targets):
+            if type(assign.value) is cst.Name and assign.value.value == name and \
+                    any(type(t.target) in (cst.Tuple, cst.List) for t in assign.targets):
                 return True
         return False
 
@@ -286,7 +286,7 @@ class EpochFigures:
         for assign in self._in_loop(loop, cst.Assign):
             for target in assign.targets:
                 for element in _flatten(target.target):
-                    if isinstance(element, cst.Name):
+                    if type(element) is cst.Name:
                         names.add(element.value)
         return names
 
@@ -299,7 +299,7 @@ class EpochFigures:
             if self._index.span(assign)[0] > limit:
                 continue
             for target in assign.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
+                if type(target.target) is cst.Name and target.target.value == name:
                     found = assign.value
         return found
 
@@ -312,10 +312,10 @@ class EpochFigures:
         if not by_name:
             return
         for division in self._index.of_type(cst.BinaryOperation):
-            if isinstance(division.operator, cst.Divide):
+            if type(division.operator) is cst.Divide:
                 self._division(by_name, division, division.left, division.right)
         for statement in self._index.of_type(cst.AugAssign):
-            if isinstance(statement.operator, cst.DivideAssign):  # `epoch_loss /= batch_idx + 1`
+            if type(statement.operator) is cst.DivideAssign:  # `epoch_loss /= batch_idx + 1`
                 self._division(by_name, statement, statement.target, statement.value)
 
     def _division(self, by_name, node: cst.CSTNode, left: cst.BaseExpression,
@@ -347,15 +347,15 @@ class EpochFigures:
         if depth > 4:
             return None, None, None
         core = _strip(expr)
-        if isinstance(core, cst.Call) and last_name(core.func) == "max" and positional_args(core):
+        if type(core) is cst.Call and last_name(core.func) == "max" and positional_args(core):
             core = _strip(positional_args(core)[0].value)  # max(n, 1)
         if _batches_from_index(core, loop):
             return BATCHES, loop.loader, None
-        if isinstance(core, cst.BinaryOperation):
+        if type(core) is cst.BinaryOperation:
             return None, None, None
-        if isinstance(core, cst.Call) and last_name(core.func) == "len" and positional_args(core):
+        if type(core) is cst.Call and last_name(core.func) == "len" and positional_args(core):
             arg = positional_args(core)[0].value
-            if isinstance(arg, cst.Attribute) and arg.attr.value == "dataset":
+            if type(arg) is cst.Attribute and arg.attr.value == "dataset":
                 return SAMPLES, arg.value, arg.value
             name = dotted_name(arg)
             if name is not None and (name == loop.loader_name or self._loaders.named(name) is not None):
@@ -364,7 +364,7 @@ class EpochFigures:
             if facts and all(_same_expr(self._module, f.dataset, arg) for f in facts):
                 return SAMPLES, arg, None
             return None, arg, None
-        if isinstance(core, cst.Name):
+        if type(core) is cst.Name:
             for acc in self.accumulated:
                 if acc.loop is loop and acc.name == core.value:
                     if acc.kind == SAMPLE_COUNT or acc.kind == LEN_BATCH:
@@ -385,12 +385,12 @@ class EpochFigures:
         if index is None or _enumerate_start(loop) != 0:
             return
         for assign in self._in_loop(loop, cst.Assign):
-            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            if len(assign.targets) != 1 or type(assign.targets[0].target) is not cst.Name:
                 continue
             name = assign.targets[0].target.value
             value = assign.value
-            if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide)
-                    and isinstance(value.left, cst.BinaryOperation) and isinstance(value.left.operator, cst.Add)):
+            if not (type(value) is cst.BinaryOperation and type(value.operator) is cst.Divide
+                    and type(value.left) is cst.BinaryOperation and type(value.left.operator) is cst.Add):
                 continue
             if self._loops.loop_of(assign) is not loop:
                 continue
@@ -416,7 +416,7 @@ class EpochFigures:
         core = _strip(count)
         if _batches_from_index(core, loop):
             return True
-        return isinstance(core, cst.Name) and any(
+        return type(core) is cst.Name and any(
             acc.loop is loop and acc.name == core.value and acc.kind == BATCH_COUNT for acc in self.accumulated)
 
     def _single_assignment(self, name: str, function) -> Optional[cst.BaseExpression]:
@@ -433,7 +433,7 @@ class EpochFigures:
         for assign in self._in_loop(loop, cst.Assign):
             if self._loops.loop_of(assign) is not loop:
                 continue
-            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            if len(assign.targets) != 1 or type(assign.targets[0].target) is not cst.Name:
                 continue
             name = assign.targets[0].target.value
             if name in accumulated or name in loop.batch_names or name in seen:
@@ -453,19 +453,19 @@ class EpochFigures:
         names = set()
         for call in self._in_loop(loop, cst.Call):
             func = call.func
-            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+            if type(func) is cst.Attribute and type(func.value) is cst.Name \
                     and func.attr.value in _UPDATE_METHODS:
                 names.add(func.value.value)
         return names
 
     def _is_metric_value(self, name: str, value: cst.BaseExpression, loop, at) -> bool:
         core = _strip(value)
-        if isinstance(core, cst.Call) and self._criteria.loss_use(core) is not None:
+        if type(core) is cst.Call and self._criteria.loss_use(core) is not None:
             return True
         tokens = set(name_tokens(name)) | set(name.lower().split("_"))
         if not tokens & _METRIC_WORDS:
             return False
-        if isinstance(core, cst.Call) and last_name(core.func) in _METRIC_FUNCTIONS:
+        if type(core) is cst.Call and last_name(core.func) in _METRIC_FUNCTIONS:
             return True
         return self._value_kind(value, loop, at) in (BATCH_MEAN, LIKELY_MEAN, SAMPLE_SUM, COUNT)
 
@@ -492,7 +492,7 @@ class EpochFigures:
         for assign in self._index.of_type(cst.Assign):
             function = self._index.enclosing_function(assign)
             for target in assign.targets:
-                if isinstance(target.target, cst.Name):
+                if type(target.target) is cst.Name:
                     self._assigns_by_name.setdefault((function, target.target.value), []).append(assign.value)
         for name in self._index.of_type(cst.Name):
             usage = self._usage(name)
@@ -502,7 +502,7 @@ class EpochFigures:
         for mentions in self._mentions.values():
             mentions.sort(key=lambda mention: (mention[0], mention[1]))
         for statement in self._index.of_type(cst.AugAssign):
-            if isinstance(statement.target, cst.Name):
+            if type(statement.target) is cst.Name:
                 key = (self._index.enclosing_function(statement), statement.target.value)
                 self._in_place.setdefault(key, []).append(self._index.span(statement)[0])
 
@@ -548,15 +548,15 @@ _UNPACKING = frozenset({cst.Tuple, cst.List, cst.Element, cst.StarredElement})
 def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
     """Remove `.item()`, `.detach()`, `.cpu()`, `float(...)`, parentheses and the like."""
     while True:
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _PASS_THROUGH and not node.args:
+            if type(func) is cst.Attribute and func.attr.value in _PASS_THROUGH and not node.args:
                 node = func.value
                 continue
-            if isinstance(func, cst.Name) and func.value in _NUMBER_CASTS and len(node.args) == 1:
+            if type(func) is cst.Name and func.value in _NUMBER_CASTS and len(node.args) == 1:
                 node = node.args[0].value
                 continue
-        if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        if type(node) is cst.Attribute and node.attr.value == "data":
             node = node.value
             continue
         return node
@@ -564,7 +564,7 @@ def _strip(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def _numerator_name(node: cst.BaseExpression) -> Optional[str]:
     node = _strip(node)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         if _is_number(node.left):
             return _numerator_name(node.right)
         if _is_number(node.right):
@@ -574,18 +574,18 @@ def _numerator_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _is_number(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float))
+    return type(node) in (cst.Integer, cst.Float)
 
 
 def _running_mean_update(module: cst.Module, accumulator) -> Optional[Tuple[cst.BaseExpression, cst.BaseExpression]]:
     """`avg += (x - avg) / n` or `avg = avg + (x - avg) / n`: (x, n); else None."""
-    if isinstance(accumulator.node, cst.AugAssign) and not isinstance(accumulator.node.operator, cst.AddAssign):
+    if type(accumulator.node) is cst.AugAssign and type(accumulator.node.operator) is not cst.AddAssign:
         return None
     value = accumulator.value
-    if not (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide)):
+    if not (type(value) is cst.BinaryOperation and type(value.operator) is cst.Divide):
         return None
     delta = value.left
-    if not (isinstance(delta, cst.BinaryOperation) and isinstance(delta.operator, cst.Subtract)):
+    if not (type(delta) is cst.BinaryOperation and type(delta.operator) is cst.Subtract):
         return None
     if expression_key(module, delta.right) != accumulator.name:
         return None
@@ -594,9 +594,9 @@ def _running_mean_update(module: cst.Module, accumulator) -> Optional[Tuple[cst.
 
 def _is_product_of_names(node: cst.BaseExpression, first: str, second: str) -> bool:
     """`first * second` in either order."""
-    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+    if not (type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply):
         return False
-    names = {n.value for n in (node.left, node.right) if isinstance(n, cst.Name)}
+    names = {n.value for n in (node.left, node.right) if type(n) is cst.Name}
     return names == {first, second}
 
 
@@ -607,11 +607,11 @@ def _batches_from_index(core: cst.BaseExpression, loop) -> bool:
     if index is None:
         return False
     start = _enumerate_start(loop)
-    if isinstance(core, cst.Name):
+    if type(core) is cst.Name:
         return start == 1 and core.value == index
-    if start == 0 and isinstance(core, cst.BinaryOperation) and isinstance(core.operator, cst.Add):
+    if start == 0 and type(core) is cst.BinaryOperation and type(core.operator) is cst.Add:
         for name, one in ((core.left, core.right), (core.right, core.left)):
-            if isinstance(name, cst.Name) and name.value == index and isinstance(one, cst.Integer) and one.value == "1":
+            if type(name) is cst.Name and name.value == index and type(one) is cst.Integer and one.value == "1":
                 return True
     return False
 
@@ -619,8 +619,8 @@ def _batches_from_index(core: cst.BaseExpression, loop) -> bool:
 def _enumerate_call(loop) -> Optional[cst.Call]:
     """The `enumerate(...)` the loop iterates, also inside a progress bar:
     `for i, batch in tqdm(enumerate(loader), total=len(loader))`."""
-    node = loop.node.iter if isinstance(loop.node, cst.For) else None
-    while isinstance(node, cst.Call):
+    node = loop.node.iter if type(loop.node) is cst.For else None
+    while type(node) is cst.Call:
         name = last_name(node.func)
         if name == "enumerate":
             return node
@@ -639,7 +639,7 @@ def _enumerate_start(loop) -> Optional[int]:
     start = argument(call, 1, "start")
     if start is None:
         return 0
-    if isinstance(start, cst.Integer):
+    if type(start) is cst.Integer:
         return int(start.value)
     return None
 
@@ -648,9 +648,9 @@ def _enumerate_index(loop) -> Optional[str]:
     if _enumerate_call(loop) is None:
         return None
     target = loop.node.target
-    if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+    if type(target) in (cst.Tuple, cst.List) and target.elements:
         first = target.elements[0].value
-        return first.value if isinstance(first, cst.Name) else None
+        return first.value if type(first) is cst.Name else None
     return None
 
 
@@ -661,7 +661,7 @@ def _same_expr(module: cst.Module, a: Optional[cst.CSTNode], b: Optional[cst.CST
 
 
 def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         for element in target.elements:
             yield from _flatten(element.value)
     else:
@@ -669,14 +669,14 @@ def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
 
 
 def _calls(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n.func) in names for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n.func) in names for n in walk(node))
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
     for child in walk(node):
-        if isinstance(child, cst.ComparisonTarget) and isinstance(child.operator, cst.Equal):
+        if type(child) is cst.ComparisonTarget and type(child.operator) is cst.Equal:
             return True
-        if isinstance(child, cst.Call) and last_name(child.func) == "eq":
+        if type(child) is cst.Call and last_name(child.func) == "eq":
             return True
     return False
 
@@ -692,7 +692,7 @@ def _ends_with_break(loop_node: cst.CSTNode) -> bool:
     if not statements:
         return False
     last = statements[-1]
-    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in last.body)
+    return type(last) is cst.SimpleStatementLine and any(type(s) is cst.Break for s in last.body)
 
 
 def _read_names(root: cst.CSTNode) -> Iterator[str]:
@@ -700,11 +700,11 @@ def _read_names(root: cst.CSTNode) -> Iterator[str]:
     stack = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             yield node.value
-        elif isinstance(node, cst.Attribute):
+        elif type(node) is cst.Attribute:
             stack.append(node.value)
-        elif isinstance(node, cst.Arg):
+        elif type(node) is cst.Arg:
             stack.append(node.value)
         else:
             stack.extend(node.children)
@@ -712,4 +712,4 @@ def _read_names(root: cst.CSTNode) -> Iterator[str]:
 
 def _is_zero_index(node: cst.BaseExpression) -> bool:
     """`x.size(0)`, `shape[0]`: an integer literal zero."""
-    return isinstance(node, cst.Integer) and is_zero(node)
+    return type(node) is cst.Integer and is_zero(node)

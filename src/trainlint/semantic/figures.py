@@ -81,10 +81,10 @@ def _seeds(ctx) -> Dict[cst.CSTNode, str]:
         else:
             continue
         for accumulator in loop.accumulators:
-            if isinstance(accumulator.value, (cst.Integer, cst.Float)):
+            if type(accumulator.value) in (cst.Integer, cst.Float):
                 continue  # a step counter
             if accumulator.value is not None and _COUNT.search(ctx.code(accumulator.value)) \
-                    and not isinstance(accumulator.value, (cst.BinaryOperation, cst.Comparison)) \
+                    and type(accumulator.value) not in (cst.BinaryOperation, cst.Comparison) \
                     and "==" not in ctx.code(accumulator.value):
                 continue  # a sample count (`total += y.size(0)`)
             seeds[accumulator.node] = tag
@@ -129,10 +129,10 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
         read = _read_tags(ctx, statement, tags, returns)
         if statement in seeds:
             read = read | {seeds[statement]}
-        if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        if type(statement) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
             targets = _targets(ctx, statement)
             for target in targets:
-                if isinstance(statement, cst.AugAssign):
+                if type(statement) is cst.AugAssign:
                     tags[target] = tags.get(target, frozenset()) | read
                 elif read:
                     tags[target] = read
@@ -140,16 +140,16 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
                     tags.pop(target, None)
             _bind_returned_parts(ctx, statement, tags, returns)
             value = statement.value
-            if isinstance(value, cst.Call) and last_name(value.func) in _FIGURE_BREAKS:
+            if type(value) is cst.Call and last_name(value.func) in _FIGURE_BREAKS:
                 # `ax = fig.add_subplot(1, 2, 2)`: a new axis starts a new plot
                 plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
             if read >= {TRAIN_TAG, EVAL_TAG} and (_is_report_value(statement.value)):
                 yield SideBySide(statement, "statement")
             for target_node in _target_nodes(statement):
-                if isinstance(target_node, cst.Subscript) and read:
+                if type(target_node) is cst.Subscript and read:
                     _add_container(ctx, containers, target_node.value, read, statement)
             continue
-        if isinstance(statement, cst.Return):
+        if type(statement) is cst.Return:
             if read and function is not None:
                 name = function.name.value
                 returns[name] = returns.get(name, frozenset()) | read
@@ -162,14 +162,14 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
                 # a tuple of separate curves is not shown together here; its callers decide
                 yield SideBySide(statement, "statement")
             continue
-        call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
+        call = statement.value if type(statement) is cst.Expr and type(statement.value) is cst.Call else None
         if call is None:
             continue
         kind = report_kind(ctx.imports, call)
         if kind == "plot":
             plots.append((statement, read, _block_of(ctx, statement)))
             continue
-        if isinstance(call.func, cst.Attribute) and last_name(call.func) in _FIGURE_BREAKS:
+        if type(call.func) is cst.Attribute and last_name(call.func) in _FIGURE_BREAKS:
             plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
             continue
         if kind == "append" and read:
@@ -177,7 +177,7 @@ def _walk_function(ctx, function, seeds, returns) -> Iterator[SideBySide]:
             key = _key(ctx, receiver)
             if key:
                 tags[key] = tags.get(key, frozenset()) | read
-            if isinstance(receiver, cst.Subscript):
+            if type(receiver) is cst.Subscript:
                 _add_container(ctx, containers, receiver.value, read, statement)
             continue
         if kind and read >= {TRAIN_TAG, EVAL_TAG}:
@@ -228,15 +228,15 @@ def _add_container(ctx, containers, root, read, statement) -> None:
 
 
 def _is_report_value(value) -> bool:
-    return isinstance(value, (cst.Dict, cst.FormattedString)) or (
-        isinstance(value, cst.Call) and last_name(value.func) in ("format", "DataFrame"))
+    return type(value) in (cst.Dict, cst.FormattedString) or (
+        type(value) is cst.Call and last_name(value.func) in ("format", "DataFrame"))
 
 
 def _key(ctx, node) -> Optional[str]:
     name = dotted_name(node)
     if name:
         return name
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         keys = ctx.__dict__.setdefault("_tl103_subscript_keys", {})  # code generation is slow: once a node
         if node not in keys:
             keys[node] = expression_key(ctx.module, node)
@@ -245,10 +245,10 @@ def _key(ctx, node) -> Optional[str]:
 
 
 def _target_nodes(statement):
-    if isinstance(statement, cst.Assign):
+    if type(statement) is cst.Assign:
         for target in statement.targets:
             node = target.target
-            if isinstance(node, (cst.Tuple, cst.List)):
+            if type(node) in (cst.Tuple, cst.List):
                 for element in node.elements:
                     yield element.value
             else:
@@ -263,7 +263,7 @@ def _targets(ctx, statement) -> List[str]:
 
 def _returned_parts(value) -> List[cst.BaseExpression]:
     """`return train_loss, val_loss, ...`: the positions of a returned tuple or list."""
-    if isinstance(value, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+    if type(value) in (cst.Tuple, cst.List) and not any(type(e) is cst.StarredElement for e in value.elements):
         return [e.value for e in value.elements]
     return []
 
@@ -271,11 +271,11 @@ def _returned_parts(value) -> List[cst.BaseExpression]:
 def _bind_returned_parts(ctx, statement, tags, returns) -> None:
     """`hist = train(...)` / `a, b = train(...)` with `train` returning a tuple of curves:
     `hist[2]` (or `b`) carries the tags of that position only, not of the whole tuple."""
-    value = statement.value if isinstance(statement, (cst.Assign, cst.AnnAssign)) else None
-    if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
+    value = statement.value if type(statement) in (cst.Assign, cst.AnnAssign) else None
+    if type(value) is not cst.Call or type(value.func) not in (cst.Name, cst.Attribute):
         return
     name = last_name(value.func)
-    if isinstance(value.func, cst.Attribute) and dotted_name(value.func.value) != "self":
+    if type(value.func) is cst.Attribute and dotted_name(value.func.value) != "self":
         return
     if f"{name}#0" not in returns:
         return
@@ -287,8 +287,8 @@ def _bind_returned_parts(ctx, statement, tags, returns) -> None:
         if key is not None:
             for position, part in enumerate(parts):
                 tags[f"{key}[{position}]"] = part
-    if isinstance(statement, cst.Assign) and len(statement.targets) == 1 and \
-            isinstance(statement.targets[0].target, (cst.Tuple, cst.List)):
+    if type(statement) is cst.Assign and len(statement.targets) == 1 and \
+            type(statement.targets[0].target) in (cst.Tuple, cst.List):
         elements = statement.targets[0].target.elements
         if len(elements) == len(parts):
             for element, part in zip(elements, parts):
@@ -312,8 +312,8 @@ _READ_KINDS = frozenset({cst.Name, cst.Attribute, cst.Subscript})
 def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
     if not tags and not returns:
         return frozenset()  # nothing tagged yet: there is nothing to read
-    roots = [statement.value] if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)) else [statement]
-    if isinstance(statement, cst.AugAssign):
+    roots = [statement.value] if type(statement) in (cst.Assign, cst.AnnAssign, cst.AugAssign) else [statement]
+    if type(statement) is cst.AugAssign:
         roots.append(statement.target)
     found: Set[str] = set()
     for root in roots:
@@ -335,8 +335,8 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
                             found |= carried
             if kind is cst.Call:
                 name = last_name(node.func)
-                if name in returns and not isinstance(node.func, cst.Attribute) or (
-                        isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == "self"
+                if name in returns and type(node.func) is not cst.Attribute or (
+                        type(node.func) is cst.Attribute and dotted_name(node.func.value) == "self"
                         and name in returns):
                     found |= returns[name]
             if kind is cst.Lambda or _is_size_read(node):
@@ -358,7 +358,7 @@ def _keras(ctx) -> List[SideBySide]:
     for line in ctx.index.of_type(cst.SimpleStatementLine):
         for statement in line.body:
             keys = _history_keys(ctx, statement, histories)
-            call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
+            call = statement.value if type(statement) is cst.Expr and type(statement.value) is cst.Call else None
             plotted_frame = call is not None and last_name(call.func) == "plot" and _plots_whole_history(ctx, call, histories)
             kind = report_kind(ctx.imports, call) if call is not None else None
             if plotted_frame or (call is not None and last_name(call.func) == "plot" and _paired(keys)):
@@ -368,7 +368,7 @@ def _keras(ctx) -> List[SideBySide]:
                 tags = frozenset({"train:" + k for k in keys if not k.startswith("val_")} |
                                  {"val:" + k[4:] for k in keys if k.startswith("val_")})
                 plots.append((statement, tags, _block_of(ctx, statement)))
-            elif call is not None and isinstance(call.func, cst.Attribute) and last_name(call.func) in _FIGURE_BREAKS:
+            elif call is not None and type(call.func) is cst.Attribute and last_name(call.func) in _FIGURE_BREAKS:
                 plots.append((statement, frozenset({"break"}), _block_of(ctx, statement)))
             elif kind in ("print", "log") and _paired(keys):
                 out.append(SideBySide(statement, "keras"))
@@ -413,9 +413,9 @@ def _keras_mode_dependent(ctx) -> bool:
         name = last_name(call.func) or ""
         qualified = ctx.imports.candidates(call.func)
         keras_call = any(q.startswith(("keras.", "tensorflow.")) for q in qualified) or \
-            (isinstance(call.func, cst.Attribute) and (dotted_name(call.func) or "").startswith(("layers.", "tf.", "keras.")))
+            (type(call.func) is cst.Attribute and (dotted_name(call.func) or "").startswith(("layers.", "tf.", "keras.")))
         if not keras_call and not qualified:
-            keras_call = isinstance(call.func, cst.Name) and False
+            keras_call = type(call.func) is cst.Name and False
         if not keras_call:
             continue
         if _KERAS_DEPENDENT.match(name):
@@ -438,9 +438,9 @@ def _history_names(ctx) -> Set[str]:
     for _ in range(2):
         for assign in ctx.index.of_type(cst.Assign):
             value = assign.value
-            is_history = (isinstance(value, cst.Call) and last_name(value.func) in ("fit", "fit_generator")) or (
-                isinstance(value, cst.Attribute) and value.attr.value == "history") or (
-                isinstance(value, cst.Call) and last_name(value.func) == "DataFrame" and value.args
+            is_history = (type(value) is cst.Call and last_name(value.func) in ("fit", "fit_generator")) or (
+                type(value) is cst.Attribute and value.attr.value == "history") or (
+                type(value) is cst.Call and last_name(value.func) == "DataFrame" and value.args
                 and _is_history_expr(value.args[0].value, names))
             if is_history:
                 for target in assign.targets:
@@ -460,14 +460,14 @@ def _history_keys(ctx, statement, histories: Set[str]) -> Set[str]:
     stack = [statement]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Subscript) and _is_history_expr(node.value, histories):
+        if type(node) is cst.Subscript and _is_history_expr(node.value, histories):
             for element in node.slice:
                 index = element.slice
-                if isinstance(index, cst.Index):
+                if type(index) is cst.Index:
                     value = string_value(index.value)
                     if value:
                         keys.add(value)
-                    elif isinstance(index.value, (cst.List, cst.Tuple)):
+                    elif type(index.value) in (cst.List, cst.Tuple):
                         for item in index.value.elements:
                             text = string_value(item.value)
                             if text:
@@ -479,10 +479,10 @@ def _history_keys(ctx, statement, histories: Set[str]) -> Set[str]:
 def _plots_whole_history(ctx, call: cst.Call, histories: Set[str]) -> bool:
     """`pd.DataFrame(history.history).plot()` / `hist_df.plot()`: every curve in one plot."""
     func = call.func
-    if not isinstance(func, cst.Attribute):
+    if type(func) is not cst.Attribute:
         return False
     receiver = func.value
-    if isinstance(receiver, cst.Call) and last_name(receiver.func) == "DataFrame" and receiver.args:
+    if type(receiver) is cst.Call and last_name(receiver.func) == "DataFrame" and receiver.args:
         return _is_history_expr(receiver.args[0].value, histories)
     name = dotted_name(receiver)
     return name is not None and name in histories and not name.endswith("history") and _frame_name(ctx, name)
@@ -491,5 +491,5 @@ def _plots_whole_history(ctx, call: cst.Call, histories: Set[str]) -> bool:
 def _frame_name(ctx, name: str) -> bool:
     for assign in ctx.index.of_type(cst.Assign):
         if any(dotted_name(t.target) == name for t in assign.targets):
-            return isinstance(assign.value, cst.Call) and last_name(assign.value.func) == "DataFrame"
+            return type(assign.value) is cst.Call and last_name(assign.value.func) == "DataFrame"
     return False

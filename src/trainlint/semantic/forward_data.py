@@ -82,7 +82,7 @@ class ForwardData:
             return True
         tainted = self._derived(scope, tainted)
         for backward in statement_calls:
-            receiver = backward.func.value if isinstance(backward.func, cst.Attribute) else None
+            receiver = backward.func.value if type(backward.func) is cst.Attribute else None
             read = mentioned_keys(receiver) if receiver is not None else set()
             for arg in backward.args:
                 read |= mentioned_keys(arg.value)
@@ -109,18 +109,18 @@ class ForwardData:
 
     def _data_roots(self, expr) -> List[cst.BaseExpression]:
         """The data expressions inside arithmetic, tensor methods and subscripts."""
-        if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
+        if type(expr) in (cst.Name, cst.Attribute, cst.Subscript):
             return [expr]
-        if isinstance(expr, cst.BinaryOperation):
+        if type(expr) is cst.BinaryOperation:
             return self._data_roots(expr.left) + self._data_roots(expr.right)
-        if isinstance(expr, cst.UnaryOperation):
+        if type(expr) is cst.UnaryOperation:
             return self._data_roots(expr.expression)
-        if isinstance(expr, cst.Call):
-            if isinstance(expr.func, cst.Attribute) and not self._is_module_path(expr.func.value):
+        if type(expr) is cst.Call:
+            if type(expr.func) is cst.Attribute and not self._is_module_path(expr.func.value):
                 return [expr] + self._data_roots(expr.func.value)  # `img.unsqueeze(0).to(device)`
             args = positional_args(expr)
             return [expr] + (self._data_roots(args[0].value) if args else [])
-        if isinstance(expr, cst.SimpleString):
+        if type(expr) is cst.SimpleString:
             return [expr]  # the file a reader loads: `np.load("windows_test.npy")`
         return []
 
@@ -131,19 +131,19 @@ class ForwardData:
 
     def _root_role(self, expr, scope: Scope, env, before: int, depth: int) -> Optional[str]:
         roles = self.ctx.roles
-        if isinstance(expr, cst.SimpleString):
+        if type(expr) is cst.SimpleString:
             return _file_role(roles, expr)
-        if isinstance(expr, cst.Call) and _is_transform(expr.func):
+        if type(expr) is cst.Call and _is_transform(expr.func):
             return None  # `test_transform(photo)`: the pipeline's name, not the data's; the argument decides
         role = roles.role_of(expr, scope, env)
         if role is not None or depth > 3:
             return role
-        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+        if type(expr) in (cst.Attribute, cst.Subscript):
             # `test_ds.data`, `test_ds[i][0]`, `torch.from_numpy(np.load("x_test.npy"))[:500]`
             return self.expression_role(expr.value, scope, env, before, depth + 1)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             definition = self._latest_definition(scope, expr.value, before)
-            if isinstance(definition, cst.For):
+            if type(definition) is cst.For:
                 return self.expression_role(_iterated(definition.iter), scope, env,
                                             self.index.order(definition), depth + 1)
             if definition is not None:
@@ -158,7 +158,7 @@ class ForwardData:
         for order, definition in reversed(self._definitions_of(scope, name)):
             if order >= before:
                 continue
-            if not isinstance(definition, cst.For) and name in mentioned_keys(definition):
+            if type(definition) is not cst.For and name in mentioned_keys(definition):
                 continue
             return definition
         return None
@@ -169,7 +169,7 @@ class ForwardData:
             function_of = self.ctx.loops.function_of
             for assign in self.index.of_type(cst.Assign):
                 for target in assign.targets:
-                    if isinstance(target.target, (cst.Name, cst.Attribute)):
+                    if type(target.target) in (cst.Name, cst.Attribute):
                         bound = dotted_name(target.target)
                         if bound:
                             table.setdefault((function_of(assign), bound), []).append(
@@ -191,19 +191,19 @@ class ForwardData:
             return False
         if isinstance(expr, _LITERALS):
             return True
-        if isinstance(expr, (cst.List, cst.Tuple)):
+        if type(expr) in (cst.List, cst.Tuple):
             return all(self._hand_typed(e.value, scope, before, depth + 1) for e in expr.elements)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             if expr.value in ("True", "False", "None"):
                 return True
             definition = self._latest_definition(scope, expr.value, before)
             if definition is None and scope is not None:
                 definition = self._latest_definition(None, expr.value, 1 << 30)
-            if definition is None or isinstance(definition, cst.For):
-                return isinstance(definition, cst.For) and self._hand_typed(
+            if definition is None or type(definition) is cst.For:
+                return type(definition) is cst.For and self._hand_typed(
                     _iterated(definition.iter), scope, before, depth + 1)
             return self._hand_typed(definition, scope, before, depth + 1)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             name = last_name(expr.func)
             args = [a.value for a in positional_args(expr)]
             if name in _SIZE_CONSTRUCTORS:
@@ -211,12 +211,12 @@ class ForwardData:
             if name in _VALUE_CONSTRUCTORS or self._is_local_function(expr.func) or _is_text_encoder(expr.func):
                 # made from literals only: `torch.tensor([[1, 2]])`, `encode_word("cat")`
                 return bool(args) and all(self._hand_typed(a, scope, before, depth + 1) for a in args)
-            if isinstance(expr.func, cst.Attribute) and not self._is_module_path(expr.func.value):
+            if type(expr.func) is cst.Attribute and not self._is_module_path(expr.func.value):
                 return self._hand_typed(expr.func.value, scope, before, depth + 1)  # `.unsqueeze(0)`
         return False
 
     def _is_local_function(self, func) -> bool:
-        return isinstance(func, cst.Name) and any(
+        return type(func) is cst.Name and any(
             f.name.value == func.value for f in self.index.of_type(cst.FunctionDef))
 
     # -- flows ------------------------------------------------------------------------
@@ -226,10 +226,10 @@ class ForwardData:
         keys: Set[str] = set()
         while parent is not None and not isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
             parent = self.index.parent(parent)
-        if isinstance(parent, cst.Assign):
+        if type(parent) is cst.Assign:
             for target in parent.targets:
                 keys |= target_keys(target.target)
-        elif isinstance(parent, (cst.AnnAssign, cst.AugAssign)):
+        elif type(parent) in (cst.AnnAssign, cst.AugAssign):
             keys |= target_keys(parent.target)
         return keys
 
@@ -259,7 +259,7 @@ class ForwardData:
 def _iterated(expr: cst.BaseExpression) -> cst.BaseExpression:
     """`enumerate(test_loader)` -> `test_loader`."""
     for _ in range(3):
-        if isinstance(expr, cst.Call) and last_name(expr.func) in _ITERATION_WRAPPERS and positional_args(expr):
+        if type(expr) is cst.Call and last_name(expr.func) in _ITERATION_WRAPPERS and positional_args(expr):
             expr = positional_args(expr)[0].value
         else:
             break

@@ -93,14 +93,14 @@ class ImbalanceFacts:
     def _collect(self) -> None:
         for aug in self._index.of_type(cst.AugAssign):
             # `hits += (preds == y).sum().item()`, `n_ok += pred.eq(y).sum()`
-            if isinstance(aug.target, cst.Name) and isinstance(aug.operator, cst.AddAssign):
+            if type(aug.target) is cst.Name and type(aug.operator) is cst.AddAssign:
                 if _has_equality(aug.value) and _contains_call(aug.value, {"sum"}):
                     self._hit_counters.add(aug.target.value)
         for call in self._index.of_type(cst.Call):
             if last_name(call) in _COUNT_CALLS:
                 assign = self._index.enclosing(call, cst.Assign)
                 for target in getattr(assign, "targets", ()):
-                    if isinstance(target.target, cst.Name):
+                    if type(target.target) is cst.Name:
                         self._count_names.add(target.target.value)
         for call in self._index.of_type(cst.Call):
             self._read_call(call)
@@ -108,7 +108,7 @@ class ImbalanceFacts:
             self._read_assignment(assign)
             self._read_accuracy_assignment(assign)
         for operation in self._index.of_type(cst.BinaryOperation):
-            if isinstance(operation.operator, cst.Divide) and (
+            if type(operation.operator) is cst.Divide and (
                 _counts_correct(operation.left) or _mentions(operation.left, self._hit_counters)
             ):
                 self._add_manual_accuracy(operation)
@@ -148,7 +148,7 @@ class ImbalanceFacts:
             truth = argument(call, 0, "y_true")
             if self._words.name_role(dotted_name(truth)) != TRAIN:
                 self.accuracy.append(Site(call, "accuracy_score"))
-        elif name == "compile" and isinstance(call.func, cst.Attribute):
+        elif name == "compile" and type(call.func) is cst.Attribute:
             self._read_keras_metrics(call)
         elif any(c.startswith("torchmetrics.") for c in candidates):
             self._read_torchmetrics(call, name)
@@ -165,10 +165,10 @@ class ImbalanceFacts:
             value = keyword_value(call, keyword_name)
             if value is None:
                 continue
-            if isinstance(value, cst.Name):
+            if type(value) is cst.Name:
                 definitions = self._definitions(value.value)
                 value = definitions[0] if len(definitions) == 1 else None
-            if not isinstance(value, (cst.List, cst.Tuple)):
+            if type(value) not in (cst.List, cst.Tuple):
                 self.other_metric = True  # cannot see what is declared: assume the best
                 continue
             for element in value.elements:
@@ -176,7 +176,7 @@ class ImbalanceFacts:
                 text = string_value(item)
                 if text is not None:
                     declared.append(text in KERAS_ACCURACY_STRINGS)
-                elif isinstance(item, (cst.Call, cst.Attribute, cst.Name)):
+                elif type(item) in (cst.Call, cst.Attribute, cst.Name):
                     declared.append(last_name(item) in KERAS_ACCURACY_CLASSES)
                 else:
                     declared.append(False)
@@ -214,7 +214,7 @@ class ImbalanceFacts:
 
     def _read_assignment(self, assign: cst.Assign) -> None:
         """`weights = 1.0 / df.label.value_counts()`, `w = len(y) / np.bincount(y)`."""
-        names = [t.target.value for t in assign.targets if isinstance(t.target, cst.Name)]
+        names = [t.target.value for t in assign.targets if type(t.target) is cst.Name]
         if not any("weight" in name_tokens(n) or "weights" in name_tokens(n) for n in names):
             return
         if _contains_call(assign.value, _COUNT_CALLS) or _mentions(assign.value, self._count_names):
@@ -229,9 +229,9 @@ class ImbalanceFacts:
         function = self._index.enclosing_function(division)
         if function is not None and self._words.name_role(function.name.value) == TRAIN:
             return  # a training-progress figure, not the evaluation metric
-        if isinstance(statement, cst.SimpleStatementLine):
+        if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
-                if isinstance(small, cst.Assign):
+                if type(small) is cst.Assign:
                     targets = [dotted_name(t.target) for t in small.targets]
                     if any(self._words.name_role(t) == TRAIN for t in targets if t):
                         return
@@ -265,7 +265,7 @@ class ImbalanceFacts:
             if _OTHER_METRIC_WORDS.search(function.name.value):
                 return True
         for string in self._index.of_type(cst.SimpleString):
-            if isinstance(self._index.parent(string), cst.Expr):
+            if type(self._index.parent(string)) is cst.Expr:
                 continue  # docstrings describe, they do not report
             text = string.value.strip("'\"rbfuRBFU")
             if _OTHER_METRIC_WORDS.search(text.replace("-", "_")):
@@ -279,20 +279,20 @@ class ImbalanceFacts:
         values = []
         for assign in self._index.of_type(cst.Assign):
             for target in assign.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
+                if type(target.target) is cst.Name and target.target.value == name:
                     values.append(assign.value)
         return values
 
 
 def _contains_call(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(isinstance(n, cst.Call) and last_name(n) in names for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n) in names for n in walk(node))
 
 
 def _names(node: cst.CSTNode) -> List[str]:
     """Identifiers in an expression: names and attribute names."""
     found: List[str] = []
     for current in walk(node):
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             found.append(current.value)
     return found
 
@@ -309,8 +309,8 @@ def _counts_correct(numerator: cst.CSTNode) -> bool:
 
 def _has_equality(node: cst.CSTNode) -> bool:
     for current in walk(node):
-        if isinstance(current, cst.ComparisonTarget) and isinstance(current.operator, cst.Equal):
+        if type(current) is cst.ComparisonTarget and type(current.operator) is cst.Equal:
             return True
-        if isinstance(current, cst.Call) and last_name(current) == "eq":
+        if type(current) is cst.Call and last_name(current) == "eq":
             return True
     return False

@@ -42,7 +42,7 @@ class ImportTable:
             full = dotted_name(alias.name)
             if full is None:
                 continue
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 self.aliases[alias.asname.name.value] = full
             else:
                 # `import torch.nn` binds `torch`; attribute access resolves the rest.
@@ -55,7 +55,7 @@ class ImportTable:
         module = dotted_name(node.module)
         if module is None:
             return
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             self.star_modules.append(module)
             return
         for alias in node.names:
@@ -63,7 +63,7 @@ class ImportTable:
             if name is None:
                 continue
             local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 local = alias.asname.name.value
             self.aliases[local] = f"{module}.{name}"
 
@@ -77,7 +77,7 @@ class ImportTable:
     def qualified_name(self, node: Optional[cst.CSTNode]) -> Optional[str]:
         """The qualified name of a Name/Attribute chain (or a call's callee) if its head was
         imported; None otherwise."""
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             node = node.func
         dotted = dotted_name(node)
         if dotted is None:
@@ -113,7 +113,7 @@ class ImportTable:
         qualified = self.qualified_name(node)
         if qualified is not None:
             found.append(qualified)
-        elif isinstance(node, cst.Name) and self.star_modules:
+        elif type(node) is cst.Name and self.star_modules:
             found.extend(f"{module}.{node.value}" for module in self.star_modules)
         for name in list(found):
             for prefix, canonical in EQUIVALENT_PREFIXES:

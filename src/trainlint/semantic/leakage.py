@@ -153,7 +153,7 @@ class LeakageFacts:
         self.fits: List[Fit] = [fit for fit in self._fits()]
         self._transform_calls = [
             call for call in ctx.index.of_type(cst.Call)
-            if last_name(call) in TRANSFORM_METHODS | STATE_METHODS and isinstance(call.func, cst.Attribute)
+            if last_name(call) in TRANSFORM_METHODS | STATE_METHODS and type(call.func) is cst.Attribute
         ]
 
     # -- fitted objects -----------------------------------------------------------------
@@ -163,7 +163,7 @@ class LeakageFacts:
 
         for call in self.ctx.index.of_type(cst.Call):
             method = last_name(call)
-            if method not in FIT_METHODS or not isinstance(call.func, cst.Attribute):
+            if method not in FIT_METHODS or type(call.func) is not cst.Attribute:
                 continue
             receiver = call.func.value
             cls, category = self.classify(receiver)
@@ -176,11 +176,11 @@ class LeakageFacts:
         """(class name, "transformer" / "local_transformer" / "sampler" / None) of a fitted
         object."""
         for value in self.flow.defining_values(receiver):
-            if not isinstance(value, cst.Call):
+            if type(value) is not cst.Call:
                 continue
             name = last_name(value)
             candidates = self.ctx.imports.candidates(value)
-            if name is not None and not candidates and isinstance(value.func, cst.Name):
+            if name is not None and not candidates and type(value.func) is cst.Name:
                 if self.is_learning_transformer_class(value.func):
                     return name, LOCAL_TRANSFORMER
                 continue
@@ -210,7 +210,7 @@ class LeakageFacts:
             return known
         learns = False
         for binding in self.flow.resolve_name(name.value, name):
-            if binding.how == "def" and isinstance(binding.node, cst.ClassDef):
+            if binding.how == "def" and type(binding.node) is cst.ClassDef:
                 learns = self._class_learns(binding.node)
         self._learning_classes[name.value] = learns
         return learns
@@ -218,7 +218,7 @@ class LeakageFacts:
     def _class_learns(self, cls: cst.ClassDef) -> bool:
         methods = {
             statement.name.value: statement for statement in cls.body.body
-            if isinstance(statement, cst.FunctionDef)
+            if type(statement) is cst.FunctionDef
         }
         fit = methods.get("fit")
         if fit is None or not ({"transform", "fit_transform"} & set(methods)):
@@ -228,8 +228,8 @@ class LeakageFacts:
             return False
         data = params[1]
         for node in self.ctx.index.descendants(fit.body):
-            if isinstance(node, (cst.Assign, cst.AugAssign)):
-                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            if type(node) in (cst.Assign, cst.AugAssign):
+                targets = [t.target for t in node.targets] if type(node) is cst.Assign else [node.target]
                 if not any(_is_self_attribute(t) for t in targets):
                     continue
                 if any(b.how == "param" and b.node is data for b in self.flow.derivation(node.value)):
@@ -243,9 +243,9 @@ class LeakageFacts:
         else:
             listed = argument(pipeline, 0, "steps")
             last = None
-            if isinstance(listed, (cst.List, cst.Tuple)) and listed.elements:
+            if type(listed) in (cst.List, cst.Tuple) and listed.elements:
                 pair = listed.elements[-1].value
-                if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
+                if type(pair) is cst.Tuple and len(pair.elements) == 2:
                     last = pair.elements[1].value
         return self.classify(last)[1] if last is not None else None
 
@@ -341,7 +341,7 @@ class LeakageFacts:
         if fit.cls not in CATEGORY_LISTING_ENCODERS:
             return False
         for value in self.flow.defining_values(fit.receiver):
-            if isinstance(value, cst.Call) and last_name(value) == fit.cls:
+            if type(value) is cst.Call and last_name(value) == fit.cls:
                 return not any(keyword_value(value, k) is not None for k in FREQUENCY_KEYWORDS)
         return False
 
@@ -362,7 +362,7 @@ class LeakageFacts:
             if binding in seen or binding.how in ("for", "comp"):
                 continue
             seen.add(binding)
-            if binding.how == "param" and isinstance(binding.scope, cst.Lambda):
+            if binding.how == "param" and type(binding.scope) is cst.Lambda:
                 receiver = self._lambda_receiver(binding, per_sample=False)
                 if receiver is not None:  # else one row or element at a time: per sample
                     stack.extend(ref.binding for ref in self.flow.refs(receiver) if ref.kind == ROWS)
@@ -370,7 +370,7 @@ class LeakageFacts:
             if binding.split is not None or (binding.how == "assign" and self._picks_rows(binding.value)):
                 continue
             stack.extend(ref.binding for ref in binding.parents if ref.kind == ROWS)
-        cover = {b for b in seen if not self.flow.is_constant(b) and not isinstance(b.scope, cst.Lambda)}
+        cover = {b for b in seen if not self.flow.is_constant(b) and type(b.scope) is not cst.Lambda}
         return cover | self._same_source(cover)
 
     def split_shaped_by(self, cover: Set[Binding], reaches: Iterable[Binding], through_masks: bool = False) -> Optional[Split]:
@@ -405,7 +405,7 @@ class LeakageFacts:
             receiver = self._lambda_receiver(binding, per_sample=True)
             if receiver is not None:
                 found |= self.flow.derivation(receiver)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             found |= set(self.flow.bindings_assigned_from(expr))
         return found | self._same_source(found)
 
@@ -454,21 +454,21 @@ class LeakageFacts:
     def _picks_rows(self, expr: Optional[cst.CSTNode]) -> bool:
         """`X[:n]`, `df.iloc[a:b]`, `s[:"2021"]`, `pool.data[train_idx]` (possibly followed by
         `.reshape(...)`, `.values`...): a subset of the rows, chosen by position or by a role."""
-        while isinstance(expr, (cst.Call, cst.Attribute)):
-            if isinstance(expr, cst.Call):
-                if not isinstance(expr.func, cst.Attribute) or self.ctx.imports.candidates(expr):
+        while type(expr) in (cst.Call, cst.Attribute):
+            if type(expr) is cst.Call:
+                if type(expr.func) is not cst.Attribute or self.ctx.imports.candidates(expr):
                     return False
                 expr = expr.func.value
             else:
                 expr = expr.value
-        if not isinstance(expr, cst.Subscript) or not expr.slice:
+        if type(expr) is not cst.Subscript or not expr.slice:
             return False
         first = expr.slice[0].slice
-        if isinstance(first, cst.Slice):
+        if type(first) is cst.Slice:
             return first.step is None and not _is_whole_or_shift(first)
-        if isinstance(first, cst.Index):
+        if type(first) is cst.Index:
             value = first.value
-            if isinstance(value, (cst.Integer, cst.List, cst.Tuple)) or string_value(value) is not None:
+            if type(value) in (cst.Integer, cst.List, cst.Tuple) or string_value(value) is not None:
                 return False
             return self.splits.flow_roles.role(value) is not None
         return False
@@ -476,15 +476,15 @@ class LeakageFacts:
     def _lambda_receiver(self, binding: Binding, per_sample: bool) -> Optional[cst.BaseExpression]:
         """For the parameter of `frame.agg(lambda s: ...)` (by group or column), the frame.
         With `per_sample`, also row- and element-wise calls (`df.apply(f, axis=1)`, `.map`)."""
-        if binding.how != "param" or not isinstance(binding.scope, cst.Lambda):
+        if binding.how != "param" or type(binding.scope) is not cst.Lambda:
             return None
         arg = self.ctx.index.parent(binding.scope)
-        call = self.ctx.index.parent(arg) if isinstance(arg, cst.Arg) else None
-        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+        call = self.ctx.index.parent(arg) if type(arg) is cst.Arg else None
+        if type(call) is not cst.Call or type(call.func) is not cst.Attribute:
             return None
         method = call.func.attr.value
         axis = keyword_value(call, "axis")
-        by_row = (isinstance(axis, cst.Integer) and axis.evaluated_value == 1) or string_value(axis) == "columns"
+        by_row = (type(axis) is cst.Integer and axis.evaluated_value == 1) or string_value(axis) == "columns"
         if method in GROUP_APPLY_METHODS and not by_row:
             return call.func.value
         if per_sample and method in ELEMENT_APPLY_METHODS:
@@ -509,9 +509,9 @@ class LeakageFacts:
 
     def _source_key(self, binding: Binding) -> Optional[Tuple]:
         value = binding.value
-        if binding.how != "assign" or not isinstance(value, cst.Call) or not isinstance(binding.node, cst.Assign):
+        if binding.how != "assign" or type(value) is not cst.Call or type(binding.node) is not cst.Assign:
             return None
-        if not isinstance(binding.node.targets[0].target, cst.Name):
+        if type(binding.node.targets[0].target) is not cst.Name:
             return None  # `x, y = load()`: which part is which is not this question
         callee = self._source_callee(value)
         if callee is None:
@@ -530,9 +530,9 @@ class LeakageFacts:
         for candidate in self.ctx.imports.candidates(call):
             if candidate.startswith(SOURCE_PREFIXES):
                 return candidate
-        if isinstance(call.func, cst.Name) and not self.ctx.imports.candidates(call):
+        if type(call.func) is cst.Name and not self.ctx.imports.candidates(call):
             for binding in self.flow.resolve_name(call.func.value, call):
-                if binding.how == "def" and isinstance(binding.node, cst.ClassDef) and any(
+                if binding.how == "def" and type(binding.node) is cst.ClassDef and any(
                         (last_name(base.value) or "").endswith("Dataset") for base in binding.node.bases):
                     return f"<class {call.func.value}@{binding.order}>"
         return None
@@ -540,7 +540,7 @@ class LeakageFacts:
     def _value_key(self, expr: cst.BaseExpression) -> Tuple:
         """An argument's code and what its names are bound to (`ROOT` rebound is another root)."""
         bindings = tuple(sorted(
-            id(b) for node in walk(expr) if isinstance(node, cst.Name)
+            id(b) for node in walk(expr) if type(node) is cst.Name
             for b in self.flow.resolve_name(node.value, node)))
         return (self.ctx.code(expr), bindings)
 
@@ -549,12 +549,12 @@ class LeakageFacts:
     def normalisations(self) -> List[Normalisation]:
         found: List[Normalisation] = []
         for operation in self.ctx.index.of_type(cst.BinaryOperation):
-            if not isinstance(operation.operator, (cst.Subtract, cst.Divide)):
+            if type(operation.operator) not in (cst.Subtract, cst.Divide):
                 continue
             for statistic in self._statistics_in(operation.right):
                 found.append(Normalisation(statistic, operation.left, operation))
         for call in self.ctx.index.of_type(cst.Call):
-            if last_name(call) == "fillna" and isinstance(call.func, cst.Attribute):
+            if last_name(call) == "fillna" and type(call.func) is cst.Attribute:
                 value = argument(call, 0, "value")
                 for statistic in self._statistics_in(value):
                     found.append(Normalisation(statistic, call.func.value, call, fills=True))
@@ -577,7 +577,7 @@ class LeakageFacts:
                         found.append(Normalisation(statistic, branch.test, branch, fills=True))
         for assign in self.ctx.index.of_type(cst.Assign):
             for target in assign.targets:
-                if isinstance(target.target, cst.Subscript) and _tests_missing(target.target):
+                if type(target.target) is cst.Subscript and _tests_missing(target.target):
                     for statistic in self._statistics_in(assign.value):
                         found.append(Normalisation(statistic, target.target, assign.value, fills=True))
         return found
@@ -617,9 +617,9 @@ class LeakageFacts:
         if expr is None:
             return found
         for node in walk(expr):
-            if isinstance(node, cst.Call) and self.is_column_statistic(node):
+            if type(node) is cst.Call and self.is_column_statistic(node):
                 found.append(node)
-            elif isinstance(node, cst.Name) and depth > 0:
+            elif type(node) is cst.Name and depth > 0:
                 for binding in self.flow.resolve_name(node.value, node):
                     if binding.how == "assign" and binding.value is not None and binding.scope == self._home_scope(node):
                         found.extend(self._statistics_in(binding.value, depth - 1))
@@ -629,7 +629,7 @@ class LeakageFacts:
         """The function, class or module around `node`, past lambdas and comprehensions
         (`df.apply(lambda row: fill[row.k])` reads the module's `fill`)."""
         scope = self.flow.scope_of(node)
-        while isinstance(scope, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        while type(scope) in (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp):
             scope = self.flow.scope_of(scope)
         return scope
 
@@ -646,7 +646,7 @@ class LeakageFacts:
                 return False
             if axis is None and len(positional_args(call)) > 1:
                 axis = positional_args(call)[1].value
-        elif not isinstance(call.func, cst.Attribute) or candidates:
+        elif type(call.func) is not cst.Attribute or candidates:
             return False
         elif _over_windows(call.func.value):
             return False  # `s.rolling(7).mean()`: a statistic of each window, not of all rows
@@ -654,14 +654,14 @@ class LeakageFacts:
             axis = positional_args(call)[0].value
         if axis is None:
             return True
-        if isinstance(axis, cst.Integer):
+        if type(axis) is cst.Integer:
             return axis.evaluated_value == 0
-        if isinstance(axis, cst.Tuple):
-            return any(isinstance(e.value, cst.Integer) and e.value.evaluated_value == 0 for e in axis.elements)
+        if type(axis) is cst.Tuple:
+            return any(type(e.value) is cst.Integer and e.value.evaluated_value == 0 for e in axis.elements)
         return string_value(axis) == "index"
 
     def statistic_data(self, call: cst.Call) -> Optional[cst.CSTNode]:
-        if isinstance(call.func, cst.Attribute) and not self.ctx.imports.candidates(call):
+        if type(call.func) is cst.Attribute and not self.ctx.imports.candidates(call):
             return call.func.value
         return call.args[0].value if call.args else None
 
@@ -669,9 +669,9 @@ class LeakageFacts:
         """For a statistic of a lambda's parameter (`df.groupby(k)[c].agg(lambda s: s.mode())`),
         the frame or groups it is computed over; else None."""
         data = self.statistic_data(call)
-        while isinstance(data, (cst.Subscript, cst.Attribute)):
+        while type(data) in (cst.Subscript, cst.Attribute):
             data = data.value
-        if not isinstance(data, cst.Name):
+        if type(data) is not cst.Name:
             return None
         for binding in self.flow.resolve_name(data.value, data):
             receiver = self._lambda_receiver(binding, per_sample=False)
@@ -707,9 +707,9 @@ def _is_whole_or_shift(piece: cst.Slice) -> bool:
     for bound in (piece.lower, piece.upper):
         if bound is None:
             continue
-        if isinstance(bound, cst.UnaryOperation) and isinstance(bound.expression, cst.Integer):
+        if type(bound) is cst.UnaryOperation and type(bound.expression) is cst.Integer:
             bound = bound.expression
-        if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
+        if not (type(bound) is cst.Integer and abs(bound.evaluated_value) <= 1):
             return False
     return True
 
@@ -717,8 +717,8 @@ def _is_whole_or_shift(piece: cst.Slice) -> bool:
 def _over_windows(receiver: cst.CSTNode) -> bool:
     """Whether a method's receiver is a window or resampling of the data (`s.rolling(7)`)."""
     node: Optional[cst.CSTNode] = receiver
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
+    while type(node) in (cst.Call, cst.Attribute, cst.Subscript):
+        if type(node) is cst.Call:
             if last_name(node) in WINDOW_METHODS:
                 return True
             node = node.func
@@ -729,14 +729,14 @@ def _over_windows(receiver: cst.CSTNode) -> bool:
 
 def _tests_missing(node: cst.CSTNode) -> bool:
     """Whether an expression tests for missing entries (`pd.isnull(x)`, `df["c"].isna()`)."""
-    return any(isinstance(n, cst.Call) and last_name(n) in MISSING_TESTS for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n) in MISSING_TESTS for n in walk(node))
 
 
 def _is_self_attribute(target: cst.CSTNode) -> bool:
     """`self.vocabulary_` (or `self.stats_[k]`)."""
-    while isinstance(target, cst.Subscript):
+    while type(target) is cst.Subscript:
         target = target.value
-    return isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+    return type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == "self"
 
 
 __all__ = ["LeakageFacts", "Fit", "Normalisation", "TRANSFORMERS"]

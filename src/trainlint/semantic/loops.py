@@ -182,19 +182,19 @@ class LoopTable:
 
     def _batch_loop_around(self, node: cst.CSTNode) -> Optional[LoopNode]:
         for ancestor in self.index.ancestors(node):
-            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            if type(ancestor) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
                 return None
-            if isinstance(ancestor, cst.For) and phase_values(ancestor) is None:
+            if type(ancestor) is cst.For and phase_values(ancestor) is None:
                 return ancestor
-            if isinstance(ancestor, cst.While):
+            if type(ancestor) is cst.While:
                 return ancestor
         return None
 
     def _make_fact(self, node: LoopNode, events: Dict[str, List[cst.Call]]) -> LoopFact:
         function = self.index.enclosing_function(node)
-        enclosing = tuple(a for a in self.index.ancestors(node) if isinstance(a, (cst.For, cst.While))
+        enclosing = tuple(a for a in self.index.ancestors(node) if type(a) in (cst.For, cst.While)
                           and self.index.enclosing_function(a) is function)
-        phase_loop = next((a for a in enclosing if isinstance(a, cst.For) and phase_values(a) is not None), None)
+        phase_loop = next((a for a in enclosing if type(a) is cst.For and phase_values(a) is not None), None)
         phase_var = dotted_name(phase_loop.target) if phase_loop is not None else None
         epoch_loop = next((a for a in enclosing if a is not phase_loop), None)
         loaders = self._loaders(node, function)
@@ -222,9 +222,9 @@ class LoopTable:
             return ()
         names = [phase_var]
         for statement in _simple_statements_within(self.index, phase_loop):
-            if isinstance(statement, cst.Assign) and _mentions(self.index, statement.value, phase_var):
+            if type(statement) is cst.Assign and _mentions(self.index, statement.value, phase_var):
                 for target in statement.targets:
-                    if isinstance(target.target, cst.Name):
+                    if type(target.target) is cst.Name:
                         names.append(target.target.value)
         return tuple(names)
 
@@ -242,14 +242,14 @@ class LoopTable:
         for ancestor in self.index.ancestors(call):
             if ancestor is loop:
                 return False
-            if isinstance(ancestor, cst.If) and _mentions(self.index, ancestor.test, variable):
+            if type(ancestor) is cst.If and _mentions(self.index, ancestor.test, variable):
                 return True
         return False
 
     # -- the data source ----------------------------------------------------------------
 
     def _loaders(self, node: LoopNode, function) -> List[cst.BaseExpression]:
-        if isinstance(node, cst.For):
+        if type(node) is cst.For:
             found = self._unwrap(node.iter, function)
             if found and not _is_range(found[0]):
                 return found
@@ -264,7 +264,7 @@ class LoopTable:
     def _unwrap(self, expr: cst.BaseExpression, function, depth: int = 0) -> List[cst.BaseExpression]:
         if depth > 4:
             return [expr]
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             name = last_name(expr.func)
             args = positional_args(expr)
             if name == "zip":
@@ -275,20 +275,20 @@ class LoopTable:
             if name in _ITER_WRAPPERS and args:
                 return self._unwrap(args[0].value, function, depth + 1)
             return [expr]
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             # `pbar = tqdm(loader)`, `it = iter(loader)` bound in the same function
             value = _single_binding(self.index, function, expr.value)
-            if isinstance(value, cst.Call) and last_name(value.func) in _ITER_WRAPPERS | {"zip"}:
+            if type(value) is cst.Call and last_name(value.func) in _ITER_WRAPPERS | {"zip"}:
                 return self._unwrap(value, function, depth + 1)
         return [expr]
 
     def _batch_names(self, node: LoopNode) -> Iterator[str]:
-        if not isinstance(node, cst.For):
+        if type(node) is not cst.For:
             return
         target = node.target
         iterable = node.iter
-        if isinstance(iterable, cst.Call) and last_name(iterable.func) == "enumerate" and \
-                isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+        if type(iterable) is cst.Call and last_name(iterable.func) == "enumerate" and \
+                type(target) in (cst.Tuple, cst.List) and len(target.elements) == 2:
             target = target.elements[1].value
         for element in assigned_targets(target):
             name = dotted_name(element)
@@ -299,23 +299,23 @@ class LoopTable:
 
     def _accumulators(self, node: LoopNode) -> Iterator[Accumulator]:
         for statement in _simple_statements_within(self.index, node):
-            if isinstance(statement, cst.AugAssign):
+            if type(statement) is cst.AugAssign:
                 name = _target_key(self.module, statement.target)
                 if name and type(statement.operator).__name__ in ("AddAssign", "SubtractAssign", "MultiplyAssign"):
                     yield Accumulator(name, statement, statement.value, "+=")
-            elif isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+            elif type(statement) is cst.Assign and len(statement.targets) == 1:
                 name = _target_key(self.module, statement.targets[0].target)
                 value = statement.value
-                if name and isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+                if name and type(value) is cst.BinaryOperation and type(value.operator) is cst.Add:
                     left = _target_key(self.module, value.left)
                     right = _target_key(self.module, value.right)
                     if name in (left, right):
                         other = value.right if left == name else value.left
                         yield Accumulator(name, statement, other, "assign")
-            elif isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call):
+            elif type(statement) is cst.Expr and type(statement.value) is cst.Call:
                 call = statement.value
                 func = call.func
-                if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend", "update", "add_"):
+                if type(func) is cst.Attribute and func.attr.value in ("append", "extend", "update", "add_"):
                     name = _target_key(self.module, func.value)
                     args = positional_args(call)
                     if name and args and name not in ("self",) and not name.endswith(("optimizer", "pbar", "bar")):
@@ -341,7 +341,7 @@ class LoopTable:
             for statement in line.body:
                 reads, written = self._reads_and_writes(statement)
                 reads = reads & live
-                if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                if type(statement) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
                     if reads:
                         for name in written:
                             live.add(name)
@@ -354,10 +354,10 @@ class LoopTable:
                     continue
                 if not reads:
                     continue
-                if isinstance(statement, cst.Return):
+                if type(statement) is cst.Return:
                     reports.append(Report(statement, "return", tuple(sorted(reads))))
                     continue
-                call = statement.value if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call) else None
+                call = statement.value if type(statement) is cst.Expr and type(statement.value) is cst.Call else None
                 kind = report_kind(self.imports, call) if call is not None else None
                 if kind:
                     reports.append(Report(statement, kind, tuple(sorted(reads)), call))
@@ -377,13 +377,13 @@ class LoopTable:
         return known
 
     def _store_kind(self, statement) -> Optional[str]:
-        targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
+        targets = statement.targets if type(statement) is cst.Assign else [statement]
         for target in targets:
-            if isinstance(target.target, cst.Subscript):
+            if type(target.target) is cst.Subscript:
                 return "store"
-        if isinstance(statement.value, (cst.Dict, cst.FormattedString)):
-            return "store" if isinstance(statement.value, cst.Dict) else "format"
-        if isinstance(statement.value, cst.Call) and last_name(statement.value.func) == "format":
+        if type(statement.value) in (cst.Dict, cst.FormattedString):
+            return "store" if type(statement.value) is cst.Dict else "format"
+        if type(statement.value) is cst.Call and last_name(statement.value.func) == "format":
             return "format"
         return None
 
@@ -392,14 +392,14 @@ class LoopTable:
 
 def phase_values(node: Optional[cst.CSTNode]) -> Optional[Tuple[str, ...]]:
     """For `for phase in ["train", "val"]`: ("train", "val"); None for any other loop."""
-    if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name):
+    if type(node) is not cst.For or type(node.target) is not cst.Name:
         return None
     iterable = node.iter
-    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)) and iterable.elements:
+    if type(iterable) in (cst.List, cst.Tuple, cst.Set) and iterable.elements:
         values = []
         for element in iterable.elements:
             value = element.value
-            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+            if type(value) is cst.SimpleString and isinstance(value.evaluated_value, str):
                 values.append(value.evaluated_value)
             else:
                 return None
@@ -409,14 +409,14 @@ def phase_values(node: Optional[cst.CSTNode]) -> Optional[Tuple[str, ...]]:
 
 def is_backward_call(call: cst.Call) -> bool:
     func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "backward":
+    if type(func) is cst.Attribute and func.attr.value == "backward":
         return True
-    return isinstance(func, cst.Attribute) and func.attr.value == "manual_backward"
+    return type(func) is cst.Attribute and func.attr.value == "manual_backward"
 
 
 def is_optimizer_step(call: cst.Call) -> bool:
     func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value != "step":
+    if type(func) is not cst.Attribute or func.attr.value != "step":
         return False
     receiver = (dotted_name(func.value) or "").rsplit(".", 1)[-1].lower()
     if "sched" in receiver or "lr" == receiver:
@@ -432,9 +432,9 @@ def report_kind(imports: ImportTable, call: Optional[cst.Call]) -> Optional[str]
     func = call.func
     name = dotted_name(func) or ""
     last = last_name(func) or ""
-    if isinstance(func, cst.Name) and last in _REPORT_FUNCTIONS:
+    if type(func) is cst.Name and last in _REPORT_FUNCTIONS:
         return "print"
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         receiver = (dotted_name(func.value) or "").lower()
         if last in _PLOT_METHODS and (receiver in ("plt", "ax", "axes", "pyplot") or receiver.startswith(("ax", "plt"))
                                       or imports.matches(func, {"matplotlib.pyplot." + last})):
@@ -455,12 +455,12 @@ def grad_disabled(index: ModuleIndex, imports: ImportTable, node: cst.CSTNode,
     False when visibly not, None when a `set_grad_enabled(expr)` depends on something unknown.
     Only the enclosing function is considered; callers are the mode analysis's business."""
     for ancestor in index.ancestors(node):
-        if isinstance(ancestor, cst.With):
+        if type(ancestor) is cst.With:
             for item in ancestor.items:
                 state = _grad_state(imports, item.item, env)
                 if state is not None:
                     return state if state != "unknown" else None
-        if isinstance(ancestor, cst.FunctionDef):
+        if type(ancestor) is cst.FunctionDef:
             for decorator in ancestor.decorators:
                 state = _grad_state(imports, decorator.decorator, env)
                 if state is True:
@@ -470,20 +470,20 @@ def grad_disabled(index: ModuleIndex, imports: ImportTable, node: cst.CSTNode,
 
 
 def _grad_state(imports: ImportTable, expr: cst.BaseExpression, env) -> Union[bool, str, None]:
-    target = expr.func if isinstance(expr, cst.Call) else expr
+    target = expr.func if type(expr) is cst.Call else expr
     candidates = imports.candidates(target)
     last = last_name(target)
     if any(c in _NO_GRAD for c in candidates) or (not candidates and last in ("no_grad", "inference_mode")):
         if last == "enable_grad":
             return False
-        if last == "inference_mode" and isinstance(expr, cst.Call) and expr.args:
+        if last == "inference_mode" and type(expr) is cst.Call and expr.args:
             value = expr.args[0].value
-            if isinstance(value, cst.Name) and value.value == "False":
+            if type(value) is cst.Name and value.value == "False":
                 return False
         return True
-    if last == "set_grad_enabled" and isinstance(expr, cst.Call) and expr.args:
+    if last == "set_grad_enabled" and type(expr) is cst.Call and expr.args:
         value = expr.args[0].value
-        if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        if type(value) is cst.Name and value.value in ("True", "False"):
             return value.value == "False"
         decided = evaluate_condition(value, env or {})
         if decided is not None:
@@ -495,56 +495,56 @@ def _grad_state(imports: ImportTable, expr: cst.BaseExpression, env) -> Union[bo
 def evaluate_condition(test: cst.BaseExpression, env: Dict[str, str]) -> Optional[bool]:
     """Decide `phase == "train"`, `phase != 'val'`, `phase in ("val", "test")`, `not ...`,
     `is_train` when bound in env... for constant bindings in `env`; None when undecidable."""
-    if isinstance(test, cst.Name) and isinstance(env.get(test.value), bool):
+    if type(test) is cst.Name and isinstance(env.get(test.value), bool):
         return env[test.value]  # `is_train = phase == "train"` ... `if is_train:`
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
         inner = evaluate_condition(test.expression, env)
         return None if inner is None else not inner
-    if isinstance(test, cst.BooleanOperation):
+    if type(test) is cst.BooleanOperation:
         left = evaluate_condition(test.left, env)
         right = evaluate_condition(test.right, env)
-        if isinstance(test.operator, cst.And):
+        if type(test.operator) is cst.And:
             if left is False or right is False:
                 return False
             return True if left and right else None
         if left or right:
             return True
         return False if left is False and right is False else None
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+    if type(test) is cst.Comparison and len(test.comparisons) == 1:
         left = _constant(test.left, env)
         comparison = test.comparisons[0]
         operator = comparison.operator
-        if isinstance(operator, (cst.In, cst.NotIn)) and left is not None and \
-                isinstance(comparison.comparator, (cst.List, cst.Tuple, cst.Set)):
+        if type(operator) in (cst.In, cst.NotIn) and left is not None and \
+                type(comparison.comparator) in (cst.List, cst.Tuple, cst.Set):
             options = [_constant(e.value, env) for e in comparison.comparator.elements]
             if any(o is None for o in options):
                 return None
             result = left in options
-            return result if isinstance(operator, cst.In) else not result
+            return result if type(operator) is cst.In else not result
         right = _constant(comparison.comparator, env)
         if left is None or right is None:
             return None
-        if isinstance(operator, (cst.Equal, cst.Is)):
+        if type(operator) in (cst.Equal, cst.Is):
             return left == right
-        if isinstance(operator, (cst.NotEqual, cst.IsNot)):
+        if type(operator) in (cst.NotEqual, cst.IsNot):
             return left != right
     return None
 
 
 def _constant(expr: cst.BaseExpression, env: Dict[str, str]) -> Optional[str]:
-    if isinstance(expr, cst.SimpleString) and isinstance(expr.evaluated_value, str):
+    if type(expr) is cst.SimpleString and isinstance(expr.evaluated_value, str):
         return expr.evaluated_value
-    if isinstance(expr, cst.Name) and isinstance(env.get(expr.value), str):
+    if type(expr) is cst.Name and isinstance(env.get(expr.value), str):
         return env[expr.value]
     return None
 
 
 def _mentions(index: ModuleIndex, expr: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in index.descendants(expr))
+    return any(type(n) is cst.Name and n.value == name for n in index.descendants(expr))
 
 
 def _is_range(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Call) and last_name(expr.func) in ("range", "trange")
+    return type(expr) is cst.Call and last_name(expr.func) in ("range", "trange")
 
 
 def _single_binding(index: ModuleIndex, function, name: str) -> Optional[cst.BaseExpression]:
@@ -554,7 +554,7 @@ def _single_binding(index: ModuleIndex, function, name: str) -> Optional[cst.Bas
         if index.enclosing_function(assign) is not function:
             continue
         for target in assign.targets:
-            if isinstance(target.target, cst.Name) and target.target.value == name:
+            if type(target.target) is cst.Name and target.target.value == name:
                 if found is not None:
                     return None
                 found = assign.value
@@ -565,27 +565,27 @@ def _target_key(module: cst.Module, node: cst.CSTNode) -> Optional[str]:
     name = dotted_name(node)
     if name is not None:
         return name
-    if isinstance(node, cst.Subscript) and dotted_name(node.value) is not None:
+    if type(node) is cst.Subscript and dotted_name(node.value) is not None:
         return expression_key(module, node)
     return None
 
 
 def _reads(index: ModuleIndex, module: cst.Module, statement: cst.CSTNode) -> set:
     """Dotted names and `x['key']` subscripts read by a small statement (targets excluded)."""
-    if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+    if type(statement) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
         roots = [statement.value] if statement.value is not None else []
-        if isinstance(statement, cst.AugAssign):
+        if type(statement) is cst.AugAssign:
             roots.append(statement.target)
     else:
         roots = [statement]
     found = set()
     for root in roots:
         for node in index.descendants(root):
-            if isinstance(node, (cst.Name, cst.Attribute)):
+            if type(node) in (cst.Name, cst.Attribute):
                 name = dotted_name(node)
                 if name:
                     found.add(name)
-            elif isinstance(node, cst.Subscript):
+            elif type(node) is cst.Subscript:
                 key = _target_key(module, node)
                 if key:
                     found.add(key)
@@ -593,25 +593,25 @@ def _reads(index: ModuleIndex, module: cst.Module, statement: cst.CSTNode) -> se
 
 
 def _written(module: cst.Module, statement: cst.CSTNode) -> Iterator[str]:
-    if isinstance(statement, cst.Assign):
+    if type(statement) is cst.Assign:
         for target in statement.targets:
             for element in assigned_targets(target.target):
                 key = _target_key(module, element)
                 if key:
                     yield key
-    elif isinstance(statement, (cst.AnnAssign, cst.AugAssign)):
+    elif type(statement) in (cst.AnnAssign, cst.AugAssign):
         key = _target_key(module, statement.target)
         if key:
             yield key
 
 
 def _calls_within(index: ModuleIndex, node: cst.CSTNode) -> Iterator[cst.Call]:
-    for child in index.descendants(node.body if isinstance(node, (cst.For, cst.While)) else node):
-        if isinstance(child, cst.Call):
+    for child in index.descendants(node.body if type(node) in (cst.For, cst.While) else node):
+        if type(child) is cst.Call:
             yield child
 
 
 def _simple_statements_within(index: ModuleIndex, node: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
-    for child in index.descendants(node.body if isinstance(node, (cst.For, cst.While)) else node):
-        if isinstance(child, cst.SimpleStatementLine):
+    for child in index.descendants(node.body if type(node) in (cst.For, cst.While) else node):
+        if type(child) is cst.SimpleStatementLine:
             yield from child.body

@@ -134,7 +134,7 @@ class LossWeightingFacts:
 
     def _keras(self) -> Iterator[UnweightedValidation]:
         for call in self._ctx.index.of_type(cst.Call):
-            if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
+            if last_name(call) not in ("fit", "fit_generator") or type(call.func) is not cst.Attribute:
                 continue
             weighting = [name for name in ("class_weight", "sample_weight")
                          if keyword_value(call, name) is not None and not is_none(keyword_value(call, name))]
@@ -152,14 +152,14 @@ class LossWeightingFacts:
         `tf.data.Dataset.from_tensor_slices((x, y)).batch(32)` → 2; None when not visible."""
         if depth > 4:
             return None
-        if isinstance(data, (cst.Tuple, cst.List)):
-            if any(isinstance(e, cst.StarredElement) for e in data.elements):
+        if type(data) in (cst.Tuple, cst.List):
+            if any(type(e) is cst.StarredElement for e in data.elements):
                 return None
             return len(data.elements)
-        if isinstance(data, cst.Name):
+        if type(data) is cst.Name:
             counts = {self._element_count(value, depth + 1) for value in self._ctx.targets.definitions(data.value)}
             return counts.pop() if len(counts) == 1 else None
-        if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute):
+        if type(data) is cst.Call and type(data.func) is cst.Attribute:
             method = data.func.attr.value
             if method in _DATASET_CHAIN:
                 return self._element_count(data.func.value, depth + 1)
@@ -172,7 +172,7 @@ class LossWeightingFacts:
 
     def _lightning(self) -> Iterator[UnweightedValidation]:
         for cls in self._ctx.index.of_type(cst.ClassDef):
-            methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
+            methods = {s.name.value: s for s in cls.body.body if type(s) is cst.FunctionDef}
             train_step = methods.get("training_step")
             if train_step is None:
                 continue

@@ -104,7 +104,7 @@ class ModelTable:
             is_module = any(self.imports.matches(b, _MODULE_BASES) for b in bases)
             lightning = any("Lightning" in c for b in bases for c in self.imports.candidates(b))
             has_forward = any(
-                isinstance(s, cst.FunctionDef) and s.name.value in ("forward", "training_step")
+                type(s) is cst.FunctionDef and s.name.value in ("forward", "training_step")
                 for s in node.body.body
             )
             pending[node.name.value] = (node, in_file_bases, is_module or has_forward, lightning)
@@ -159,9 +159,9 @@ class ModelTable:
             reads_training = False
             calls: List[cst.Call] = []
             for node in self.index.descendants(cls.node.body):
-                if isinstance(node, cst.Call):
+                if type(node) is cst.Call:
                     calls.append(node)
-                elif isinstance(node, cst.Attribute) and node.attr.value == "training" and \
+                elif type(node) is cst.Attribute and node.attr.value == "training" and \
                         dotted_name(node.value) == "self":
                     reads_training = True
                     break
@@ -175,14 +175,14 @@ class ModelTable:
         if name is None or name in ("super", "Sequential", "ModuleList", "ModuleDict"):
             return False
         parent = self.index.parent(call)
-        if isinstance(parent, cst.Arg):
+        if type(parent) is cst.Arg:
             parent = self.index.parent(parent)
-            return isinstance(parent, cst.Call) and last_name(parent.func) in ("Sequential", "ModuleList")
-        if isinstance(parent, (cst.Element,)):
+            return type(parent) is cst.Call and last_name(parent.func) in ("Sequential", "ModuleList")
+        if type(parent) is cst.Element:
             return True
-        if isinstance(parent, cst.Assign):
+        if type(parent) is cst.Assign:
             return any(
-                isinstance(t.target, cst.Attribute) and dotted_name(t.target.value) == "self"
+                type(t.target) is cst.Attribute and dotted_name(t.target.value) == "self"
                 for t in parent.targets
             )
         return False
@@ -191,11 +191,11 @@ class ModelTable:
         """`DataParallel(Net()).cuda()` -> `Net()`."""
         for _ in range(6):
             func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING and isinstance(func.value, cst.Call):
+            if type(func) is cst.Attribute and func.attr.value in _SELF_RETURNING and type(func.value) is cst.Call:
                 call = func.value
             elif (self.imports.matches(func, _WRAPPERS) or last_name(func) in (
                     "DataParallel", "DistributedDataParallel", "DDP")) and positional_args(call) and \
-                    isinstance(positional_args(call)[0].value, cst.Call):
+                    type(positional_args(call)[0].value) is cst.Call:
                 call = positional_args(call)[0].value  # type: ignore[assignment]
             else:
                 break
@@ -204,7 +204,7 @@ class ModelTable:
     def constructor_mode_dependent(self, call: cst.Call) -> Optional[bool]:
         """True/False for a call that builds a known layer or model, None otherwise."""
         call = self._unwrap_producer(call)  # type: ignore[assignment]
-        if not isinstance(call, cst.Call):
+        if type(call) is not cst.Call:
             return None
         name = dotted_name(call.func)
         if name in self.classes:
@@ -236,9 +236,9 @@ class ModelTable:
         return None
 
     def _element_dependence(self, value: cst.BaseExpression) -> Optional[bool]:
-        if isinstance(value, cst.Call):
+        if type(value) is cst.Call:
             return self.constructor_mode_dependent(value)
-        if isinstance(value, (cst.List, cst.Tuple)):
+        if type(value) in (cst.List, cst.Tuple):
             return _combine(self._element_dependence(e.value) for e in value.elements)
         return None
 
@@ -254,13 +254,13 @@ class ModelTable:
 
     def is_model_producer(self, value: cst.BaseExpression, scope: Scope) -> Tuple[bool, Optional[str]]:
         """(is a model, the key it wraps when it is a wrapper of a known model)."""
-        if isinstance(value, cst.Call):
+        if type(value) is cst.Call:
             inner_key = self._wrapped_key(value, scope)
             if inner_key is not None:
                 return True, inner_key
             func = value.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING and \
-                    isinstance(func.value, cst.Call):
+            if type(func) is cst.Attribute and func.attr.value in _SELF_RETURNING and \
+                    type(func.value) is cst.Call:
                 return self.is_model_producer(func.value, scope)  # `Net().to(device)`
             name = dotted_name(value.func)
             if name in self.classes:
@@ -273,7 +273,7 @@ class ModelTable:
 
     def _wrapped_key(self, call: cst.Call, scope: Scope) -> Optional[str]:
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING:
+        if type(func) is cst.Attribute and func.attr.value in _SELF_RETURNING:
             return self.key(func.value, scope)
         if self.imports.matches(func, _WRAPPERS) or last_name(func) in ("DataParallel", "DistributedDataParallel", "DDP"):
             args = positional_args(call)
@@ -294,7 +294,7 @@ class ModelTable:
         # Evidence from use: `.eval()` / `.train(False)` / `.parameters()` to an optimizer.
         for call in self.index.of_type(cst.Call):
             func = call.func
-            if not isinstance(func, cst.Attribute):
+            if type(func) is not cst.Attribute:
                 continue
             receiver = dotted_name(func.value)
             if receiver is None:
@@ -317,7 +317,7 @@ class ModelTable:
         for function in self.index.of_type(cst.FunctionDef):
             for param in _params(function):
                 if looks_like_model_name(param) and any(
-                    isinstance(c.func, cst.Name) and c.func.value == param for c in self._calls_in(function)
+                    type(c.func) is cst.Name and c.func.value == param for c in self._calls_in(function)
                 ):
                     self._known.add((function, param))
 
@@ -344,7 +344,7 @@ class ModelTable:
             return
         scope = self._scope_of(node)
         is_model, wrapped = self.is_model_producer(value, scope)
-        if not is_model and isinstance(value, (cst.Name, cst.Attribute)):
+        if not is_model and type(value) in (cst.Name, cst.Attribute):
             # `self.model = model`, `net = model`: the same model under another name.
             source = dotted_name(value)
             if source is not None and (self.key(value, scope) is not None or (
@@ -358,7 +358,7 @@ class ModelTable:
         if not is_model:
             # `model = torch.load(...)`, `model = build_model(cfg)`: a model of unknown make
             # when the name says so.
-            if isinstance(value, cst.Call) and looks_like_model_name(name) and not name.endswith(
+            if type(value) is cst.Call and looks_like_model_name(name) and not name.endswith(
                     ("_name", "_path", "_dir", "_file", "_type", "_cfg", "_config")):
                 callee = last_name(value.func) or ""
                 if callee in ("load", "from_pretrained", "create_model", "get_model", "build_model") or \
@@ -384,7 +384,7 @@ class ModelTable:
         """The model key `expr` refers to within `scope`, or None when it is not a model."""
         if expr is None:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             wrapped = self._wrapped_key(expr, scope)
             if wrapped is not None:
                 return wrapped
@@ -411,14 +411,14 @@ class ModelTable:
         return None
 
     def _calls_in(self, function: cst.CSTNode) -> List[cst.Call]:
-        return [n for n in self.index.descendants(function) if isinstance(n, cst.Call)]
+        return [n for n in self.index.descendants(function) if type(n) is cst.Call]
 
     def _assigned_names(self, function: cst.CSTNode) -> Set[str]:
         cached = self._assigned_cache.get(function)
         if cached is None:
             cached = set()
             for node in self.index.descendants(function):
-                if isinstance(node, cst.Assign):
+                if type(node) is cst.Assign:
                     for target in node.targets:
                         cached.update(n for n in map(dotted_name, assigned_targets(target.target)) if n)
             self._assigned_cache[function] = cached
@@ -433,15 +433,15 @@ class ModelTable:
         for call in self.index.of_type(cst.Call):
             func = call.func
             scope = self._scope_of(call)
-            if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            if type(func) is cst.Attribute and func.attr.value == "forward":
                 func = func.value
-            if isinstance(func, (cst.Name, cst.Attribute)):
+            if type(func) in (cst.Name, cst.Attribute):
                 key = self.key(func, scope)
                 cls = self._class_of(call)
                 if key is not None and key.startswith("self.") and cls is not None and \
                         cls.name.value in self.classes and not self.classes[cls.name.value].lightning:
                     continue  # a layer called inside a model's own forward
-                if key is None and isinstance(func, cst.Attribute):
+                if key is None and type(func) is cst.Attribute:
                     key = self._part_of_model(func, scope)
                 if key is not None:
                     found.append(ForwardCall(call, key, scope))
@@ -453,7 +453,7 @@ class ModelTable:
         (`self.linear_1(x)`). The key is the model's, whose mode the part shares. Methods
         that run no layer (`model.init_hidden(n)`) and installed classes are not forwards."""
         receiver = func.value
-        if not isinstance(receiver, cst.Name) or (isinstance(scope, cst.FunctionDef) and receiver.value == "self"):
+        if type(receiver) is not cst.Name or (type(scope) is cst.FunctionDef and receiver.value == "self"):
             return None
         key = self.key(receiver, scope)
         if key is None:
@@ -471,7 +471,7 @@ class ModelTable:
         if method is None or method.name.value == "__init__":
             return None
         runs_layers = any(
-            isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
+            type(call.func) is cst.Attribute and type(call.func.value) is cst.Name
             and call.func.value.value == "self" and (cls.node, f"self.{call.func.attr.value}") in self._class_attrs
             for call in self._calls_in(method))
         return key if runs_layers else None
@@ -480,11 +480,11 @@ class ModelTable:
         """Names of the classes whose instances `key` holds in `scope`: its constructors, or
         for a parameter, what the function's callers in this file pass."""
         values = self.producers.get((scope, key)) or self.producers.get((None, key)) or []
-        unwrapped = [self._unwrap_producer(v) for v in values if isinstance(v, cst.Call)]
-        classes = {last_name(v.func) or "" for v in unwrapped if isinstance(v, cst.Call)}
+        unwrapped = [self._unwrap_producer(v) for v in values if type(v) is cst.Call]
+        classes = {last_name(v.func) or "" for v in unwrapped if type(v) is cst.Call}
         if len(unwrapped) < len(values):
             classes.add("")  # a value that is not a constructor call: unknown class
-        if values or not isinstance(scope, cst.FunctionDef) or key not in _params(scope) or depth > 2:
+        if values or type(scope) is not cst.FunctionDef or key not in _params(scope) or depth > 2:
             return classes
         position = _params(scope).index(key)
         for call in self._calls_of_name().get(scope.name.value, ()):
@@ -501,7 +501,7 @@ class ModelTable:
         if self._calls_by_name is None:
             self._calls_by_name = defaultdict(list)
             for call in self.index.of_type(cst.Call):
-                if isinstance(call.func, cst.Name):
+                if type(call.func) is cst.Name:
                     self._calls_by_name[call.func.value].append(call)
         return self._calls_by_name
 
@@ -523,7 +523,7 @@ class ModelTable:
             scope_of_values = scope if (scope, key) in self.producers else None
             added = self._added_layers(scope_of_values, key)
             return _combine(
-                self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values + added
+                self.constructor_mode_dependent(v) if type(v) is cst.Call else None for v in values + added
             )
         return self.file_mode_dependent()
 
@@ -535,7 +535,7 @@ class ModelTable:
             self._added = {}
             for call in self.index.of_type(cst.Call):
                 func = call.func
-                if not isinstance(func, cst.Attribute) or func.attr.value not in (
+                if type(func) is not cst.Attribute or func.attr.value not in (
                         "add_module", "append", "extend", "insert", "register_module"):
                     continue
                 receiver = dotted_name(func.value)
@@ -543,7 +543,7 @@ class ModelTable:
                 if receiver is None or not args:
                     continue
                 layer = args[-1].value
-                layers = [e.value for e in layer.elements] if isinstance(layer, (cst.List, cst.Tuple)) else [layer]
+                layers = [e.value for e in layer.elements] if type(layer) in (cst.List, cst.Tuple) else [layer]
                 self._added.setdefault((self._scope_of(call), receiver), []).extend(layers)
         return self._added.get((scope, key), [])
 
@@ -553,7 +553,7 @@ class ModelTable:
         values += [v for vs in self._class_attrs.values() for v in vs]
         if not values:
             return None
-        return _combine(self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values)
+        return _combine(self.constructor_mode_dependent(v) if type(v) is cst.Call else None for v in values)
 
     def known_keys(self, scope: Scope) -> Set[str]:
         keys = {key for (s, key) in self._known if s is scope}
@@ -591,13 +591,13 @@ def _combine(values) -> Optional[bool]:
 def _keyword_number(call: cst.Call, name: str) -> Optional[float]:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == name:
-            if isinstance(arg.value, (cst.Integer, cst.Float)):
+            if type(arg.value) in (cst.Integer, cst.Float):
                 return float(arg.value.evaluated_value)
     return None
 
 
 def _params(function: cst.CSTNode) -> List[str]:
-    if not isinstance(function, cst.FunctionDef):
+    if type(function) is not cst.FunctionDef:
         return []
     params = function.params
     every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
@@ -606,6 +606,6 @@ def _params(function: cst.CSTNode) -> List[str]:
 
 def _method(cls: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
     for statement in cls.body.body:
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+        if type(statement) is cst.FunctionDef and statement.name.value == name:
             return statement
     return None

@@ -83,7 +83,7 @@ class ModeAnalysis:
         self._methods: Dict[str, List[cst.FunctionDef]] = {}
         for function in self.index.of_type(cst.FunctionDef):
             owner = self.index.parent(self.index.parent(function))
-            if isinstance(owner, cst.ClassDef):
+            if type(owner) is cst.ClassDef:
                 self._methods.setdefault(function.name.value, []).append(function)
             else:
                 self._functions.setdefault(function.name.value, []).append(function)
@@ -214,7 +214,7 @@ class ModeAnalysis:
     def _call_site_role(self, function, loader) -> Optional[str]:
         """`def compute_accuracy(model, loader)` called with `val_loader` (and `train_loader`):
         the helper evaluates; the role when its held-out call sites agree."""
-        if function is None or not isinstance(loader, cst.Name) or loader.value not in _param_names(function):
+        if function is None or type(loader) is not cst.Name or loader.value not in _param_names(function):
             return None
         held_out = set()
         for site in self.call_sites(function):
@@ -285,7 +285,7 @@ class ModeAnalysis:
         self._loop_stack = []
         self._returns = []
         state = dict(entry)
-        body = function.body.body if isinstance(function.body, cst.IndentedBlock) else [function.body]
+        body = function.body.body if type(function.body) is cst.IndentedBlock else [function.body]
         result = self._run_block(body, state, {})
         for returned in self._returns:
             result = _join(result, returned, self._default)
@@ -305,24 +305,24 @@ class ModeAnalysis:
         return state
 
     def _body(self, block) -> list:
-        if isinstance(block, cst.IndentedBlock):
+        if type(block) is cst.IndentedBlock:
             return list(block.body)
-        if isinstance(block, cst.SimpleStatementSuite):
+        if type(block) is cst.SimpleStatementSuite:
             return [cst.SimpleStatementLine(body=block.body)] if False else [block]
         return [block]
 
     def _run_statement(self, statement, state: State, env) -> Optional[State]:
-        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        if type(statement) in (cst.SimpleStatementLine, cst.SimpleStatementSuite):
             for small in statement.body:
                 state = self._run_small(small, state, env)
                 if state is None:
                     return None
             return state
-        if isinstance(statement, cst.If):
+        if type(statement) is cst.If:
             return self._run_if(statement, state, env)
-        if isinstance(statement, cst.For):
+        if type(statement) is cst.For:
             values = phase_values(statement)
-            if values is not None and isinstance(statement.target, cst.Name):
+            if values is not None and type(statement.target) is cst.Name:
                 self._events_in(statement.iter, state, env)
                 variable = statement.target.value
                 for value in values:
@@ -334,14 +334,14 @@ class ModeAnalysis:
                 return state
             self._events_in(statement.iter, state, env)
             return self._run_loop_body(statement, state, env)
-        if isinstance(statement, cst.While):
+        if type(statement) is cst.While:
             self._events_in(statement.test, state, env)
             return self._run_loop_body(statement, state, env)
-        if isinstance(statement, cst.With):
+        if type(statement) is cst.With:
             for item in statement.items:
                 self._events_in(item.item, state, env)
             return self._run_block(self._body(statement.body), state, env)
-        if isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+        if type(statement) is cst.Try or type(statement).__name__ == "TryStar":
             after_body = self._run_block(self._body(statement.body), dict(state), env)
             result = after_body
             handler_entry = _join(state, after_body, self._default)
@@ -354,7 +354,7 @@ class ModeAnalysis:
                 finished = self._run_block(self._body(statement.finalbody.body), dict(base), env)
                 return finished if result is not None else None
             return result
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if type(statement) in (cst.FunctionDef, cst.ClassDef):
             return state
         if type(statement).__name__ == "Match":
             result = None
@@ -382,7 +382,7 @@ class ModeAnalysis:
     def _run_else(self, orelse, state, env):
         if orelse is None:
             return state
-        if isinstance(orelse, cst.If):
+        if type(orelse) is cst.If:
             return self._run_if(orelse, state, env)
         return self._run_block(self._body(orelse.body), state, env)
 
@@ -411,23 +411,23 @@ class ModeAnalysis:
         return result
 
     def _run_small(self, small, state: State, env) -> Optional[State]:
-        if isinstance(small, (cst.Return, cst.Raise)):
+        if type(small) in (cst.Return, cst.Raise):
             self._events_in(small, state, env)
-            if isinstance(small, cst.Return):
+            if type(small) is cst.Return:
                 self._returns.append(dict(state))
             return None
-        if isinstance(small, cst.Break):
+        if type(small) is cst.Break:
             if self._loop_stack:
                 self._loop_stack[-1][0].append(dict(state))
             return None
-        if isinstance(small, cst.Continue):
+        if type(small) is cst.Continue:
             if self._loop_stack:
                 self._loop_stack[-1][1].append(dict(state))
             return None
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and \
+        if type(small) is cst.Expr and type(small.value) is cst.Call and \
                 dotted_name(small.value.func) in _TERMINATORS:
             return None
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.IfExp):
+        if type(small) is cst.Expr and type(small.value) is cst.IfExp:
             # `net.train() if phase == "train" else net.eval()`
             expression = small.value
             self._events_in(expression.test, state, env)
@@ -443,7 +443,7 @@ class ModeAnalysis:
             if decided is False:
                 return other
             return _join(taken, other, self._default)
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             self._events_in(small.value, state, env)
             self._bind(small, state, env)
             return state
@@ -461,13 +461,13 @@ class ModeAnalysis:
         for target in assign.targets:
             name = dotted_name(target.target)
             if name is None:
-                if isinstance(target.target, (cst.Tuple, cst.List)):
+                if type(target.target) in (cst.Tuple, cst.List):
                     for element in target.target.elements:
                         bound = dotted_name(element.value)
                         if bound and self.models.key(element.value, scope) is not None:
                             state[self.models.key(element.value, scope)] = self._default
                 continue
-            if isinstance(target.target, cst.Name) and isinstance(value, (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)):
+            if type(target.target) is cst.Name and type(value) in (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation):
                 decided = evaluate_condition(value, env)
                 if decided is not None:
                     env[name] = decided
@@ -481,7 +481,7 @@ class ModeAnalysis:
 
     def _produced_modes(self, value, scope, state: State) -> Modes:
         wrapped = None
-        if isinstance(value, cst.Call):
+        if type(value) is cst.Call:
             is_model, wrapped = self.models.is_model_producer(value, scope)
             if wrapped is not None:
                 return state.get(wrapped, self._default)
@@ -531,13 +531,13 @@ class ModeAnalysis:
                 seen = self._forward.setdefault(call, {})
                 seen[env_key] = seen.get(env_key, frozenset()) | modes
             return
-        if isinstance(func, cst.Attribute) and func.attr.value in ("backward", "manual_backward"):
+        if type(func) is cst.Attribute and func.attr.value in ("backward", "manual_backward"):
             if self._recording:
                 seen_state = self._backward.setdefault(call, {})
                 previous = seen_state.get(env_key)
                 seen_state[env_key] = _join(previous, state, self._default) if previous is not None else dict(state)
             return
-        if isinstance(func, cst.Attribute) and func.attr.value in ("eval", "train"):
+        if type(func) is cst.Attribute and func.attr.value in ("eval", "train"):
             key = self.models.key(func.value, scope)
             if key is not None:
                 self._set_mode(state, key, self._mode_of_call(call, env))
@@ -553,7 +553,7 @@ class ModeAnalysis:
         name = last_name(func) or ""
         if name in _HARMLESS_CALLS or self.imports.matches(func, {"torch.save", "copy.deepcopy"}):
             return
-        if isinstance(func, cst.Attribute) and self.models.key(func.value, scope) is not None:
+        if type(func) is cst.Attribute and self.models.key(func.value, scope) is not None:
             return  # a method of the model itself (parameters, to, zero_grad, load_state_dict)
         for arg in call.args:
             key = self.models.key(arg.value, scope)
@@ -566,9 +566,9 @@ class ModeAnalysis:
         if not call.args:
             return frozenset({TRAIN})
         value = call.args[0].value
-        if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        if type(value) is cst.Name and value.value in ("True", "False"):
             return frozenset({TRAIN if value.value == "True" else EVAL})
-        if isinstance(value, cst.Name) and isinstance(env.get(value.value), bool):
+        if type(value) is cst.Name and isinstance(env.get(value.value), bool):
             return frozenset({TRAIN if env[value.value] else EVAL})
         decided = evaluate_condition(value, env)
         if decided is not None:
@@ -585,7 +585,7 @@ class ModeAnalysis:
 
     def _resolve(self, call: cst.Call, scope) -> Optional[cst.FunctionDef]:
         func = call.func
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             candidates = self._functions.get(func.value, [])
             if len(candidates) == 1:
                 return candidates[0]
@@ -594,7 +594,7 @@ class ModeAnalysis:
                          if self.index.enclosing(m, cst.ClassDef).name.value == func.value]
                 return inits[0] if len(inits) == 1 else None
             return None
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             candidates = self._methods.get(func.attr.value, [])
             receiver = dotted_name(func.value)
             if receiver == "self" and scope is not None:
@@ -614,7 +614,7 @@ class ModeAnalysis:
         params = function.params
         ordered = [p.name.value for p in list(params.posonly_params) + list(params.params)]
         if ordered and ordered[0] in ("self", "cls") and (
-                isinstance(call.func, cst.Attribute) or function.name.value == "__init__"):
+                type(call.func) is cst.Attribute or function.name.value == "__init__"):
             ordered = ordered[1:]
         positional = [a for a in call.args if a.keyword is None and not a.star]
         return self._model_arguments(call, ordered, positional, scope)
@@ -681,7 +681,7 @@ class ModeAnalysis:
         project = self.ctx.project
         if project is None or not any(self.models.key(arg.value, scope) is not None for arg in call.args):
             return None
-        if isinstance(call.func, cst.Name) and call.func.value in self._functions:
+        if type(call.func) is cst.Name and call.func.value in self._functions:
             return None  # defined here too (several times, or `_resolve` would have taken it)
         return project.helper(call.func)
 
@@ -713,13 +713,13 @@ class ModeAnalysis:
 
 def _is_module_check(test: cst.BaseExpression) -> bool:
     """`isinstance(net, nn.Module)` / `isinstance(net, torch.nn.Module)`."""
-    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
+    if not (type(test) is cst.Call and type(test.func) is cst.Name and test.func.value == "isinstance"):
         return False
     if len(test.args) != 2:
         return False
     kind = test.args[1].value
-    return isinstance(kind, (cst.Name, cst.Attribute)) and (
-        kind.value if isinstance(kind, cst.Name) else kind.attr.value
+    return type(kind) in (cst.Name, cst.Attribute) and (
+        kind.value if type(kind) is cst.Name else kind.attr.value
     ) == "Module"
 
 
@@ -735,7 +735,7 @@ def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str) -> Opti
             return arg.value
     params = function.params
     ordered = [p.name.value for p in list(params.posonly_params) + list(params.params)]
-    if ordered and ordered[0] in ("self", "cls") and isinstance(call.func, cst.Attribute):
+    if ordered and ordered[0] in ("self", "cls") and type(call.func) is cst.Attribute:
         ordered = ordered[1:]
     positional = [a for a in call.args if a.keyword is None and not a.star]
     if param in ordered and ordered.index(param) < len(positional):
@@ -744,4 +744,4 @@ def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str) -> Opti
 
 
 def _is_self_call(call: cst.Call) -> bool:
-    return isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) == "self"
+    return type(call.func) is cst.Attribute and dotted_name(call.func.value) == "self"

@@ -67,10 +67,10 @@ def argument(call: cst.Call, position: int, name: str) -> Optional[cst.BaseExpre
 
 
 def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
-    if isinstance(node, cst.ConcatenatedString):
+    if type(node) is cst.ConcatenatedString:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
@@ -81,30 +81,30 @@ def subscript_string(subscript: cst.Subscript) -> Optional[str]:
     if len(subscript.slice) != 1:
         return None
     element = subscript.slice[0].slice
-    return string_value(element.value) if isinstance(element, cst.Index) else None
+    return string_value(element.value) if type(element) is cst.Index else None
 
 
 def is_zero(node: Optional[cst.CSTNode]) -> bool:
     """A numeric literal equal to zero: `0`, `0.0`."""
-    return isinstance(node, (cst.Integer, cst.Float)) and node.evaluated_value == 0
+    return type(node) in (cst.Integer, cst.Float) and node.evaluated_value == 0
 
 
 def is_none(node: Optional[cst.CSTNode]) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
+    return type(node) is cst.Name and node.value == "None"
 
 
 def bool_value(node: Optional[cst.CSTNode]) -> Optional[bool]:
-    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+    if type(node) is cst.Name and node.value in ("True", "False"):
         return node.value == "True"
     return None
 
 
 def assigned_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     """Flatten tuple/list unpacking targets: `a, (b, c)` → a, b, c (starred kept as is)."""
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         for element in target.elements:
             value = element.value
-            if isinstance(element, cst.StarredElement):
+            if type(element) is cst.StarredElement:
                 yield value
             else:
                 yield from assigned_targets(value)
@@ -129,13 +129,13 @@ def literal_texts(node: cst.CSTNode) -> Iterator[str]:
         value = string_value(current)
         if value is not None:
             yield value
-        elif isinstance(current, cst.FormattedStringText):
+        elif type(current) is cst.FormattedStringText:
             yield current.value
 
 
 def expression_key(module: cst.Module, node: cst.CSTNode) -> str:
     """A whitespace-insensitive text key for comparing expressions (`df['y']` == `df[ 'y' ]`)."""
-    if isinstance(node, cst.Name) and not node.lpar:
+    if type(node) is cst.Name and not node.lpar:
         return node.value  # the common case, without a codegen
     code = module.code_for_node(node)
     return "".join(code.split()).replace('"', "'")

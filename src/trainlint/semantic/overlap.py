@@ -88,7 +88,7 @@ class OverlapFacts:
     def _calls_own_function(self, call: cst.Call) -> bool:
         """A call by bare name of a function (or class) defined in this file is that
         function, whatever it is called: its parameters are its own, not a framework's."""
-        if not isinstance(call.func, cst.Name):
+        if type(call.func) is not cst.Name:
             return False
         return any(b.how == "def" for b in self._ctx.dataflow.resolve_name(call.func.value, call))
 
@@ -96,12 +96,12 @@ class OverlapFacts:
         if not training:
             return False
         flow, module = self._ctx.dataflow, self._ctx.module
-        parts = validation.elements if isinstance(validation, (cst.Tuple, cst.List)) else None
+        parts = validation.elements if type(validation) in (cst.Tuple, cst.List) else None
         values = [e.value for e in parts] if parts is not None else [validation]
         if len(values) != len(training) and not (parts is None and len(training) == 1):
             return False
         for val, train in zip(values, training):
-            if isinstance(val, cst.Name) and isinstance(train, cst.Name):
+            if type(val) is cst.Name and type(train) is cst.Name:
                 val_bindings = set(flow.bindings(val))
                 if not val_bindings or val_bindings != set(flow.bindings(train)):
                     return False
@@ -142,7 +142,7 @@ class OverlapFacts:
         for call in ctx.index.of_type(cst.Call):
             candidates = ctx.imports.candidates(call)
             is_metric = any(c.startswith(METRIC_PREFIX) for c in candidates)
-            is_evaluation = last_name(call) in EVALUATIONS and isinstance(call.func, cst.Attribute) and not candidates
+            is_evaluation = last_name(call) in EVALUATIONS and type(call.func) is cst.Attribute and not candidates
             if not (is_metric or is_evaluation):
                 continue
             data = [a.value for a in positional_args(call)[:2]]
@@ -160,7 +160,7 @@ class OverlapFacts:
         mentions only evaluation in its text (`print("test accuracy", ...)`)."""
         ctx = self._ctx
         parent = ctx.index.parent(call)
-        if isinstance(parent, cst.Assign):
+        if type(parent) is cst.Assign:
             names = [ctx.code(t.target) for t in parent.targets]
             roles = {ctx.roles.name_role(n.split(".")[-1]) for n in names}
             return len(roles) == 1 and is_eval(roles.pop())
@@ -194,7 +194,7 @@ class OverlapFacts:
     def _fit_scored_on_its_rows(self, call: cst.Call) -> Optional[cst.Call]:
         """The `fit` of the model this metric call scores, if it scores the rows fitted on."""
         ctx = self._ctx
-        if isinstance(call.func, cst.Attribute) and last_name(call) == "score" and not ctx.imports.candidates(call):
+        if type(call.func) is cst.Attribute and last_name(call) == "score" and not ctx.imports.candidates(call):
             args = [a.value for a in positional_args(call)]
             fit = self._latest_fit(call.func.value)
             if fit is None or len(args) != 2 or not self._is_classifier(fit, call.func.value):
@@ -219,19 +219,19 @@ class OverlapFacts:
     def _prediction(self, expr: cst.BaseExpression) -> Optional[cst.Call]:
         """`model.predict(X)`, inline or through the name it was kept under."""
         for value in [expr, *self._ctx.dataflow.defining_values(expr)]:
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and last_name(value) == "predict":
+            if type(value) is cst.Call and type(value.func) is cst.Attribute and last_name(value) == "predict":
                 return value
         return None
 
     def _latest_fit(self, model: cst.BaseExpression) -> Optional[cst.Call]:
         """The `fit` call the model holds at this point: `clf.fit(X, y)` before, or
         `clf = make_pipeline(...).fit(X, y)`. None when that is not visible or not unique."""
-        if not isinstance(model, cst.Name):
+        if type(model) is not cst.Name:
             return None
         fits = set()
         for binding in self._ctx.dataflow.resolve_name(model.value, model):
             value = binding.value
-            if isinstance(value, cst.Call) and last_name(value) == "fit" and isinstance(value.func, cst.Attribute):
+            if type(value) is cst.Call and last_name(value) == "fit" and type(value.func) is cst.Attribute:
                 fits.add(value)
             else:
                 return None
@@ -251,14 +251,14 @@ class OverlapFacts:
         flow = self._ctx.dataflow
         keys: Set[Tuple] = set()
         expressions = [expr]
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             bindings = flow.bindings(expr)
             if bindings:
                 keys.add(("bindings", frozenset(id(b) for b in bindings)))
             if len(bindings) == 1 and _plain_assignment(bindings[0]):
                 expressions.append(bindings[0].value)  # type: ignore[arg-type]
         for value in expressions:
-            if isinstance(value, cst.Name):
+            if type(value) is cst.Name:
                 continue
             read = frozenset(id(r.binding) for r in flow.refs(value))
             if read:
@@ -274,7 +274,7 @@ class OverlapFacts:
         at module level is displayed (a notebook cell, a script exported from one, an
         interactive session); inside a function it shows nothing, nor does a unit test's
         `assert_equal(pipe.score(X, y), ...)`."""
-        if not isinstance(statement, cst.Expr):
+        if type(statement) is not cst.Expr:
             return False  # kept under a name: `labelled_evaluation` reads that name
         ctx = self._ctx
         displayed = statement.value is call and ctx.index.enclosing(call, cst.FunctionDef) is None
@@ -337,7 +337,7 @@ class OverlapFacts:
             for loader in loop.loaders:
                 inputs |= flow.derivation(loader, ALL_BUT_PARAM)
         for call in ctx.index.of_type(cst.Call):
-            if last_name(call) == "fit" and isinstance(call.func, cst.Attribute) and positional_args(call):
+            if last_name(call) == "fit" and type(call.func) is cst.Attribute and positional_args(call):
                 inputs |= flow.derivation(positional_args(call)[0].value, ALL_BUT_PARAM)
         return inputs
 
@@ -356,7 +356,7 @@ class OverlapFacts:
         fitted = self._fitted_parts()
         for call in ctx.index.of_type(cst.Call):
             method = last_name(call)
-            if method not in ("score", "evaluate", "predict", "predict_proba") or not isinstance(call.func, cst.Attribute):
+            if method not in ("score", "evaluate", "predict", "predict_proba") or type(call.func) is not cst.Attribute:
                 continue
             if not call.args:
                 continue
@@ -382,7 +382,7 @@ class OverlapFacts:
         flow = ctx.dataflow
         fitted: Dict[str, List[Tuple[int, Set[Binding]]]] = {}
         for call in ctx.index.of_type(cst.Call):
-            if last_name(call) == "fit" and isinstance(call.func, cst.Attribute) and call.args:
+            if last_name(call) == "fit" and type(call.func) is cst.Attribute and call.args:
                 parts = {b for b in _nearest_parts(flow, call.args[0].value) if b.part_role == TRAIN}
                 if parts:  # the latest fit before an evaluation is the model evaluated
                     fitted.setdefault(ctx.code(call.func.value), []).append((flow.order_of(call), parts))
@@ -413,22 +413,22 @@ class OverlapFacts:
 
 
 def _single_name_target(assign: cst.Assign) -> Optional[cst.Name]:
-    if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+    if len(assign.targets) == 1 and type(assign.targets[0].target) is cst.Name:
         return assign.targets[0].target
     return None
 
 
 def _is_slice(value: cst.BaseExpression) -> bool:
     """`rows[:cut]`, `perm[a:b]`: a range of positions, not one element."""
-    return (isinstance(value, cst.Subscript) and len(value.slice) == 1
-            and isinstance(value.slice[0].slice, cst.Slice))
+    return (type(value) is cst.Subscript and len(value.slice) == 1
+            and type(value.slice[0].slice) is cst.Slice)
 
 
 def _plain_assignment(binding: Binding) -> bool:
     """`name = value`: the value is what the name holds (not one part of an unpacked call)."""
     node = binding.node
-    return (binding.how == "assign" and binding.value is not None and isinstance(node, cst.Assign)
-            and all(isinstance(t.target, cst.Name) for t in node.targets))
+    return (binding.how == "assign" and binding.value is not None and type(node) is cst.Assign
+            and all(type(t.target) is cst.Name for t in node.targets))
 
 
 def _validation_and_training(call: cst.Call) -> Tuple[Optional[cst.BaseExpression], List[cst.BaseExpression]]:

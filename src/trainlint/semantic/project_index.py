@@ -86,7 +86,7 @@ def summarise_module(text: str, module: cst.Module, path: str, file_label: str, 
     ctx = FileContext(text, path, module, config)  # no project: one file's facts only
     if not ctx.models.is_torch_file:
         return {}
-    top = [s for s in module.body if isinstance(s, cst.FunctionDef)]
+    top = [s for s in module.body if type(s) is cst.FunctionDef]
     counts: Dict[str, int] = {}
     for statement in ctx.index.of_type(cst.FunctionDef):
         counts[statement.name.value] = counts.get(statement.name.value, 0) + 1
@@ -143,7 +143,7 @@ class CallTargets:
                 full = dotted_name(alias.name)
                 if full is None:
                     continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     self._modules[alias.asname.name.value] = (0, full)
                     self._bound.add(alias.asname.name.value)
                 else:
@@ -161,15 +161,14 @@ class CallTargets:
         module = dotted_name(node.module) if node.module is not None else ""
         if module is None:
             return
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             self._stars.append((level, module))
             return
         for alias in node.names:
             name = dotted_name(alias.name)
             if name is None:
                 continue
-            local = alias.asname.name.value if alias.asname is not None and isinstance(
-                alias.asname.name, cst.Name) else name
+            local = alias.asname.name.value if alias.asname is not None and type(alias.asname.name) is cst.Name else name
             if local in self._names:
                 self._names[local] = (-1, "", "")  # imported twice: which one is unknown
             else:
@@ -178,14 +177,14 @@ class CallTargets:
 
     def targets(self, func: cst.BaseExpression) -> List[Target]:
         """The candidates, in the order Python would look them up; empty when none."""
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             target = self._names.get(func.value)
             if target is not None:
                 return [] if target[0] < 0 else [target]
             if func.value in self._bound:
                 return []
             return [(level, module, func.value) for level, module in reversed(self._stars)]
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = dotted_name(func.value)
             if receiver is not None and receiver in self._modules:
                 level, module = self._modules[receiver]

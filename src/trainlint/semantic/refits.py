@@ -72,11 +72,11 @@ class RefitFacts:
                 continue
             seen.add(binding)
             value = binding.value
-            if binding.how == "mutate" and isinstance(value, cst.Call) and value is not fit.call:
+            if binding.how == "mutate" and type(value) is cst.Call and value is not fit.call:
                 if last_name(value) in REFITTING and flow.call_state(value) is binding and self._on_training_side(value):
                     return value
             stack.extend(r.binding for r in binding.parents if r.kind == STATE)
-            if binding.how == "assign" and isinstance(value, cst.Call) and last_name(value) in REFITTING:
+            if binding.how == "assign" and type(value) is cst.Call and last_name(value) in REFITTING:
                 if flow.call_state(value) is not None and value is not fit.call and self._on_training_side(value):
                     return value
         return None
@@ -96,13 +96,13 @@ class RefitFacts:
             if len(params) != 1:
                 continue
             # The transformer must be created inside the helper: a fresh fit on every call.
-            if not any(isinstance(v, cst.Call) and v is not fit.call for v in flow.defining_values(fit.receiver)):
-                if not isinstance(fit.receiver, cst.Call):
+            if not any(type(v) is cst.Call and v is not fit.call for v in flow.defining_values(fit.receiver)):
+                if type(fit.receiver) is not cst.Call:
                     continue
             param = params[0]
             position = _param_position(function, param.name)
             calls = [c for c in ctx.index.of_type(cst.Call)
-                     if isinstance(c.func, cst.Name) and c.func.value == function.name.value]
+                     if type(c.func) is cst.Name and c.func.value == function.name.value]
             roles = []
             for call in calls:
                 argument = _call_argument(call, position, param.name)
@@ -142,7 +142,7 @@ class RefitFacts:
 
     def _parameter(self, expr: cst.BaseExpression, function: Optional[cst.FunctionDef]) -> Optional[str]:
         """The name of the parameter of `function` the expression is (not a copy of it)."""
-        if function is None or not isinstance(expr, cst.Name):
+        if function is None or type(expr) is not cst.Name:
             return None
         bindings = self._ctx.dataflow.resolve_name(expr.value, expr)
         if len(bindings) == 1 and bindings[0].how == "param" and bindings[0].scope is function:
@@ -159,7 +159,7 @@ class RefitFacts:
     def _calls_of(self, function: cst.FunctionDef) -> List[cst.Call]:
         flow = self._ctx.dataflow
         name = function.name.value
-        return [c for c in self._ctx.index.of_type(cst.Call) if isinstance(c.func, cst.Name) and c.func.value == name
+        return [c for c in self._ctx.index.of_type(cst.Call) if type(c.func) is cst.Name and c.func.value == name
                 and any(b.node is function for b in flow.resolve_name(name, c))]
 
     def _fitted_transformer(self, passed: cst.BaseExpression, names: Set[Optional[str]]) -> Optional[Fit]:
@@ -185,7 +185,7 @@ class RefitFacts:
                 continue
             seen.add(binding)
             value = binding.value
-            fit = fits.get(id(value)) if isinstance(value, cst.Call) else None
+            fit = fits.get(id(value)) if type(value) is cst.Call else None
             if fit is not None and flow.call_state(value) is not None:  # type: ignore[arg-type]
                 holds_object = binding.how == "mutate" or fit.method == "fit"  # `fit` returns self
                 if holds_object:
@@ -201,11 +201,11 @@ class RefitFacts:
 def _root(expr: cst.BaseExpression) -> Optional[str]:
     """`encoder` of `encoder`, `self.encoder`, `encoders["x"]`: the name last in a dotted
     receiver, or the subscripted name."""
-    while isinstance(expr, cst.Subscript):
+    while type(expr) is cst.Subscript:
         expr = expr.value
-    if isinstance(expr, cst.Attribute):
+    if type(expr) is cst.Attribute:
         return expr.attr.value
-    return expr.value if isinstance(expr, cst.Name) else None
+    return expr.value if type(expr) is cst.Name else None
 
 
 def is_transformer(fit: Fit) -> bool:

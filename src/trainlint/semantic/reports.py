@@ -61,7 +61,7 @@ def target_keys(target: cst.BaseExpression) -> Set[str]:
     """Keys a write defines: `a`, `self.best`, `results` for `results["acc"] = ...`."""
     keys: Set[str] = set()
     for single in assigned_targets(target):
-        while isinstance(single, cst.Subscript):
+        while type(single) is cst.Subscript:
             single = single.value
         dotted = dotted_name(single)
         if dotted is not None:
@@ -140,19 +140,19 @@ class ReportFlow:
             line = self.index.positions[statement].start.line
             last_of_cell[bisect.bisect_right(self.cell_starts, line)] = statement
         for statement in last_of_cell.values():
-            if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
+            if type(statement) is not cst.SimpleStatementLine or not statement.body:
                 continue
             last = statement.body[-1]
-            if isinstance(last, cst.Expr) and isinstance(last.semicolon, cst.MaybeSentinel):
+            if type(last) is cst.Expr and isinstance(last.semicolon, cst.MaybeSentinel):
                 yield last
 
     def _read_call(self, call: cst.Call) -> None:
         func = call.func
         scope = self._scope(call)
-        if isinstance(func, cst.Name) and func.value in REPORT_FUNCTIONS:
+        if type(func) is cst.Name and func.value in REPORT_FUNCTIONS:
             self._reports[scope].append((call, _argument_keys(call, self.index)))
             return
-        if not isinstance(func, cst.Attribute):
+        if type(func) is not cst.Attribute:
             return
         method = func.attr.value
         if method in REPORT_METHODS:
@@ -167,7 +167,7 @@ class ReportFlow:
             if "__main__" not in _strings_in(if_node.test):
                 continue
             for call in self.index.of_type(cst.Call):
-                if isinstance(call.func, cst.Name) and self.index.is_inside(call, if_node.body):
+                if type(call.func) is cst.Name and self.index.is_inside(call, if_node.body):
                     yield from self._functions.get(call.func.value, [])
 
     # -- queries --------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class ReportFlow:
                 continue
             if scope in self._main_functions:
                 return ret
-            if depth < 2 and isinstance(scope, cst.FunctionDef):
+            if depth < 2 and type(scope) is cst.FunctionDef:
                 found = self._report_at_call_sites(scope, depth)
                 if found is not None:
                     return found
@@ -241,13 +241,13 @@ class ReportFlow:
             function = self._scope(call)
             if function in self._main_functions:
                 return returned
-            if isinstance(function, cst.FunctionDef):
+            if type(function) is cst.FunctionDef:
                 return self._report_at_call_sites(function, 0)
             return None
         assigned: Set[str] = set()
         parent = self.index.parent(call)
-        if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
-            targets = parent.targets if isinstance(parent, cst.Assign) else [parent]
+        if type(parent) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+            targets = parent.targets if type(parent) is cst.Assign else [parent]
             for target in targets:
                 assigned |= target_keys(target.target)
         if not assigned:
@@ -264,7 +264,7 @@ class ReportFlow:
     def _report_at_call_sites(self, function: cst.FunctionDef, depth: int) -> Optional[cst.CSTNode]:
         name = function.name.value
         for call in self.index.of_type(cst.Call):
-            if not (isinstance(call.func, cst.Name) and call.func.value == name):
+            if not (type(call.func) is cst.Name and call.func.value == name):
                 continue
             if self.index.is_inside(call, function):
                 continue
@@ -272,7 +272,7 @@ class ReportFlow:
             if direct is not None:
                 return direct
             parent = self.index.parent(call)
-            if isinstance(parent, cst.Assign):
+            if type(parent) is cst.Assign:
                 keys: Set[str] = set()
                 for target in parent.targets:
                     keys |= target_keys(target.target)
@@ -295,7 +295,7 @@ def _reads_any(read: Set[str], keys: Set[str]) -> bool:
 
 def _is_summary_write(target: cst.BaseExpression) -> bool:
     """`wandb.run.summary["best"] = x`, `run["metrics/best"] = x` (neptune)."""
-    if not isinstance(target, cst.Subscript):
+    if type(target) is not cst.Subscript:
         return False
     return last_name(target.value) in ("summary", "run")
 

@@ -48,7 +48,7 @@ class ResamplingFacts:
         for call in ctx.index.of_type(cst.Call):
             if ctx.imports.matches(call, RESAMPLE_FUNCTIONS):
                 yield call
-            elif last_name(call) == "sample" and isinstance(call.func, cst.Attribute) and bool_value(
+            elif last_name(call) == "sample" and type(call.func) is cst.Attribute and bool_value(
                 keyword_value(call, "replace")
             ):
                 yield call
@@ -56,7 +56,7 @@ class ResamplingFacts:
     def _resampled(self) -> Iterator[CopiedBeforeSplit]:
         facts = self._ctx.leakage
         for call in list(self._resamplers()):
-            if last_name(call) == "sample" and isinstance(call.func, cst.Attribute):
+            if last_name(call) == "sample" and type(call.func) is cst.Attribute:
                 data: Optional[cst.BaseExpression] = call.func.value  # `df.sample(...)` resamples df
             else:
                 data = positional_args(call)[0].value if positional_args(call) else None
@@ -111,17 +111,17 @@ def _parts(call: cst.Call) -> List[cst.BaseExpression]:
     first = keyword_value(call, "objs") if not args else args[0].value
     if last_name(call) == "append" and len(args) >= 2:
         return [args[0].value, args[1].value]
-    if isinstance(first, (cst.List, cst.Tuple)):
+    if type(first) in (cst.List, cst.Tuple):
         return [e.value for e in first.elements]
-    if isinstance(first, cst.BinaryOperation):  # [df] + [minority] * 3
+    if type(first) is cst.BinaryOperation:  # [df] + [minority] * 3
         return _list_terms(first)
     return []
 
 
 def _list_terms(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
-    if isinstance(expr, cst.BinaryOperation):
+    if type(expr) is cst.BinaryOperation:
         return _list_terms(expr.left) + _list_terms(expr.right)
-    if isinstance(expr, (cst.List, cst.Tuple)):
+    if type(expr) in (cst.List, cst.Tuple):
         return [e.value for e in expr.elements]
     return []
 
@@ -132,12 +132,12 @@ def _axis_is_rows(call: cst.Call) -> bool:
         axis = positional_args(call)[1].value
     if axis is None:
         return True
-    return isinstance(axis, cst.Integer) and axis.value == "0"
+    return type(axis) is cst.Integer and axis.value == "0"
 
 
 def _has_list_repetition(expr: Optional[cst.BaseExpression]) -> bool:
-    if isinstance(expr, cst.BinaryOperation):
-        if isinstance(expr.operator, cst.Multiply) and isinstance(expr.left, (cst.List, cst.Tuple)):
+    if type(expr) is cst.BinaryOperation:
+        if type(expr.operator) is cst.Multiply and type(expr.left) in (cst.List, cst.Tuple):
             return True
         return _has_list_repetition(expr.left) or _has_list_repetition(expr.right)
     return False
@@ -145,8 +145,8 @@ def _has_list_repetition(expr: Optional[cst.BaseExpression]) -> bool:
 
 def _whole(part: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     """`X`, `df`, `X.values`: a part that is a whole array rather than some of its rows."""
-    if isinstance(part, cst.Name):
+    if type(part) is cst.Name:
         return part
-    if isinstance(part, cst.Attribute) and part.attr.value == "values" and isinstance(part.value, cst.Name):
+    if type(part) is cst.Attribute and part.attr.value == "values" and type(part.value) is cst.Name:
         return part.value
     return None

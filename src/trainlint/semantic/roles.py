@@ -80,13 +80,13 @@ class DataRoles:
         """The role the receiver of a call's value states: `val_ds = ...`,
         `loaders["val"] = ...`, `self.val_loader = ...`, `fit(val_dataloaders=...)`."""
         parent = self.index.parent(call)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             target = parent.targets[0].target
-            if isinstance(target, cst.Subscript):
+            if type(target) is cst.Subscript:
                 key = subscript_string(target)
                 return self.name_role(key) if key else None
             return self.name_role(self._ctx.code(target).replace(".", "_"))
-        if isinstance(parent, cst.Arg) and parent.keyword is not None:
+        if type(parent) is cst.Arg and parent.keyword is not None:
             return self.name_role(parent.keyword.value)
         return None
 
@@ -99,12 +99,12 @@ class DataRoles:
         if expr is None or _depth > _MAX_DEPTH:
             return None
         env = env or {}
-        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        if type(expr) in (cst.SimpleString, cst.ConcatenatedString):
             value = expr.evaluated_value
             return self.name_role(value) if isinstance(value, str) else None
-        if isinstance(expr, cst.Subscript):
+        if type(expr) is cst.Subscript:
             return self._subscript_role_of(expr, scope, env, _depth)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._call_role_of(expr, scope, env, _depth)
         name = dotted_name(expr)
         if name is None:
@@ -129,11 +129,11 @@ class DataRoles:
         return None
 
     def _subscript_role_of(self, expr: cst.Subscript, scope, env, depth: int) -> Optional[str]:
-        if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        if len(expr.slice) == 1 and type(expr.slice[0].slice) is cst.Index:
             index_value = expr.slice[0].slice.value
-            if isinstance(index_value, cst.Name) and index_value.value in env:
+            if type(index_value) is cst.Name and index_value.value in env:
                 return self.name_role(env[index_value.value])
-            if isinstance(index_value, (cst.SimpleString, cst.ConcatenatedString)):
+            if type(index_value) in (cst.SimpleString, cst.ConcatenatedString):
                 role = self.role_of(index_value, scope, env, depth + 1)
                 if role:
                     return role
@@ -142,7 +142,7 @@ class DataRoles:
     def _call_role_of(self, expr: cst.Call, scope, env, depth: int) -> Optional[str]:
         last = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
         passes_through = last in PASS_THROUGH_CALLS
-        if isinstance(expr.func, cst.Attribute) and passes_through:
+        if type(expr.func) is cst.Attribute and passes_through:
             role = self.role_of(expr.func.value, scope, env, depth + 1)
             if role:
                 return role
@@ -217,17 +217,17 @@ class DataRoles:
         # expression itself is bounded by the expression.
         if node is None:
             return set()
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             memo_key = (node.value, depth)
             if memo_key not in self._computed_memo:
                 self._computed_memo[memo_key] = self._name_computed_roles(node.value, depth)
             return set(self._computed_memo[memo_key])
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             named = self.name_role(node.attr.value)
             return {named} if named else self._computed_roles(node.value, depth)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             return self._subscript_computed_roles(node, depth)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             named = self.name_role(last_name(node))
             if named:
                 return {named}
@@ -238,16 +238,16 @@ class DataRoles:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in NOT_DATA_KEYWORDS:
                     continue
-                if isinstance(arg.value, cst.Name) and _names_a_transform(arg.value.value):
+                if type(arg.value) is cst.Name and _names_a_transform(arg.value.value):
                     continue  # `ImageFolder(valid_dir, test_transforms)`: how, not which data
                 found |= self._computed_roles(arg.value, depth)
-            if not found and isinstance(node.func, cst.Attribute):  # `x_test.mean()`
+            if not found and type(node.func) is cst.Attribute:  # `x_test.mean()`
                 found = self._computed_roles(node.func.value, depth)
             return found
-        if isinstance(node, cst.DictElement):
+        if type(node) is cst.DictElement:
             named = self.name_role(string_value(node.key))
             return {named} if named else self._computed_roles(node.value, depth)
-        if isinstance(node, (cst.Lambda, cst.SimpleString, cst.FormattedString)):
+        if type(node) in (cst.Lambda, cst.SimpleString, cst.FormattedString):
             return set()
         found = set()
         for child in self.index.child_nodes(node):
@@ -257,7 +257,7 @@ class DataRoles:
     def _subscript_computed_roles(self, node: cst.Subscript, depth: int) -> Set[str]:
         index = subscript_string(node)
         named = self.name_role(index) if index is not None else None
-        if isinstance(node.value, cst.Attribute) and node.value.attr.value == "cv_results_":
+        if type(node.value) is cst.Attribute and node.value.attr.value == "cv_results_":
             return {VALIDATION}  # `search.cv_results_["mean_test_score"]`: the CV folds
         key_name = _index_name(node) if named is None and index is None else None
         if key_name is not None and self._holds_strings(key_name.value):
@@ -297,8 +297,8 @@ class DataRoles:
 
     def _is_split_output(self, node: cst.BaseExpression) -> bool:
         """`splits` in `splits["test"]` holds the result of a `train_test_split` call."""
-        return isinstance(node, cst.Name) and any(
-            isinstance(value, cst.Call) and last_name(value) == "train_test_split"
+        return type(node) is cst.Name and any(
+            type(value) is cst.Call and last_name(value) == "train_test_split"
             for value in self.values(node.value)
         )
 
@@ -320,14 +320,14 @@ class DataRoles:
         for assign in self.index.of_type(cst.Assign):
             for target in assign.targets:
                 for single in assigned_targets(target.target):
-                    if isinstance(single, cst.Subscript) and isinstance(single.value, cst.Name):
+                    if type(single) is cst.Subscript and type(single.value) is cst.Name:
                         written[single.value.value].append(assign.value)
-                    elif isinstance(single, cst.Name) and single is target.target:
+                    elif type(single) is cst.Name and single is target.target:
                         written[single.value].append(assign.value)
         for call in self.index.of_type(cst.Call):
-            if last_name(call) in ("append", "extend", "add") and isinstance(call.func, cst.Attribute):
+            if last_name(call) in ("append", "extend", "add") and type(call.func) is cst.Attribute:
                 container = call.func.value
-                if isinstance(container, cst.Name) and call.args:
+                if type(container) is cst.Name and call.args:
                     written[container.value].append(call.args[0].value)
         return written
 
@@ -337,18 +337,18 @@ class DataRoles:
         """Which data set: `x_test`, `y_test`, `test_loader`, `ds["test"]` → "test"."""
         if node is None:
             return None
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return _name_key(node.value)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             if self.name_role(node.attr.value) is None:  # `image.size`, `test_ds.data`: the owner's
                 return self.key(node.value)
             return _name_key(node.attr.value)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             index = subscript_string(node)
             return _name_key(index) if index is not None else self.key(node.value)
-        if isinstance(node, (cst.Tuple, cst.List)) and node.elements:
+        if type(node) in (cst.Tuple, cst.List) and node.elements:
             return self.key(node.elements[0].value)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             for arg in node.args:
                 if arg.keyword is None and self.computed_on(arg.value) is not None:
                     return self.key(arg.value)
@@ -372,7 +372,7 @@ class _Producers:
                     name = dotted_name(elements[0])
                     if name:
                         self.bindings.setdefault((scope, name), []).append(assign.value)
-                elif isinstance(assign.value, cst.Call):
+                elif type(assign.value) is cst.Call:
                     callee = dotted_name(assign.value.func) or ""
                     roles = SPLITTER_OUTPUT_ROLES.get(callee.rsplit(".", 1)[-1])
                     if roles:
@@ -409,13 +409,13 @@ class FlowRoles:
     def role(self, expr: Optional[cst.CSTNode], depth: int = 4) -> Optional[str]:
         if expr is None or depth < 0:
             return None
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             named = self.words.name_role(expr.value)
             if named is not None:
                 return named
             roles = {self.binding_role(b, depth - 1) for b in self.flow.resolve_name(expr.value, expr)}
             return roles.pop() if len(roles) == 1 else None
-        if isinstance(expr, cst.Subscript):
+        if type(expr) is cst.Subscript:
             if expr in self.subscript_parts:
                 return self.subscript_parts[expr][1]
             key = subscript_string(expr)
@@ -424,14 +424,14 @@ class FlowRoles:
                 if keyed is not None:
                     return keyed
             return self.role(expr.value, depth - 1)
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self.role(expr.value, depth - 1)
-        if isinstance(expr, (cst.Tuple, cst.List)):
+        if type(expr) in (cst.Tuple, cst.List):
             roles = {self.role(e.value, depth - 1) for e in expr.elements}
             return roles.pop() if len(roles) == 1 else None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             args = positional_args(expr)
-            if isinstance(expr.func, cst.Attribute) and not self.imports.candidates(expr):
+            if type(expr.func) is cst.Attribute and not self.imports.candidates(expr):
                 if last_name(expr) in ("transform", "predict", "predict_proba", "texts_to_sequences"):
                     return self.role(args[0].value, depth - 1) if args else None
                 return self.role(expr.func.value, depth - 1)
@@ -456,7 +456,7 @@ SUBSET_CALLS = {"Subset", "take", "skip", "select", "shard", "sample", "head", "
 
 def _train_flag_role(arg: cst.Arg) -> Optional[str]:
     """torchvision's `train=True` / `train=False` (the test set) keyword, else None."""
-    if arg.keyword is None or arg.keyword.value != "train" or not isinstance(arg.value, cst.Name):
+    if arg.keyword is None or arg.keyword.value != "train" or type(arg.value) is not cst.Name:
         return None
     return {"True": TRAIN, "False": TEST}.get(arg.value.value)
 
@@ -467,21 +467,21 @@ def _names_a_transform(name: str) -> bool:
 
 def _is_part_of(value: cst.BaseExpression) -> bool:
     """A slice or subset of the data it reads (`data[:n]`, `data.iloc[idx]`, `Subset(ds, idx)`)."""
-    if isinstance(value, cst.Subscript):
+    if type(value) is cst.Subscript:
         return subscript_string(value) is None
-    return isinstance(value, cst.Call) and last_name(value) in SUBSET_CALLS
+    return type(value) is cst.Call and last_name(value) in SUBSET_CALLS
 
 
 def _is_string_choice(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.IfExp):
+    if type(node) is cst.IfExp:
         return _is_string_choice(node.body) and _is_string_choice(node.orelse)
-    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+    return type(node) in (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
 
 def _index_name(node: cst.Subscript) -> Optional[cst.Name]:
     """`idx` in `data[idx]` (one plain name as the index), else None."""
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
-            and isinstance(node.slice[0].slice.value, cst.Name):
+    if len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index \
+            and type(node.slice[0].slice.value) is cst.Name:
         return node.slice[0].slice.value
     return None
 

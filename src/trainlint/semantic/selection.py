@@ -171,7 +171,7 @@ class SelectionFacts:
         positional = [*params.posonly_params, *params.params]
         wanted = {_root(key) for key in model_keys}
         for call in self.index.of_type(cst.Call):
-            if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+            if not (type(call.func) is cst.Name and call.func.value == function.name.value):
                 continue
             if self.index.is_inside(call, function):
                 continue
@@ -207,7 +207,7 @@ class SelectionFacts:
         for assign in self.index.of_type(cst.Assign):
             if self.flow.scope_of(assign) is not scope or not self.flow.is_after(assign, start):
                 continue
-            if isinstance(assign.value, cst.Call) and last_name(assign.value) in MODEL_LOADS:
+            if type(assign.value) is cst.Call and last_name(assign.value) in MODEL_LOADS:
                 continue
             if mentioned_keys(assign.value) & set(keys):
                 continue  # `hs = hs.fit(X, y)`: the same object
@@ -244,7 +244,7 @@ class SelectionFacts:
 
     def _bound_name(self, node: cst.CSTNode) -> Optional[str]:
         parent = self.index.parent(node)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             return dotted_name(parent.targets[0].target)
         return None
 
@@ -253,17 +253,17 @@ class SelectionFacts:
         `callbacks` bound to a list, `base + [es]`."""
         if node is None or depth > 3:
             return []
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return [node]
-        if isinstance(node, (cst.List, cst.Tuple)):
+        if type(node) in (cst.List, cst.Tuple):
             return [c for e in node.elements for c in self._resolve_calls(e.value, depth + 1)]
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             return self._resolve_calls(node.left, depth + 1) + self._resolve_calls(node.right, depth + 1)
         name = dotted_name(node)
         if name is not None:
             found = [c for v in self._bindings.get(name, []) for c in self._resolve_calls(v, depth + 1)]
             for call in self.index.of_type(cst.Call):  # callbacks.append(es)
-                if last_name(call) == "append" and isinstance(call.func, cst.Attribute) \
+                if last_name(call) == "append" and type(call.func) is cst.Attribute \
                         and dotted_name(call.func.value) == name and call.args:
                     found.extend(self._resolve_calls(call.args[0].value, depth + 1))
             return found
@@ -272,7 +272,7 @@ class SelectionFacts:
     def _calls_on(self, owner: str, method: str) -> List[cst.Call]:
         return [
             call for call in self.index.of_type(cst.Call)
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value == method
+            if type(call.func) is cst.Attribute and call.func.attr.value == method
             and dotted_name(call.func.value) == owner
         ]
 
@@ -283,7 +283,7 @@ class SelectionFacts:
             name = last_name(call)
             if name is None or name in NOT_EVALUATION:
                 continue
-            if name == "test" and isinstance(call.func, cst.Attribute) and self._is_lightning_trainer(call.func.value):
+            if name == "test" and type(call.func) is cst.Attribute and self._is_lightning_trainer(call.func.value):
                 yield Evaluation(call, TEST, self.roles.key(_first_data_arg(call)) or "test")
                 continue
             found = [(self.roles.held_out(arg.value), arg.value) for arg in call.args]
@@ -306,7 +306,7 @@ class SelectionFacts:
                 continue
             if key is not None and evaluation.key is not None and evaluation.key != key:
                 continue
-            if isinstance(evaluation.node, cst.Call):
+            if type(evaluation.node) is cst.Call:
                 report = self.flow.result_reported(evaluation.node)
                 if report is not None:
                     return report
@@ -326,7 +326,7 @@ class SelectionFacts:
             yield self._loop_selection(BEST_IF, role, if_node, metric, best_keys, picks_best=True)
         for assign in self.index.of_type(cst.Assign):  # best = max(best, val_acc)
             value = assign.value
-            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+            if not (type(value) is cst.Call and type(value.func) is cst.Name
                     and value.func.value in ("max", "min") and len(value.args) == 2):
                 continue
             defined = set()
@@ -345,11 +345,11 @@ class SelectionFacts:
         """`metric > best` in the test, with `best = metric` in a branch: (metric, best keys)."""
         writes: List[Tuple[Set[str], Set[str]]] = []
         branches = [if_node.body]
-        if isinstance(if_node.orelse, cst.Else):
+        if type(if_node.orelse) is cst.Else:
             branches.append(if_node.orelse.body)
         for branch in branches:
             for statement in _direct_statements(branch):
-                if isinstance(statement, cst.Assign):
+                if type(statement) is cst.Assign:
                     defined: Set[str] = set()
                     for target in statement.targets:
                         defined |= target_keys(target.target)
@@ -358,8 +358,8 @@ class SelectionFacts:
             return None
         for comparison in _comparisons(if_node.test):
             left, target = comparison.left, comparison.comparisons[0]
-            if not isinstance(target.operator, (cst.GreaterThan, cst.LessThan, cst.GreaterThanEqual,
-                                                cst.LessThanEqual)):
+            if type(target.operator) not in (cst.GreaterThan, cst.LessThan, cst.GreaterThanEqual,
+                                                cst.LessThanEqual):
                 continue
             right = target.comparator
             for metric, best in ((left, right), (right, left)):
@@ -376,11 +376,11 @@ class SelectionFacts:
             return role
         # `if phase == "val" and epoch_acc > best_acc:` / inside `if phase == "val":`
         for node in [at, *self.index.ancestors(at)]:
-            if isinstance(node, cst.If):
+            if type(node) is cst.If:
                 guarded = _guard_role(node.test, self.roles)
                 if guarded is not None:
                     return guarded
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            if type(node) in (cst.FunctionDef, cst.ClassDef):
                 break
         # `def validate(epoch):` whose only held-out data is one set: its figures are of it
         function = self.index.enclosing(at, cst.FunctionDef)
@@ -424,7 +424,7 @@ class SelectionFacts:
 
     def _lr_plateaus(self) -> Iterator[Selection]:
         for call in self.index.of_type(cst.Call):
-            if last_name(call) != "step" or not isinstance(call.func, cst.Attribute):
+            if last_name(call) != "step" or type(call.func) is not cst.Attribute:
                 continue
             owner = dotted_name(call.func.value)
             constructors = self._bindings.get(owner or "", [])
@@ -445,7 +445,7 @@ class SelectionFacts:
 
     def _keras(self) -> Iterator[Selection]:
         for call in self.index.of_type(cst.Call):
-            if last_name(call) not in ("fit", "fit_generator") or not isinstance(call.func, cst.Attribute):
+            if last_name(call) not in ("fit", "fit_generator") or type(call.func) is not cst.Attribute:
                 continue
             callbacks = [
                 (KERAS_CALLBACKS[name], cb) for cb in self._resolve_calls(keyword_value(call, "callbacks"))
@@ -493,9 +493,9 @@ class SelectionFacts:
             if direct is not None:
                 return direct
             owner = self.index.statement_of(subscript)
-            if isinstance(owner, cst.SimpleStatementLine):
+            if type(owner) is cst.SimpleStatementLine:
                 for small in owner.body:
-                    if isinstance(small, cst.Assign):
+                    if type(small) is cst.Assign:
                         for target in small.targets:
                             keys |= target_keys(target.target)
         if keys:
@@ -707,9 +707,9 @@ class SelectionFacts:
         if direct is not None:
             return direct if container & _keys_outside(direct, call) else None
         parent = self.index.parent(call)
-        if not isinstance(parent, cst.Assign) and isinstance(statement, cst.SimpleStatementLine):
-            parent = next((small for small in statement.body if isinstance(small, cst.Assign)), None)
-        if not isinstance(parent, cst.Assign):
+        if type(parent) is not cst.Assign and type(statement) is cst.SimpleStatementLine:
+            parent = next((small for small in statement.body if type(small) is cst.Assign), None)
+        if type(parent) is not cst.Assign:
             return None
         winner: Set[str] = set()
         for target in parent.targets:
@@ -730,31 +730,31 @@ class SelectionFacts:
 
 def _globals_of(scope: cst.CSTNode) -> Set[str]:
     """Names a function declares `global`."""
-    if not isinstance(scope, cst.FunctionDef) or not isinstance(scope.body, cst.IndentedBlock):
+    if type(scope) is not cst.FunctionDef or type(scope.body) is not cst.IndentedBlock:
         return set()
     return {
         item.name.value
-        for line in scope.body.body if isinstance(line, cst.SimpleStatementLine)
-        for small in line.body if isinstance(small, cst.Global)
+        for line in scope.body.body if type(line) is cst.SimpleStatementLine
+        for small in line.body if type(small) is cst.Global
         for item in small.names
     }
 
 
 def _direct_statements(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
-    body = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    body = block.body if type(block) is cst.IndentedBlock else [block]
     for line in body:
-        if isinstance(line, cst.SimpleStatementLine):
+        if type(line) is cst.SimpleStatementLine:
             yield from line.body
-        elif isinstance(line, cst.SimpleStatementSuite):
+        elif type(line) is cst.SimpleStatementSuite:
             yield from line.body
-        elif isinstance(line, cst.If):  # `if save: best = ...` one level down still counts
+        elif type(line) is cst.If:  # `if save: best = ...` one level down still counts
             yield from _direct_statements(line.body)
 
 
 def _comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+    if type(test) is cst.Comparison and len(test.comparisons) == 1:
         yield test
-    elif isinstance(test, cst.BooleanOperation):
+    elif type(test) is cst.BooleanOperation:
         yield from _comparisons(test.left)
         yield from _comparisons(test.right)
 
@@ -762,7 +762,7 @@ def _comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
 def _guard_role(test: cst.BaseExpression, roles: DataRoles) -> Optional[str]:
     """`phase == "val"` / `split == 'test'` / `mode == "eval"` in a condition."""
     for comparison in _all_comparisons(test):
-        if isinstance(comparison.comparisons[0].operator, cst.Equal):
+        if type(comparison.comparisons[0].operator) is cst.Equal:
             for side in (comparison.left, comparison.comparisons[0].comparator):
                 role = roles.name_role(string_value(side))
                 if role in HELD_OUT:
@@ -771,9 +771,9 @@ def _guard_role(test: cst.BaseExpression, roles: DataRoles) -> Optional[str]:
 
 
 def _all_comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+    if type(test) is cst.Comparison and len(test.comparisons) == 1:
         yield test
-    elif isinstance(test, cst.BooleanOperation):
+    elif type(test) is cst.BooleanOperation:
         yield from _all_comparisons(test.left)
         yield from _all_comparisons(test.right)
 
@@ -781,9 +781,9 @@ def _all_comparisons(test: cst.BaseExpression) -> Iterator[cst.Comparison]:
 def _outermost_loop(index: ModuleIndex, node: cst.CSTNode) -> Optional[cst.CSTNode]:
     outer = None
     for ancestor in index.ancestors(node):
-        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
+        if type(ancestor) in (cst.FunctionDef, cst.ClassDef):
             break
-        if isinstance(ancestor, (cst.For, cst.While)):
+        if type(ancestor) in (cst.For, cst.While):
             outer = ancestor
     return outer
 
@@ -803,22 +803,22 @@ def _compared(call: cst.Call) -> Optional[cst.BaseExpression]:
     class of a prediction (`outputs.argmax(1)`) is not a choice between candidates."""
     func = call.func
     args = positional_args(call)
-    if isinstance(func, cst.Name) and func.value in ("max", "min"):
+    if type(func) is cst.Name and func.value in ("max", "min"):
         if keyword_value(call, "key") is not None and len(args) == 1:
             first = args[0].value
-            if isinstance(first, cst.Call) and last_name(first) in ("items", "keys", "values") \
-                    and isinstance(first.func, cst.Attribute):
+            if type(first) is cst.Call and last_name(first) in ("items", "keys", "values") \
+                    and type(first.func) is cst.Attribute:
                 return first.func.value
-            return first if isinstance(first, (cst.Name, cst.Attribute)) else None
-        if len(call.args) == 1 and len(args) == 1 and isinstance(args[0].value, cst.Name) and _is_figure(args[0].value):
+            return first if type(first) in (cst.Name, cst.Attribute) else None
+        if len(call.args) == 1 and len(args) == 1 and type(args[0].value) is cst.Name and _is_figure(args[0].value):
             return args[0].value
         return None
     if len(call.args) > 1 or any(arg.keyword is not None for arg in call.args):
         return None  # an axis / dim: a prediction, not a pick
     name = last_name(call)
     if name in ("argmax", "argmin", "nanargmax", "nanargmin", "idxmax", "idxmin"):
-        candidates = args[0].value if args else (func.value if isinstance(func, cst.Attribute) else None)
-        if isinstance(candidates, cst.Subscript) and last_name(candidates.value) == "history":
+        candidates = args[0].value if args else (func.value if type(func) is cst.Attribute else None)
+        if type(candidates) is cst.Subscript and last_name(candidates.value) == "history":
             return None  # Keras history: judged with the fit's callbacks
         if candidates is not None and _is_figure(candidates):
             return candidates
@@ -827,14 +827,14 @@ def _compared(call: cst.Call) -> Optional[cst.BaseExpression]:
 
 def _returns_figure(call: cst.Call) -> bool:
     """`max(val_accs)` returns a score; `max(d, key=...)`, `argmax`, `idxmax` a position."""
-    return isinstance(call.func, cst.Name) and keyword_value(call, "key") is None
+    return type(call.func) is cst.Name and keyword_value(call, "key") is None
 
 
 def _keys_outside(node: cst.CSTNode, excluded: cst.CSTNode) -> Set[str]:
     """Names read in `node` outside the subtree `excluded`."""
     if node is excluded:
         return set()
-    if isinstance(node, (cst.Name, cst.Attribute)):
+    if type(node) in (cst.Name, cst.Attribute):
         return mentioned_keys(node)
     found: Set[str] = set()
     for child in node.children:
@@ -851,7 +851,7 @@ def _is_figure(node: cst.CSTNode) -> bool:
     words: Set[str] = set()
     for key in mentioned_keys(node):
         words |= words_of(key.rsplit(".", 1)[-1])
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         text = _subscript_text(node)
         if text:
             words |= words_of(text)
@@ -869,13 +869,13 @@ def _first_data_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
 
 def _loop_data(node: cst.BaseExpression) -> cst.BaseExpression:
     """`enumerate(tqdm(test_loader))` → test_loader."""
-    while isinstance(node, cst.Call) and last_name(node) in ("enumerate", "tqdm", "zip", "iter") and node.args:
+    while type(node) is cst.Call and last_name(node) in ("enumerate", "tqdm", "zip", "iter") and node.args:
         node = node.args[0].value
     return node
 
 
 def _subscript_text(node: cst.Subscript) -> Optional[str]:
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+    if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
         return None
     return string_value(node.slice[0].slice.value)
 
@@ -895,11 +895,11 @@ def _local_names(function: cst.FunctionDef) -> Set[str]:
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
     declared_global: Set[str] = set()
     for node in walk(function.body):
-        if isinstance(node, cst.Global):
+        if type(node) is cst.Global:
             declared_global |= {item.name.value for item in node.names}
-        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-            targets = node.targets if isinstance(node, cst.Assign) else [node]
+        elif type(node) in (cst.Assign, cst.AugAssign, cst.AnnAssign):
+            targets = node.targets if type(node) is cst.Assign else [node]
             for target in targets:
-                if isinstance(target.target, cst.Name):
+                if type(target.target) is cst.Name:
                     names.add(target.target.value)
     return names - declared_global

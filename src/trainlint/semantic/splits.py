@@ -126,11 +126,11 @@ class SplitFacts:
                 inputs = [e for e in (argument(call, 1, "X"), argument(call, 2, "y")) if e is not None]
                 self.splits.append(Split(call, "cv", inputs, estimator=argument(call, 0, "estimator"),
                                          splitter=keyword_value(call, "cv")))
-            elif method == "fit" and isinstance(call.func, cst.Attribute):
+            elif method == "fit" and type(call.func) is cst.Attribute:
                 self._fit_split(call)
-            elif method == "split" and isinstance(call.func, cst.Attribute):
+            elif method == "split" and type(call.func) is cst.Attribute:
                 self._splitter_split(call)
-            elif method == "sample" and isinstance(call.func, cst.Attribute):
+            elif method == "sample" and type(call.func) is cst.Attribute:
                 self._sample_split(call)
 
     def _fit_split(self, call: cst.Call) -> None:
@@ -138,7 +138,7 @@ class SplitFacts:
         inputs = [e for e in (argument(call, 0, "x" if keyword_value(call, "x") is not None else "X"),
                               argument(call, 1, "y")) if e is not None]
         for value in self.flow.defining_values(receiver):
-            if isinstance(value, cst.Call) and last_name(value) in SEARCHES and self.imports.candidates(value):
+            if type(value) is cst.Call and last_name(value) in SEARCHES and self.imports.candidates(value):
                 self.splits.append(Split(call, "cv", inputs, estimator=argument(value, 0, "estimator"),
                                          splitter=keyword_value(value, "cv")))
                 return
@@ -150,7 +150,7 @@ class SplitFacts:
         receiver = call.func.value  # type: ignore[attr-defined]
         splitter = None
         for value in self.flow.defining_values(receiver):
-            if isinstance(value, cst.Call) and any(
+            if type(value) is cst.Call and any(
                 c.startswith("sklearn.model_selection.") for c in self.imports.candidates(value)
             ):
                 splitter = value
@@ -159,14 +159,14 @@ class SplitFacts:
         split = Split(call, "kfold", [a.value for a in call.args if a.keyword is None][:2],
                       splitter=splitter)
         loop = self.index.parent(call)
-        while isinstance(loop, (cst.Arg, cst.Call)) and not isinstance(loop, cst.For):
+        while type(loop) in (cst.Arg, cst.Call) and type(loop) is not cst.For:
             loop = self.index.parent(loop)
-        if isinstance(loop, cst.For) and unwrap_enumerate(loop.iter) is call:
+        if type(loop) is cst.For and unwrap_enumerate(loop.iter) is call:
             target = loop.target
-            if isinstance(loop.iter, cst.Call) and last_name(loop.iter) == "enumerate":
-                if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+            if type(loop.iter) is cst.Call and last_name(loop.iter) == "enumerate":
+                if type(target) in (cst.Tuple, cst.List) and len(target.elements) == 2:
                     target = target.elements[1].value
-            if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+            if type(target) in (cst.Tuple, cst.List) and len(target.elements) == 2:
                 for position, element in enumerate(target.elements):
                     binding = self.flow.binding_of_target.get(element.value)
                     if binding is not None:
@@ -177,7 +177,7 @@ class SplitFacts:
     def _sample_split(self, call: cst.Call) -> None:
         """`train = df.sample(frac=0.8)` ... `test = df.drop(train.index)`."""
         fraction = keyword_value(call, "frac")
-        if fraction is None or not isinstance(fraction, cst.Float) or fraction.evaluated_value >= 1.0:
+        if fraction is None or type(fraction) is not cst.Float or fraction.evaluated_value >= 1.0:
             return
         if bool_value(keyword_value(call, "replace")):
             return
@@ -191,7 +191,7 @@ class SplitFacts:
             if last_name(drop) != "drop" or not drop.args or sampled is None:
                 continue
             first = drop.args[0].value
-            if isinstance(first, cst.Attribute) and first.attr.value == "index" and isinstance(first.value, cst.Name):
+            if type(first) is cst.Attribute and first.attr.value == "index" and type(first.value) is cst.Name:
                 if sampled in self.flow.resolve_name(first.value.value, first):
                     for target in self._assigned_names(drop):
                         self._part(split, target, self.words.name_role(target.value) or EVAL)
@@ -199,13 +199,13 @@ class SplitFacts:
 
     def _assigned_names(self, call: cst.Call) -> List[cst.Name]:
         parent = self.index.parent(call)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             target = parent.targets[0].target
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 return [target]
-            if isinstance(target, (cst.Tuple, cst.List)):
+            if type(target) in (cst.Tuple, cst.List):
                 names = [e.value for e in target.elements]
-                if all(isinstance(n, cst.Name) for n in names):
+                if all(type(n) is cst.Name for n in names):
                     return names  # type: ignore[return-value]
         return []
 
@@ -222,7 +222,7 @@ class SplitFacts:
     def _row_subscripts(self):
         for subscript in self.index.of_type(cst.Subscript):
             parent = self.index.parent(subscript)
-            if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.Del)):
+            if type(parent) in (cst.AssignTarget, cst.AugAssign, cst.Del):
                 continue
             if not subscript.slice:
                 continue
@@ -233,7 +233,7 @@ class SplitFacts:
         groups: Dict[Tuple, List[Tuple[cst.Subscript, cst.Slice]]] = {}
         for subscript in self._row_subscripts():
             first = subscript.slice[0].slice
-            if not isinstance(first, cst.Slice) or first.step is not None:
+            if type(first) is not cst.Slice or first.step is not None:
                 continue
             if first.lower is None and first.upper is None:
                 continue
@@ -272,9 +272,9 @@ class SplitFacts:
             if subscript in self.subscript_parts:
                 continue
             first = subscript.slice[0].slice
-            if not isinstance(first, cst.Index) or string_value(first.value) is not None:
+            if type(first) is not cst.Index or string_value(first.value) is not None:
                 continue
-            if isinstance(first.value, (cst.Integer, cst.List, cst.Tuple)):
+            if type(first.value) in (cst.Integer, cst.List, cst.Tuple):
                 continue
             role = self.flow_roles.role(first.value)
             if role is None:
@@ -302,14 +302,14 @@ class SplitFacts:
             return True
         node: cst.CSTNode = subscript
         parent = self.index.parent(node)
-        while isinstance(parent, (cst.Element, cst.Tuple, cst.List)):
+        while type(parent) in (cst.Element, cst.Tuple, cst.List):
             node, parent = parent, self.index.parent(parent)
-        if not isinstance(parent, cst.Arg):
+        if type(parent) is not cst.Arg:
             return False
         if parent.keyword is not None and parent.keyword.value in ("validation_data", "eval_set"):
             return True
         call = self.index.parent(parent)
-        return isinstance(call, cst.Call) and last_name(call) in SPLIT_CONSUMERS
+        return type(call) is cst.Call and last_name(call) in SPLIT_CONSUMERS
 
     def _assigned_role(self, subscript: cst.Subscript) -> Optional[str]:
         binding = self._assigned_binding(subscript)
@@ -319,21 +319,21 @@ class SplitFacts:
         node: cst.CSTNode = subscript
         parent = self.index.parent(node)
         # `X_tr = X[:n]`, `X_tr = X[:n].copy()`, `X_tr, X_va = X[:n], X[n:]`
-        while isinstance(parent, (cst.Attribute, cst.Call)) and not isinstance(parent, cst.Assign):
-            if isinstance(parent, cst.Call) and parent.func is not node:
+        while type(parent) in (cst.Attribute, cst.Call) and type(parent) is not cst.Assign:
+            if type(parent) is cst.Call and parent.func is not node:
                 break
             node, parent = parent, self.index.parent(parent)
-        if isinstance(parent, cst.Element):
+        if type(parent) is cst.Element:
             container = self.index.parent(parent)
             assign = self.index.parent(container) if container is not None else None
-            if isinstance(assign, cst.Assign) and len(assign.targets) == 1 and assign.value is container:
+            if type(assign) is cst.Assign and len(assign.targets) == 1 and assign.value is container:
                 target = assign.targets[0].target
                 position = list(container.elements).index(parent)  # type: ignore[union-attr]
-                if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) > position:
+                if type(target) in (cst.Tuple, cst.List) and len(target.elements) > position:
                     name = target.elements[position].value
                     return self.flow.binding_of_target.get(name)
             return None
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             return self.flow.binding_of_target.get(parent.targets[0].target)
         return None
 
@@ -350,14 +350,14 @@ class SplitFacts:
 def _is_column_accessor(subscript: cst.Subscript) -> bool:
     """`df.columns[:5]`, `X.shape[1:]`, `name[:3]`: slices that are not rows of data."""
     value = subscript.value
-    if isinstance(value, cst.Attribute) and value.attr.value in ("columns", "shape", "index", "dtypes"):
+    if type(value) is cst.Attribute and value.attr.value in ("columns", "shape", "index", "dtypes"):
         return True
-    return isinstance(value, (cst.SimpleString, cst.FormattedString))
+    return type(value) in (cst.SimpleString, cst.FormattedString)
 
 
 def _row_base(subscript: cst.Subscript) -> cst.BaseExpression:
     value = subscript.value
-    if isinstance(value, cst.Attribute) and value.attr.value in ("iloc", "loc", "values"):
+    if type(value) is cst.Attribute and value.attr.value in ("iloc", "loc", "values"):
         return value.value
     return value
 
@@ -367,9 +367,9 @@ def _is_shift(piece: cst.Slice) -> bool:
     for bound in (piece.lower, piece.upper):
         if bound is None:
             continue
-        if isinstance(bound, cst.UnaryOperation) and isinstance(bound.expression, cst.Integer):
+        if type(bound) is cst.UnaryOperation and type(bound.expression) is cst.Integer:
             bound = bound.expression
-        if not (isinstance(bound, cst.Integer) and abs(bound.evaluated_value) <= 1):
+        if not (type(bound) is cst.Integer and abs(bound.evaluated_value) <= 1):
             return False
     return True
 

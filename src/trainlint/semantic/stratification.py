@@ -168,7 +168,7 @@ class StratificationFacts:
         ctx = self._ctx
         expressions: List[cst.CSTNode] = [construction]
         parent = ctx.index.parent(construction)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+        if type(parent) is cst.Assign and len(parent.targets) == 1 and type(parent.targets[0].target) is cst.Name:
             target = parent.targets[0].target
             binding = ctx.dataflow.binding_of_target.get(target)
             expressions.extend(n for n in names[target.value]
@@ -176,18 +176,18 @@ class StratificationFacts:
         found: List[Tuple[cst.Call, str]] = []
         for expr in expressions:
             parent = ctx.index.parent(expr)
-            if isinstance(parent, cst.Arg) and parent.keyword is not None and parent.keyword.value == "cv":
+            if type(parent) is cst.Arg and parent.keyword is not None and parent.keyword.value == "cv":
                 call = ctx.index.parent(parent)
-                if isinstance(call, cst.Call):
+                if type(call) is cst.Call:
                     if last_name(call) in SKLEARN_SEARCHES:
                         for fit in ctx.index.of_type(cst.Call):
                             receiver = fit.func.value if _is_fit(fit) else None  # type: ignore[attr-defined]
                             if receiver is not None and call in ctx.dataflow.defining_values(receiver):
                                 found.append((_as_cv_call(fit, call), "cv"))
                     found.append((call, "cv"))
-            elif isinstance(parent, cst.Attribute) and parent.attr.value == "split":
+            elif type(parent) is cst.Attribute and parent.attr.value == "split":
                 call = ctx.index.parent(parent)
-                if isinstance(call, cst.Call):
+                if type(call) is cst.Call:
                     found.append((call, "split"))
         return found
 
@@ -209,17 +209,17 @@ class StratificationFacts:
     def _single_frames(self, splits) -> Iterator[UnstratifiedSplit]:
         ctx = self._ctx
         for call, arrays in splits:
-            if len(arrays) != 1 or not isinstance(arrays[0], cst.Name) or _stratified_or_ordered(call):
+            if len(arrays) != 1 or type(arrays[0]) is not cst.Name or _stratified_or_ordered(call):
                 continue
             frame = arrays[0].value
-            names = {frame} | {o.value for o in self._split_outputs(call, 1) if isinstance(o, cst.Name)}
+            names = {frame} | {o.value for o in self._split_outputs(call, 1) if type(o) is cst.Name}
             if len(names) < 3:
                 continue
             columns: Set[str] = set()
             for subscript in ctx.index.of_type(cst.Subscript):
-                if isinstance(subscript.value, cst.Name) and subscript.value.value in names and len(subscript.slice) == 1:
+                if type(subscript.value) is cst.Name and subscript.value.value in names and len(subscript.slice) == 1:
                     index = subscript.slice[0].slice
-                    label = string_value(index.value) if isinstance(index, cst.Index) else None
+                    label = string_value(index.value) if type(index) is cst.Index else None
                     if label is not None:
                         columns.add(label)
             scope = ctx.index.enclosing_function(call)
@@ -237,7 +237,7 @@ class StratificationFacts:
             keys.extend(_column_variants(f"{name}['{column}']"))
         wanted = set(keys)
         for assign in ctx.index.of_type(cst.Assign):
-            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+            if len(assign.targets) == 1 and type(assign.targets[0].target) is cst.Name:
                 if ctx.targets.key(assign.value) in wanted:
                     keys.append(assign.targets[0].target.value)
         return ctx.targets.kind(keys, scope, about)
@@ -287,7 +287,7 @@ class StratificationFacts:
         if not _DATASETS_IMPORT.search(ctx.text):
             return
         for call in ctx.index.of_type(cst.Call):
-            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "train_test_split"):
+            if not (type(call.func) is cst.Attribute and call.func.attr.value == "train_test_split"):
                 continue
             if ctx.imports.matches(call, TRAIN_TEST_SPLIT) or bool_value(keyword_value(call, "shuffle")) is False:
                 continue
@@ -306,14 +306,14 @@ class StratificationFacts:
         `.int2str`) of a data set among `received`; None if there is none."""
         flow = self._ctx.dataflow
         for attribute in self._ctx.index.of_type(cst.Attribute):
-            if attribute.attr.value not in _CLASS_LABEL_ATTRIBUTES or not isinstance(attribute.value, cst.Subscript):
+            if attribute.attr.value not in _CLASS_LABEL_ATTRIBUTES or type(attribute.value) is not cst.Subscript:
                 continue
             features = attribute.value.value
-            if not (isinstance(features, cst.Attribute) and features.attr.value == "features"):
+            if not (type(features) is cst.Attribute and features.attr.value == "features"):
                 continue
             if set(flow.bindings(features.value)) & received:
                 index = attribute.value.slice[0].slice if len(attribute.value.slice) == 1 else None
-                return (string_value(index.value) if isinstance(index, cst.Index) else None) or ""
+                return (string_value(index.value) if type(index) is cst.Index else None) or ""
         return None
 
     @cached_property
@@ -337,16 +337,16 @@ class StratificationFacts:
         maybe moved (`.to(device)`) or held by a name."""
         if model is None or depth > 4:
             return False
-        if isinstance(model, cst.Name):
+        if type(model) is cst.Name:
             return any(self._is_hf_classifier(v, depth + 1) for v in self._ctx.dataflow.defining_values(model))
-        if not isinstance(model, cst.Call):
+        if type(model) is not cst.Call:
             return False
         func = model.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("to", "cuda", "from_pretrained"):
+        if type(func) is cst.Attribute and func.attr.value in ("to", "cuda", "from_pretrained"):
             if func.attr.value != "from_pretrained":
                 return self._is_hf_classifier(func.value, depth + 1)
             func = func.value
-        name = last_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        name = last_name(func) if type(func) in (cst.Name, cst.Attribute) else None
         return bool(name and _HF_CLASSIFIER.search(name))
 
     # -- labels that are a parameter: what the callers pass (same-file function summaries) -----
@@ -361,10 +361,10 @@ class StratificationFacts:
         """`def fit(self, X, y): train_test_split(X, y)`: the labels are whatever the callers in
         this file pass for `y`. Categorical when some caller passes classification labels and
         none passes a continuous target."""
-        if not isinstance(labels, cst.Name) or depth > 2:
+        if type(labels) is not cst.Name or depth > 2:
             return None
         params = [b for b in self._ctx.dataflow.resolve_name(labels.value, labels) if b.how == "param"]
-        if len(params) != 1 or not isinstance(params[0].scope, cst.FunctionDef):
+        if len(params) != 1 or type(params[0].scope) is not cst.FunctionDef:
             return None
         kinds = {self._labels_kind(arg, depth + 1)
                  for arg in self._call_site_arguments(params[0].scope, labels.value)}
@@ -378,17 +378,17 @@ class StratificationFacts:
         if param not in positional:
             return []
         owner = ctx.index.enclosing_scope(function)
-        method = isinstance(owner, cst.ClassDef)
+        method = type(owner) is cst.ClassDef
         position = positional.index(param) - (1 if method else 0)
         if position < 0:
             return []
         found: List[cst.BaseExpression] = []
         for call in ctx.index.of_type(cst.Call):
             if method:
-                if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == function.name.value
+                if not (type(call.func) is cst.Attribute and call.func.attr.value == function.name.value
                         and self._is_instance_of(call.func.value, owner)):
                     continue
-            elif not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+            elif not (type(call.func) is cst.Name and call.func.value == function.name.value):
                 continue
             value = argument(call, position, param)
             if value is not None:
@@ -398,10 +398,10 @@ class StratificationFacts:
     def _is_instance_of(self, receiver: cst.BaseExpression, cls: cst.ClassDef) -> bool:
         """`Cls(...)`, a name assigned from it, or `self` inside the class."""
         ctx = self._ctx
-        if isinstance(receiver, cst.Name) and receiver.value == "self":
+        if type(receiver) is cst.Name and receiver.value == "self":
             return ctx.index.enclosing(receiver, cst.ClassDef) is cls
         for value in ctx.dataflow.defining_values(receiver):
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == cls.name.value:
+            if type(value) is cst.Call and type(value.func) is cst.Name and value.func.value == cls.name.value:
                 return True
         return False
 
@@ -474,7 +474,7 @@ class StratificationFacts:
         """The names that receive the split arrays, in the order train_test_split returns them
         (a_train, a_test, b_train, b_test, ...); None where unknown."""
         parent = self._ctx.index.parent(call)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        if type(parent) is cst.Assign and len(parent.targets) == 1:
             targets = list(assigned_targets(parent.targets[0].target))
             if len(targets) == 2 * n_arrays:
                 return list(targets)
@@ -486,7 +486,7 @@ class StratificationFacts:
         ctx = self._ctx
         evidence = ctx.targets
         keys = _column_variants(evidence.key(target))
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             for value in evidence.definitions(target.value):
                 keys.extend(_column_variants(evidence.key(value)))
         keys.extend(evidence.key(output) for output in outputs)
@@ -503,7 +503,7 @@ class StratificationFacts:
         evidence = self._ctx.targets
         names: Dict[str, List[str]] = defaultdict(list)
         for assign in self._ctx.index.of_type(cst.Assign):
-            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+            if len(assign.targets) == 1 and type(assign.targets[0].target) is cst.Name:
                 names[evidence.key(assign.value)].append(assign.targets[0].target.value)
         return names
 
@@ -571,7 +571,7 @@ _COUNTING_CALLS = {"mean", "sum", "count_nonzero"}
 def _labels_compared_with_predictions(ctx: "FileContext", comparison: cst.Comparison) -> Optional[cst.BaseExpression]:
     """`(logits.argmax(1) == y).float().mean()`, `torch.sum(preds == y)`: the labels side of
     an equality between predictions and labels whose matches are counted (an accuracy)."""
-    if len(comparison.comparisons) != 1 or not isinstance(comparison.comparisons[0].operator, cst.Equal):
+    if len(comparison.comparisons) != 1 or type(comparison.comparisons[0].operator) is not cst.Equal:
         return None
     left, right = comparison.left, comparison.comparisons[0].comparator
     if not _is_counted(ctx, comparison):
@@ -586,7 +586,7 @@ def _labels_compared_with_predictions(ctx: "FileContext", comparison: cst.Compar
 def _is_prediction(ctx: "FileContext", expr: cst.BaseExpression) -> bool:
     """Made by argmax / predict / round here, or a name assigned from one."""
     for value in [expr, *ctx.dataflow.defining_values(expr)]:
-        if any(isinstance(n, cst.Call) and last_name(n) in _PREDICTION_CALLS for n in walk(value)):
+        if any(type(n) is cst.Call and last_name(n) in _PREDICTION_CALLS for n in walk(value)):
             return True
     return False
 
@@ -596,9 +596,9 @@ def _is_counted(ctx: "FileContext", comparison: cst.Comparison) -> bool:
     node: Optional[cst.CSTNode] = comparison
     while node is not None and not isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
         parent = ctx.index.parent(node)
-        if isinstance(parent, cst.Call) and last_name(parent) in _COUNTING_CALLS:
+        if type(parent) is cst.Call and last_name(parent) in _COUNTING_CALLS:
             return True
-        if isinstance(parent, cst.Attribute) and parent.attr.value in _COUNTING_CALLS:
+        if type(parent) is cst.Attribute and parent.attr.value in _COUNTING_CALLS:
             return True
         node = parent
     return False
@@ -646,7 +646,7 @@ def _column_variants(key: str) -> List[str]:
 
 
 def _is_fit(call: cst.Call) -> bool:
-    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "fit"
+    return type(call.func) is cst.Attribute and call.func.attr.value == "fit"
 
 
 def _as_cv_call(fit: cst.Call, search: cst.Call) -> cst.Call:

@@ -166,9 +166,9 @@ class TargetEvidence:
                 if evidence_scope is scope:
                     found.append(site)
                 elif evidence_scope is None:
-                    if not (isinstance(scope, cst.FunctionDef) and root in self._locals(scope)):
+                    if not (type(scope) is cst.FunctionDef and root in self._locals(scope)):
                         found.append(site)
-                elif isinstance(evidence_scope, cst.FunctionDef) and root not in self._locals(evidence_scope):
+                elif type(evidence_scope) is cst.FunctionDef and root not in self._locals(evidence_scope):
                     found.append(site)
         return found
 
@@ -181,12 +181,12 @@ class TargetEvidence:
         by a name assigned from one), through pipelines and searches."""
         if node is None or depth > 4:
             return None
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             values = self._flow.defining_values(node) if self._flow is not None else self.definitions(node.value)
             kinds = {self.estimator_kind(value, depth + 1) for value in values}
             kinds.discard(None)
             return kinds.pop() if len(kinds) == 1 else None
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             return None
         name = last_name(node)
         if name is None:
@@ -196,16 +196,16 @@ class TargetEvidence:
                 return CATEGORICAL
             if name in REGRESSORS or name.endswith(("Regressor", "RegressorCV")):
                 return CONTINUOUS
-        if name == "fit" and isinstance(node.func, cst.Attribute):  # LogisticRegression().fit(...)
+        if name == "fit" and type(node.func) is cst.Attribute:  # LogisticRegression().fit(...)
             return self.estimator_kind(node.func.value, depth + 1)
         if name == "make_pipeline":
             steps = positional_args(node)
             return self.estimator_kind(steps[-1].value, depth + 1) if steps else None
         if name == "Pipeline":
             steps = argument(node, 0, "steps")
-            if isinstance(steps, (cst.List, cst.Tuple)) and steps.elements:
+            if type(steps) in (cst.List, cst.Tuple) and steps.elements:
                 last = steps.elements[-1].value
-                if isinstance(last, cst.Tuple) and len(last.elements) == 2:
+                if type(last) is cst.Tuple and len(last.elements) == 2:
                     return self.estimator_kind(last.elements[1].value, depth + 1)
             return None
         if name in {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV",
@@ -224,18 +224,18 @@ class TargetEvidence:
     def _collect_assignments(self) -> None:
         for assign in self._index.of_type(cst.Assign):
             for target in assign.targets:
-                if isinstance(target.target, cst.Name):
+                if type(target.target) is cst.Name:
                     self._assigned[target.target.value].append(assign.value)
                     self._read_label_producer(target.target, assign.value)
                 self._read_loader(target.target, assign.value)
         for assign in self._index.of_type(cst.AnnAssign):
-            if isinstance(assign.target, cst.Name) and assign.value is not None:
+            if type(assign.target) is cst.Name and assign.value is not None:
                 self._assigned[assign.target.value].append(assign.value)
 
     def _read_loader(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
         """`iris = load_iris()` (its `.target` holds classes), `X, y = make_moons(...)`,
         `housing = fetch_california_housing()` (a continuous target)."""
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return
         loader = next((c.rsplit(".", 1)[-1] for c in self._imports.candidates(value)
                        if c.startswith("sklearn.datasets.")), None)
@@ -245,23 +245,23 @@ class TargetEvidence:
             kind = CONTINUOUS
         else:
             return
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             for key in (f"{target.value}.target", f"{target.value}['target']"):
                 self._add(kind, key, value, defines=target)
-        elif isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2:
+        elif type(target) in (cst.Tuple, cst.List) and len(target.elements) == 2:
             labels = target.elements[1].value
-            if isinstance(labels, cst.Name):
+            if type(labels) is cst.Name:
                 self._add(kind, labels.value, value, defines=labels)
 
     def _read_label_producer(self, target: cst.Name, value: cst.BaseExpression) -> None:
         """`y = LabelEncoder().fit_transform(df.label)`, `y = df.label.astype("category")`."""
         name = target.value
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return
         method = last_name(value)
-        if method in ("fit_transform", "transform") and isinstance(value.func, cst.Attribute):
+        if method in ("fit_transform", "transform") and type(value.func) is cst.Attribute:
             encoder = value.func.value
-            if isinstance(encoder, cst.Name):
+            if type(encoder) is cst.Name:
                 encoder_values = self.definitions(encoder.value)
                 encoder = encoder_values[-1] if encoder_values else encoder
             if last_name(encoder) in LABEL_ENCODERS:
@@ -279,7 +279,7 @@ class TargetEvidence:
         notebook may compile a regression model and later a classifier under one name."""
         kinds: Dict[str, List[Tuple[int, str]]] = defaultdict(list)
         for call in self._index.of_type(cst.Call):
-            if last_name(call) != "compile" or not isinstance(call.func, cst.Attribute):
+            if last_name(call) != "compile" or type(call.func) is not cst.Attribute:
                 continue
             model = dotted_name(call.func.value)
             loss = keyword_value(call, "loss")
@@ -311,15 +311,15 @@ class TargetEvidence:
         """Evidence on a parameter inside a helper (`def fit_model(X, y): clf.fit(X, y)`)
         holds for the arguments of every call of the helper in this file."""
         functions = {f.name.value: f for f in self._index.of_type(cst.FunctionDef)
-                     if not isinstance(self._index.enclosing_scope(f), cst.ClassDef)}
+                     if type(self._index.enclosing_scope(f)) is not cst.ClassDef}
         calls: Dict[str, List[cst.Call]] = defaultdict(list)
         for call in self._index.of_type(cst.Call):
-            if isinstance(call.func, cst.Name) and call.func.value in functions:
+            if type(call.func) is cst.Name and call.func.value in functions:
                 calls[call.func.value].append(call)
         for key, sites in list(self._sites.items()):
             for site in list(sites):
                 scope = site.scope
-                if not isinstance(scope, cst.FunctionDef) or scope.name.value not in functions:
+                if type(scope) is not cst.FunctionDef or scope.name.value not in functions:
                     continue
                 params = [p.name.value for p in (*scope.params.posonly_params, *scope.params.params)]
                 if key not in params:
@@ -357,7 +357,7 @@ class TargetEvidence:
         if label is not None:
             self._add(CATEGORICAL, self.key(label), call)
             return
-        if name == "value_counts" and isinstance(call.func, cst.Attribute):
+        if name == "value_counts" and type(call.func) is cst.Attribute:
             self._add(CATEGORICAL, self.key(call.func.value), call)
             return
         if name in CLASSIFICATION_METRICS | REGRESSION_METRICS and any(
@@ -371,7 +371,7 @@ class TargetEvidence:
                 if value is not None:
                     self._add(kind, self.key(value), call)
             return
-        if name in ("fit", "score", "partial_fit") and isinstance(call.func, cst.Attribute):
+        if name in ("fit", "score", "partial_fit") and type(call.func) is cst.Attribute:
             receiver = call.func.value
             kind = self.estimator_kind(receiver)
             if kind is None:
@@ -394,8 +394,8 @@ def _root_name(key: str) -> str:
 
 
 def _names_in(target: cst.CSTNode):
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         yield target
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif type(target) in (cst.Tuple, cst.List):
         for element in target.elements:
             yield from _names_in(element.value)

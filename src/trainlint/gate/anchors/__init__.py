@@ -55,9 +55,10 @@ class Anchors:
         return any(self.get(name) for name in names)
 
 
-# The last source the gate parsed and its `ast` module: the engine's parse check asks for it
-# (`parsed_module`) instead of having CPython parse the same text a second time.
-_last_parsed: Tuple[Optional[str], Optional[ast.Module]] = (None, None)
+# The last source the gate parsed, its `ast` module and that tree's depth (None when the walk
+# failed): the engine's parse check asks for them (`parsed_module`) instead of having CPython
+# parse the same text a second time and walking it again for its depth.
+_last_parsed: Tuple[Optional[str], Optional[ast.Module], Optional[int]] = (None, None, None)
 
 
 def parse(text: str, roles: Optional[RoleNames] = None) -> Optional[SyntaxTree]:
@@ -69,18 +70,20 @@ def parse(text: str, roles: Optional[RoleNames] = None) -> Optional[SyntaxTree]:
             module = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
-    _last_parsed = (text, module)
+    _last_parsed = (text, module, None)
     try:
-        return SyntaxTree(module, text, roles)
+        tree = SyntaxTree(module, text, roles)
     except (RecursionError, MemoryError):
         return None
+    _last_parsed = (text, module, tree.depth)
+    return tree
 
 
-def parsed_module(text: str) -> Optional[ast.Module]:
-    """The `ast` module of `text` if it is the source the gate parsed last (the very same
-    string object), else None."""
-    last_text, module = _last_parsed
-    return module if last_text is text else None
+def parsed_module(text: str) -> Tuple[Optional[ast.Module], Optional[int]]:
+    """The `ast` module of `text` and its depth if it is the source the gate parsed last
+    (the very same string object), else (None, None); the depth is None when unknown."""
+    last_text, module, depth = _last_parsed
+    return (module, depth) if last_text is text else (None, None)
 
 
 def scan(text: str, roles: Optional[RoleNames] = None) -> Optional[Anchors]:

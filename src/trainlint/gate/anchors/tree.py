@@ -39,6 +39,7 @@ class SyntaxTree:
         self._memo: Dict[str, Any] = {}
         self._aliases: Optional[Dict[str, str]] = None
         self._imported_as: Optional[Dict[str, Set[str]]] = None
+        self.depth = 0  # levels of the deepest node (the module is level 1): the parse check reads it
         self._walk()
 
     def memo(self, key: str, compute: Callable[["SyntaxTree"], Any]) -> Any:
@@ -120,10 +121,13 @@ class SyntaxTree:
 
     def _walk(self) -> None:
         parents, by_type = self.parents, self._by_type
-        stack: List[Tuple[ast.AST, Scope, bool, Optional[ast.ClassDef]]] = [(self.module, None, False, None)]
+        stack: List[Tuple[ast.AST, Scope, bool, Optional[ast.ClassDef], int]] = [(self.module, None, False, None, 1)]
         pop, push, AST = stack.pop, stack.append, ast.AST
+        deepest = 0
         while stack:
-            node, scope, in_loop, cls = pop()
+            node, scope, in_loop, cls, depth = pop()
+            if depth > deepest:
+                deepest = depth
             node_type = type(node)
             by_type[node_type].append(node)
             if node_type is ast.Call:
@@ -151,12 +155,13 @@ class SyntaxTree:
                 field = getattr(node, name, None)
                 if isinstance(field, AST):
                     parents[field] = node
-                    push((field, scope, in_loop, cls))
+                    push((field, scope, in_loop, cls, depth + 1))
                 elif type(field) is list:
                     for item in field:
                         if isinstance(item, AST):
                             parents[item] = node
-                            push((item, scope, in_loop, cls))
+                            push((item, scope, in_loop, cls, depth + 1))
+        self.depth = deepest
 
 
 # -- small helpers shared by the anchors ------------------------------------------------------
