@@ -29,7 +29,7 @@ import libcst as cst
 
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import dotted_name, last_name, string_value, walk
+from trainlint.semantic.names import dotted_name, last_name, nodes_in, string_value
 
 ROWS = "rows"
 ELEMENT = "element"
@@ -257,7 +257,7 @@ class DataFlow:
         if value is None:
             return False
         if binding.how == "assign" and not any(
-            type(n) in (cst.Call, cst.Name, cst.Attribute, cst.Subscript) for n in walk(value)
+            type(n) in (cst.Call, cst.Name, cst.Attribute, cst.Subscript) for n in nodes_in(value)
         ):
             return True
         if type(value) is cst.Call and last_name(value) in ("len", "int", "round", "float"):

@@ -39,7 +39,9 @@ import libcst as cst
 from trainlint.semantic.criteria import MEAN, SUM, CriteriaTable
 from trainlint.semantic.batching import LoaderFacts, LoaderTable
 from trainlint.semantic.index import ModuleIndex
-from trainlint.semantic.names import argument, dotted_name, expression_key, is_zero, last_name, positional_args, walk
+from trainlint.semantic.names import (
+    argument, dotted_name, expression_key, is_zero, last_name, nodes_in, positional_args,
+)
 from trainlint.vocab.roles import name_tokens
 
 BATCH_MEAN, SAMPLE_SUM, COUNT = "batch_mean", "sample_sum", "count"
@@ -669,11 +671,11 @@ def _flatten(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
 
 
 def _calls(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(type(n) is cst.Call and last_name(n.func) in names for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n.func) in names for n in nodes_in(node))
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for child in walk(node):
+    for child in nodes_in(node):
         if type(child) is cst.ComparisonTarget and type(child.operator) is cst.Equal:
             return True
         if type(child) is cst.Call and last_name(child.func) == "eq":

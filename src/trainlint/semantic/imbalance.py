@@ -21,15 +21,8 @@ from trainlint.semantic.criteria import CLASS_WEIGHTED, POS_WEIGHT, WEIGHT, Crit
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
-    argument,
-    bool_value,
-    dotted_name,
-    is_none,
-    keyword_value,
-    last_name,
-    positional_args,
+    argument, bool_value, dotted_name, is_none, keyword_value, last_name, nodes_in, positional_args,
     string_value,
-    walk,
 )
 from trainlint.vocab.class_balance import (
     IMBALANCE_KEYWORDS,
@@ -285,13 +278,13 @@ class ImbalanceFacts:
 
 
 def _contains_call(node: cst.CSTNode, names: Set[str]) -> bool:
-    return any(type(n) is cst.Call and last_name(n) in names for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n) in names for n in nodes_in(node))
 
 
 def _names(node: cst.CSTNode) -> List[str]:
     """Identifiers in an expression: names and attribute names."""
     found: List[str] = []
-    for current in walk(node):
+    for current in nodes_in(node):
         if type(current) is cst.Name:
             found.append(current.value)
     return found
@@ -308,7 +301,7 @@ def _counts_correct(numerator: cst.CSTNode) -> bool:
 
 
 def _has_equality(node: cst.CSTNode) -> bool:
-    for current in walk(node):
+    for current in nodes_in(node):
         if type(current) is cst.ComparisonTarget and type(current.operator) is cst.Equal:
             return True
         if type(current) is cst.Call and last_name(current) == "eq":

@@ -39,13 +39,7 @@ import libcst as cst
 from trainlint.semantic.branches import BranchArms
 from trainlint.semantic.dataflow import DATA_KINDS, INDEX, ROWS, STATE, STATE_METHODS, Binding
 from trainlint.semantic.names import (
-    argument,
-    bool_value,
-    keyword_value,
-    last_name,
-    positional_args,
-    string_value,
-    walk,
+    argument, bool_value, keyword_value, last_name, nodes_in, positional_args, string_value, walk,
 )
 from trainlint.semantic.splits import Split
 
@@ -540,7 +534,7 @@ class LeakageFacts:
     def _value_key(self, expr: cst.BaseExpression) -> Tuple:
         """An argument's code and what its names are bound to (`ROOT` rebound is another root)."""
         bindings = tuple(sorted(
-            id(b) for node in walk(expr) if type(node) is cst.Name
+            id(b) for node in nodes_in(expr) if type(node) is cst.Name
             for b in self.flow.resolve_name(node.value, node)))
         return (self.ctx.code(expr), bindings)
 
@@ -729,7 +723,7 @@ def _over_windows(receiver: cst.CSTNode) -> bool:
 
 def _tests_missing(node: cst.CSTNode) -> bool:
     """Whether an expression tests for missing entries (`pd.isnull(x)`, `df["c"].isna()`)."""
-    return any(type(n) is cst.Call and last_name(n) in MISSING_TESTS for n in walk(node))
+    return any(type(n) is cst.Call and last_name(n) in MISSING_TESTS for n in nodes_in(node))
 
 
 def _is_self_attribute(target: cst.CSTNode) -> bool:

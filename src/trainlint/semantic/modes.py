@@ -31,7 +31,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 import libcst as cst
 
 from trainlint.semantic.loops import evaluate_condition, grad_disabled, phase_values
-from trainlint.semantic.names import dotted_name, last_name, positional_args
+from trainlint.semantic.names import dotted_name, last_name
 from trainlint.vocab.evaluation import EVAL_FUNCTION_PATTERN
 
 TRAIN, EVAL, UNKNOWN, ENTRY = "train", "eval", "unknown", "entry"

@@ -3,9 +3,12 @@ over a subtree that the semantic modules share."""
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+import dataclasses
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
+
+from trainlint.semantic.kinds import kinds
 
 
 def dotted_name(node: Optional[cst.CSTNode]) -> Optional[str]:
@@ -114,12 +117,39 @@ def assigned_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node of a subtree in source order (pre-order), without libcst's rebuilding
-    visitor."""
+    visitor. Where order does not matter, `nodes_in` is several times cheaper."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
         stack.extend(reversed(current.children))
+
+
+_NODE_TYPES = kinds(cst.CSTNode)
+_SEQUENCES = (tuple, list)
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def nodes_in(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of a subtree, `node` first, in no particular order: read from the node's
+    dataclass fields. libcst's `children` (what `walk` uses) runs a visitor that rebuilds the
+    node to list them."""
+    stack = [node]
+    node_types, sequences, fields_of = _NODE_TYPES, _SEQUENCES, _FIELDS
+    while stack:
+        current = stack.pop()
+        yield current
+        kind = type(current)
+        names = fields_of.get(kind)
+        if names is None:
+            names = fields_of[kind] = tuple(field.name for field in dataclasses.fields(kind))
+        for name in names:
+            value = getattr(current, name)
+            value_type = type(value)
+            if value_type in node_types:
+                stack.append(value)
+            elif value_type in sequences:
+                stack.extend(item for item in value if type(item) in node_types)
 
 
 def literal_texts(node: cst.CSTNode) -> Iterator[str]:

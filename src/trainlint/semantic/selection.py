@@ -23,14 +23,7 @@ import libcst as cst
 from trainlint.semantic.imports import ImportTable
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.names import (
-    argument,
-    bool_value,
-    dotted_name,
-    keyword_value,
-    last_name,
-    positional_args,
-    string_value,
-    walk,
+    argument, bool_value, dotted_name, keyword_value, last_name, nodes_in, positional_args, string_value,
 )
 from trainlint.semantic.reports import ReportFlow, mentioned_keys, target_keys
 from trainlint.semantic.roles import HELD_OUT, TEST, VALIDATION, DataRoles
@@ -894,7 +887,7 @@ def _local_names(function: cst.FunctionDef) -> Set[str]:
     params = function.params
     names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
     declared_global: Set[str] = set()
-    for node in walk(function.body):
+    for node in nodes_in(function.body):
         if type(node) is cst.Global:
             declared_global |= {item.name.value for item in node.names}
         elif type(node) in (cst.Assign, cst.AugAssign, cst.AnnAssign):

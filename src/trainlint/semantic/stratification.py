@@ -27,15 +27,8 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from trainlint.semantic.names import (
-    argument,
-    assigned_targets,
-    bool_value,
-    is_none,
-    keyword_value,
-    last_name,
-    positional_args,
+    argument, assigned_targets, bool_value, is_none, keyword_value, last_name, nodes_in, positional_args,
     string_value,
-    walk,
 )
 from trainlint.semantic.dataflow import DATA_KINDS, Binding
 from trainlint.semantic.targets import CATEGORICAL, CONTINUOUS, EvidenceSite, SiteFilter, _root_name
@@ -586,7 +579,7 @@ def _labels_compared_with_predictions(ctx: "FileContext", comparison: cst.Compar
 def _is_prediction(ctx: "FileContext", expr: cst.BaseExpression) -> bool:
     """Made by argmax / predict / round here, or a name assigned from one."""
     for value in [expr, *ctx.dataflow.defining_values(expr)]:
-        if any(type(n) is cst.Call and last_name(n) in _PREDICTION_CALLS for n in walk(value)):
+        if any(type(n) is cst.Call and last_name(n) in _PREDICTION_CALLS for n in nodes_in(value)):
             return True
     return False
 
