@@ -278,7 +278,7 @@ def test_deeply_nested_code_is_written_back_on_this_python():
     import libcst as cst
 
     from trainlint.core.limits import deeper_recursion
-    from trainlint.run.libcst_tuning import codegen_within_python_frames
+    from trainlint.semantic.libcst_tuning import codegen_within_python_frames
 
     text = "x = " + "[" * 800 + "]" * 800 + "\n"
     codegen_within_python_frames()

@@ -141,7 +141,7 @@ def _lint_python(
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
     # suppressed.
     to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code, rule.name)]
-    from trainlint.run.libcst_tuning import codegen_within_python_frames  # libcst: only past the gate
+    from trainlint.semantic.libcst_tuning import codegen_within_python_frames  # libcst: only past the gate
 
     codegen_within_python_frames()
     with deeper_recursion():

@@ -104,7 +104,7 @@ def parse(text: str, path: str, python_module: Optional[ast.Module] = None,
     refused = _refused_by_python(text, path, python_module, python_depth)
     if refused is not None:
         return refused
-    from trainlint.run.libcst_tuning import unvalidated_parse
+    from trainlint.semantic.libcst_tuning import unvalidated_parse
 
     try:
         with unvalidated_parse():

@@ -15,6 +15,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from trainlint.semantic.kinds import kinds
+from trainlint.semantic.libcst_tuning import plain_parenthesize
 from trainlint.semantic.positions import PositionIndex, record_syntactic_position
 
 N = TypeVar("N", bound=cst.CSTNode)
@@ -34,20 +35,27 @@ class _Recorder(CodegenState):
         self._parents = index._parents
         self._preorder = index._preorder
         self._by_type = index._by_type
+        self._children = index._children
         self.marks = index._marks
         self._stack: List[cst.CSTNode] = []
+        self._child_lists: List[List[cst.CSTNode]] = []  # the children of each node on the stack
         self._starts: List[int] = []
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         if self._stack:
             self._parents[id(node)] = self._stack[-1]
             self._preorder.append(node)
+            self._child_lists[-1].append(node)
         self._by_type[type(node)].append(node)
         self._stack.append(node)
+        self._child_lists.append([])
         self._starts.append(len(self.tokens))
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         self._stack.pop()
+        children = self._child_lists.pop()
+        if children:
+            self._children[id(node)] = children
         start = self._starts.pop()
         key = id(node)
         if key not in self.marks:  # a syntactic position recorded inside wins
@@ -71,11 +79,12 @@ class ModuleIndex:
         self._preorder: List[cst.CSTNode] = []  # every node but the module, in source order
         self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
         self._marks: Dict[int, Tuple[int, int]] = {}
+        self._children: Dict[int, List[cst.CSTNode]] = {}  # id(node) -> its children, in source order
+        plain_parenthesize()
         recorder = _Recorder(self, module)
         module._codegen(recorder)
         self.positions = PositionIndex(self._marks, recorder.tokens, text)
         self._order: Optional[Dict[int, int]] = None
-        self._children: Optional[Dict[int, List[cst.CSTNode]]] = None
         self._starts: Dict[type, Optional[List[int]]] = {}
         # types -> {node: its innermost ancestor of those types}; facts ask the same
         # question of neighbouring nodes over and over, so answers are shared along the path.
@@ -192,21 +201,14 @@ class ModuleIndex:
         return node is container or any(a is container for a in self.ancestors(node))
 
     def children(self, node: cst.CSTNode) -> List[cst.CSTNode]:
-        """The node's children in source order (from the recorded parents; no libcst
-        `children` property, which rebuilds them at every access)."""
-        if self._children is None:
-            self._children = defaultdict(list)
-            parents = self._parents
-            for child in self._preorder:
-                self._children[id(parents[id(child)])].append(child)
+        """The node's children in source order (recorded by the walk; no libcst `children`
+        property, which rebuilds them at every access)."""
         return self._children.get(id(node), [])
 
     def child_nodes(self, node: cst.CSTNode) -> Sequence[cst.CSTNode]:
         """`children`, for any node: the recorded ones for a node of this tree, libcst's
         (which rebuilds the node) for one that is not."""
-        if self._children is None:
-            self.children(node)
-        known = self._children.get(id(node))  # type: ignore[union-attr]
+        known = self._children.get(id(node))
         if known is not None:
             return known
         if id(node) in self._parents or node is self.module:
@@ -215,9 +217,7 @@ class ModuleIndex:
 
     def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """`node` and everything below it, in source order."""
-        if self._children is None:
-            self.children(node)
-        children = self._children.get  # type: ignore[union-attr]
+        children = self._children.get
         stack = [node]
         while stack:
             current = stack.pop()

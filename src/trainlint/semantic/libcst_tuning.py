@@ -1,4 +1,4 @@
-"""Two adjustments to libcst, each scoped and checked against the libcst it finds.
+"""Adjustments to libcst, each scoped and checked against the libcst it finds.
 
 - `unvalidated_parse`: libcst validates every node it constructs (`CSTNode.__post_init__`
   calls `_validate`). Nodes the parser builds from text it accepted are valid by
@@ -6,6 +6,11 @@
   on `__post_init__` says as much). The parse runs without it; every other construction
   (the fixer's nodes) still validates.
 - `codegen_within_python_frames`: see its docstring (CPython 3.12's C recursion limit).
+- `plain_parenthesize`: every expression libcst writes out enters `_parenthesize`, a
+  `@contextmanager` generator; the shared walk (semantic/index.py) writes out the whole
+  module, and those generators were a twentieth of a file's analysis. The same steps in a
+  plain class cost a fraction. The code written is the same (tests/test_positions.py checks
+  every node's position against libcst's PositionProvider).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from libcst._nodes.base import CSTNode
+from libcst._nodes.expression import _BaseParenthesizedNode
 
 _VALIDATING_POST_INIT = CSTNode.__dict__.get("__post_init__")
 _parsers_running = 0
@@ -80,3 +86,49 @@ def codegen_within_python_frames() -> None:
 
     _codegen.__doc__ = original.__doc__
     CSTNode._codegen = _codegen  # type: ignore[method-assign]
+
+
+class _Parenthesized:
+    """What `_BaseParenthesizedNode._parenthesize` does, as a plain context manager: the
+    left parentheses, the node's syntactic position around its body, the right ones (not
+    after an exception, as the generator would not resume)."""
+
+    __slots__ = ("node", "state", "span")
+
+    def __init__(self, node: _BaseParenthesizedNode, state) -> None:  # type: ignore[no-untyped-def]
+        self.node, self.state = node, state
+
+    def __enter__(self) -> None:
+        for lpar in self.node.lpar:
+            lpar._codegen(self.state)
+        self.span = self.state.record_syntactic_position(self.node)
+        self.span.__enter__()
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:  # type: ignore[no-untyped-def]
+        self.span.__exit__(exc_type, exc, traceback)
+        if exc_type is None:
+            for rpar in self.node.rpar:
+                rpar._codegen(self.state)
+        return False
+
+
+_PARENTHESIZE_PATCHED = False
+
+
+def plain_parenthesize() -> None:
+    """Replace libcst's `_parenthesize` generator by `_Parenthesized`, once, and only when
+    libcst's generator still is those steps (`lpar`, `record_syntactic_position`, `rpar`)."""
+    global _PARENTHESIZE_PATCHED
+    if _PARENTHESIZE_PATCHED:
+        return
+    _PARENTHESIZE_PATCHED = True
+    original = getattr(_BaseParenthesizedNode.__dict__.get("_parenthesize"), "__wrapped__", None)
+    code = getattr(original, "__code__", None)
+    if code is None or code.co_names != ("lpar", "_codegen", "record_syntactic_position", "rpar"):
+        return
+
+    def _parenthesize(self, state):  # type: ignore[no-untyped-def]
+        return _Parenthesized(self, state)
+
+    _parenthesize.__doc__ = original.__doc__
+    _BaseParenthesizedNode._parenthesize = _parenthesize  # type: ignore[method-assign]
