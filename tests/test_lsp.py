@@ -96,8 +96,9 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def start(request, workspace: Path, client_name: str, trace: str = "off") -> LanguageClient:
-    client = await ClientServerConfig(server_command=SERVER, client_factory=make_client).start()
+async def start(request, workspace: Path, client_name: str, trace: str = "off",
+                server_command: List[str] = SERVER) -> LanguageClient:
+    client = await ClientServerConfig(server_command=server_command, client_factory=make_client).start()
     caps = capabilities(client_name)
     await client.initialize_session(
         types.InitializeParams(
@@ -220,12 +221,31 @@ async def test_rapid_edits_lint_only_the_last_version(client, workspace):
     await published(client, uri, version=1)
     for version in range(2, 7):
         replace_text(client, uri, version, TRAIN + f"\n# edit {version}\n")
-    # The debounce cancelled the runs of versions 2..5: the next publication is version 6's.
-    params = await publication(client, uri)
-    assert params.version == 6
+    # Version 2, the first change after a pause, is linted at once (unless version 3
+    # supersedes it first); the debounce cancels the runs of versions 3..5 of the burst.
+    params = await publication(client, uri, version=6)
     assert codes(params.diagnostics) == ["TL301"]
+    assert not {3, 4, 5} & {p.version for p in client.published}
     linted = [t for t in client.traces if "linted" in t]
-    assert len(linted) == 2, client.traces  # version 1 and version 6
+    assert len(linted) in (2, 3), client.traces  # versions 1 and 6, and 2 if it finished
+
+
+async def test_an_edit_after_a_pause_skips_the_debounce(workspace, request):
+    """With a one-minute debounce, the first edit after a pause still publishes at once;
+    the next keystrokes of its burst wait for the debounce."""
+    client = await start(request, workspace, "neovim", server_command=[*SERVER, "--debounce", "60"])
+    try:
+        uri = open_document(client, workspace / "train.py")
+        await published(client, uri, version=1)
+        await asyncio.sleep(0.4)  # a pause
+        replace_text(client, uri, 2, STRATIFIED)
+        assert await published(client, uri, version=2) == []  # well within TIMEOUT, far below 60 s
+        replace_text(client, uri, 3, TRAIN)
+        await asyncio.sleep(1.0)
+        assert 3 not in {p.version for p in client.published}  # waiting for the burst to end
+    finally:
+        await client.shutdown_session()
+        await client.stop()
 
 
 async def test_half_typed_code_gives_a_syntax_diagnostic_not_a_crash(client, workspace):

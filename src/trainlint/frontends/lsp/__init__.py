@@ -20,7 +20,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on a TCP port instead of stdio")
     parser.add_argument("--host", default="127.0.0.1", help="address for --tcp (default: 127.0.0.1)")
     parser.add_argument("--debounce", type=float, metavar="SECONDS", default=None,
-                        help="wait this long after an edit before linting (default: 0.1)")
+                        help="while typing, wait this long after an edit before linting; the first edit after a pause is linted at once (default: 0.1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log the protocol on stderr")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:

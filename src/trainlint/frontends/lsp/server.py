@@ -2,7 +2,8 @@
 
 Linting runs in analysis processes (pool.py), never on the event loop: requests, and the
 diagnostics of other documents, are answered while a large document is analysed. Edits are
-debounced per document, and a newer version of a document cancels the analysis of the older
+debounced per document within a burst of typing, the first change after a pause is linted
+at once (debounce.py), and a newer version of a document cancels the analysis of the older
 one; results are published only if the document still has the text that was analysed.
 
 Clients that support pull diagnostics and can be asked to refresh them get pull; every
@@ -38,6 +39,7 @@ from trainlint.core.diagnostics import INTERNAL_ERROR, Edit
 from trainlint.run.engine_diagnostics import engine_diagnostic, timed_out
 from trainlint.frontends.lsp.actions import LineLayout, noqa_edit
 from trainlint.frontends.lsp.convert import SOURCE, overlaps, split_lines, to_text_edit
+from trainlint.frontends.lsp.debounce import Debouncer
 from trainlint.frontends.lsp.framing import serve_frames
 from trainlint.frontends.lsp.pool import AnalysisPool
 from trainlint.frontends.lsp.settings import ConfigResolver
@@ -118,6 +120,7 @@ class TrainlintServer(LanguageServer):
             protocol_cls=TrainlintProtocol,
         )
         self.debounce = debounce
+        self.debouncer = Debouncer(debounce)
         self.configs = ConfigResolver(on_error=self.warn_user)
         self.results: "OrderedDict[str, LintResult]" = OrderedDict()
         self.pending: Dict[str, asyncio.Task] = {}
@@ -311,7 +314,12 @@ class TrainlintServer(LanguageServer):
         except Exception as error:  # noqa: BLE001 - one document's failure must not stop the server
             self.log(f"trainlint: cannot lint {uri}: {type(error).__name__}: {error}", types.MessageType.Error)
 
+    def changed(self, uri: str) -> None:
+        """`uri` (a document or notebook) changed: lint it now or after the burst."""
+        self.schedule(uri, self.debouncer.delay(uri))
+
     def clear(self, uri: str, documents: Sequence[str] = ()) -> None:
+        self.debouncer.forget(uri)
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
@@ -500,7 +508,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: TrainlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, ls.debounce)
+        ls.changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TrainlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -517,7 +525,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> TrainlintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def notebook_did_change(ls: TrainlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, ls.debounce)
+        ls.changed(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def notebook_did_save(ls: TrainlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
