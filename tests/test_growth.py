@@ -72,6 +72,18 @@ HEADERS = {
 BLOCKS = {"functions": FUNCTION, "module-statements": STATEMENTS, "long-function": LONG_BODY}
 
 
+# A test module that assigns the same names over and over and compares them (keras'
+# numpy_test.py: 450 KB); the gate's selection anchor once walked every value of a name for
+# every comparison of it, two assignments deep.
+REASSIGNED = textwrap.dedent(
+    """\
+    x = ops.compute(x, {i})
+    if x > limit_{i}:
+        x = limit_{i}
+    """
+)
+
+
 def generated(kind: str, blocks: int) -> str:
     return HEADERS[kind] + "".join(BLOCKS[kind].format(i=i) for i in range(blocks))
 
@@ -97,3 +109,22 @@ QUADRATIC = pytest.mark.xfail(strict=True, reason="pairwise split/fit checks (is
 def test_four_times_the_file_costs_at_most_five_times_the_work(kind):
     small, large = calls_to_lint(generated(kind, 20)), calls_to_lint(generated(kind, 80))
     assert large <= 5 * small, f"{kind}: {large / small:.2f}x the calls for 4x the file"
+
+
+def calls_to_gate(text: str) -> int:
+    from trainlint.gate.prefilter import triggered_rules
+    from trainlint.rules import all_rules
+
+    rules = all_rules()
+    triggered_rules(rules, "import torch\n")  # first-use caches
+    profiler = cProfile.Profile()
+    profiler.enable()
+    triggered_rules(rules, text)
+    profiler.disable()
+    return pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+
+
+def test_the_gate_costs_at_most_five_times_for_four_times_the_reassignments():
+    header = "import torch\nval_loss = evaluate(model, val_loader)\nbest_loss = val_loss\n"
+    small, large = (calls_to_gate(header + "".join(REASSIGNED.format(i=i) for i in range(n))) for n in (25, 100))
+    assert large <= 5 * small, f"{large / small:.2f}x the calls for 4x the file"

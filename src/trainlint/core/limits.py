@@ -35,6 +35,22 @@ def deeper_recursion() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection within the block. Parsing and indexing a file allocate
+    hundreds of thousands of objects that stay alive until the file is done, and CPython's
+    collector, triggered by the count of allocations, walks them again and again: 8% of a
+    1,000-line script's analysis, 40% of a 450 KB file's. Garbage made in the block is
+    collected as usual after it. Nested blocks leave the collector as they found it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def time_limit(seconds: Optional[float]) -> Iterator[None]:
     """Interrupt the block after `seconds` of wall time (main thread on Unix only; elsewhere
     the block runs unbounded, as signals cannot interrupt other threads). The handler runs

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Type, Union
 
 from trainlint.core.config import Config
 from trainlint.core.diagnostics import READ_ERROR, Diagnostic
-from trainlint.core.limits import AnalysisTimeout, deeper_recursion, time_limit
+from trainlint.core.limits import AnalysisTimeout, deeper_recursion, paused_gc, time_limit
 from trainlint.core.source import SourceError, decode_source
 from trainlint.core.suppression import LineSuppressions, file_exempts, file_exemption
 from trainlint.gate import prefilter
@@ -97,6 +97,11 @@ class ScriptSource:
 
 def analyse(text: str, path: str, config: Config, hooks: Hooks, suppress: bool = True) -> List[Diagnostic]:
     """The pipeline after decoding: adapt, then analyse the Python text, then map back."""
+    with paused_gc():
+        return _analyse(text, path, config, hooks, suppress)
+
+
+def _analyse(text: str, path: str, config: Config, hooks: Hooks, suppress: bool) -> List[Diagnostic]:
     source: Union[ScriptSource, NotebookSource]
     notebook = is_notebook(path)
     if notebook:

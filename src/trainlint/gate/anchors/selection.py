@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Dict, Iterable
+from functools import lru_cache
+from typing import Dict, Iterable, Tuple
 
 from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out
 from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named
@@ -96,12 +97,10 @@ def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:
 def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
     """The compared or picked values, or what their names were assigned, `hops` deep, name a
     figure (`val_acc > best`, `max(scores)`, `acc = correct / total` then `acc > best`)."""
-    values = tree.assigned_values
     for current in ast.walk(node):
         kind = type(current)
         if kind is ast.Name:
-            name = current.id  # type: ignore[attr-defined]
-            if _is_figure(name) or (hops and any(_names_a_figure(tree, value, hops - 1) for value in values.get(name, ()))):
+            if _name_is_a_figure(tree, current.id, hops):  # type: ignore[attr-defined]
                 return True
         elif (kind is ast.Attribute and _is_figure(current.attr)) or (  # type: ignore[attr-defined]
                 kind is ast.Constant and isinstance(current.value, str) and _is_figure(current.value)) or (  # type: ignore[attr-defined]
@@ -110,6 +109,21 @@ def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
     return False
 
 
+def _name_is_a_figure(tree: SyntaxTree, name: str, hops: int) -> bool:
+    """The name names a figure, or (`hops` deep) something it is assigned anywhere does.
+    Answered once per name and depth: a test file assigns `x` a thousand times, and every
+    comparison of `x` would walk all thousand values again (and their names' values)."""
+    answers: Dict[Tuple[str, int], bool] = tree.memo("figure_names", lambda _: {})
+    key = (name, hops)
+    known = answers.get(key)
+    if known is None:  # (the values' names are asked one hop less deep: no cycle)
+        known = _is_figure(name) or (hops > 0 and any(
+            _names_a_figure(tree, value, hops - 1) for value in tree.assigned_values.get(name, ())))
+        answers[key] = known
+    return known
+
+
+@lru_cache(maxsize=65536)
 def _is_figure(text: str) -> bool:
     """A name or string with a figure word in it (`val_acc`, `"top1"`, `bestLoss`)."""
     words = {word.lower() for word in name_tokens(text)} | {part for part in re.split(r"[^a-z0-9]+", text.lower()) if part}
