@@ -20,8 +20,12 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from libcst._nodes.base import CSTNode
-from libcst._nodes.expression import _BaseParenthesizedNode
+from libcst import CSTNode
+
+try:  # a private class: another libcst may not have it, and then keeps its own code
+    from libcst._nodes.expression import _BaseParenthesizedNode
+except ImportError:  # pragma: no cover
+    _BaseParenthesizedNode = None  # type: ignore[assignment, misc]
 
 _VALIDATING_POST_INIT = CSTNode.__dict__.get("__post_init__")
 _parsers_running = 0
@@ -122,6 +126,8 @@ def plain_parenthesize() -> None:
     if _PARENTHESIZE_PATCHED:
         return
     _PARENTHESIZE_PATCHED = True
+    if _BaseParenthesizedNode is None:  # pragma: no cover
+        return
     original = getattr(_BaseParenthesizedNode.__dict__.get("_parenthesize"), "__wrapped__", None)
     code = getattr(original, "__code__", None)
     if code is None or code.co_names != ("lpar", "_codegen", "record_syntactic_position", "rpar"):
