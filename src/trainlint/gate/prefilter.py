@@ -83,5 +83,8 @@ def triggered_rules(rules: Sequence[Rule], text: str, config: Optional[Config] =
     if candidates and all(rule.anchors for rule in candidates):
         found = structural.scan(text, role_names(config))
         if found is not None:
-            candidates = [rule for rule in candidates if found.holds(rule.anchors)]
+            try:
+                candidates = [rule for rule in candidates if found.holds(rule.anchors)]
+            finally:
+                found.release()
     return candidates

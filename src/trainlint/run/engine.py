@@ -155,20 +155,32 @@ def _lint_python(
         if isinstance(module, Diagnostic):
             return [module]
         ctx = hooks.new_context(FileContext, text, path, module, config)
-        if line_label is not None:
-            ctx.line_label = line_label  # a notebook names its lines by cell
-        ctx.cell_starts = cell_starts
-        ctx.project = ProjectHelpers.for_file(path, ctx)
-        suppressions = LineSuppressions(text if suppress else "")
-        diagnostics: List[Diagnostic] = []
-        for rule_class in to_run:
-            diagnostics.extend(_run_rule(rule_class, ctx, suppressions, hooks))
-            hooks.lap("report")
-        # Positions are those of the text even where libcst's code drops characters of it
-        # (semantic.positions); should it ever change more, an edit could land off target,
-        # so such a file is offered no fixes.
-        if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
-            diagnostics = [replace(d, fix=None) for d in diagnostics]
+        try:
+            return _run_rules(ctx, to_run, line_label, cell_starts, suppress, hooks)
+        finally:
+            ctx.release()
+            del ctx, module  # the tree is freed here, and its cost is not the next file's read
+            hooks.lap("other")
+
+
+def _run_rules(
+    ctx: FileContext, to_run: Sequence[Type[Rule]], line_label: Optional[Callable[[int], str]],
+    cell_starts: Tuple[int, ...], suppress: bool, hooks: Hooks,
+) -> List[Diagnostic]:
+    if line_label is not None:
+        ctx.line_label = line_label  # a notebook names its lines by cell
+    ctx.cell_starts = cell_starts
+    ctx.project = ProjectHelpers.for_file(ctx.path, ctx)
+    suppressions = LineSuppressions(ctx.text if suppress else "")
+    diagnostics: List[Diagnostic] = []
+    for rule_class in to_run:
+        diagnostics.extend(_run_rule(rule_class, ctx, suppressions, hooks))
+        hooks.lap("report")
+    # Positions are those of the text even where libcst's code drops characters of it
+    # (semantic.positions); should it ever change more, an edit could land off target,
+    # so such a file is offered no fixes.
+    if any(d.fix is not None for d in diagnostics) and not ctx.index.positions.on_text:
+        diagnostics = [replace(d, fix=None) for d in diagnostics]
     return diagnostics
 
 

@@ -55,6 +55,14 @@ class FileContext:
         self.module = module
         self.config = config
 
+    def release(self) -> None:
+        """Drop the facts once the file is linted. Facts refer back to the context that holds
+        them, so the context, its facts and the whole tree form a reference cycle that only
+        the cyclic collector would free, tracing every node once more (tens of
+        milliseconds for a 1,000-line script). Without the facts, reference counting frees
+        the tree at once."""
+        self.__dict__.clear()
+
     @staticmethod
     def line_label(line: int) -> str:
         """How a message names a line of this text (a notebook replaces it: "cell 4, line 2")."""

@@ -54,6 +54,9 @@ class Anchors:
     def holds(self, names: Iterable[str]) -> bool:
         return any(self.get(name) for name in names)
 
+    def release(self) -> None:
+        self.tree.release()
+
 
 # The last source the gate parsed, its `ast` module and that tree's depth (None when the walk
 # failed): the engine's parse check asks for them (`parsed_module`) instead of having CPython
@@ -81,8 +84,12 @@ def parse(text: str, roles: Optional[RoleNames] = None) -> Optional[SyntaxTree]:
 
 def parsed_module(text: str) -> Tuple[Optional[ast.Module], Optional[int]]:
     """The `ast` module of `text` and its depth if it is the source the gate parsed last
-    (the very same string object), else (None, None); the depth is None when unknown."""
+    (the very same string object), else (None, None); the depth is None when unknown.
+    Handed over once: the gate keeps no tree alive after that (a large file's `ast` is
+    hundreds of thousands of objects for the collector to trace)."""
+    global _last_parsed
     last_text, module, depth = _last_parsed
+    _last_parsed = (None, None, None)
     return (module, depth) if last_text is text else (None, None)
 
 

@@ -42,6 +42,12 @@ class SyntaxTree:
         self.depth = 0  # levels of the deepest node (the module is level 1): the parse check reads it
         self._walk()
 
+    def release(self) -> None:
+        """Drop the memos once the gate has decided: several hold the tree (a `Mentions`
+        does), and the tree would be a reference cycle that only the cyclic collector frees,
+        tracing every node of the file once more."""
+        self._memo.clear()
+
     def memo(self, key: str, compute: Callable[["SyntaxTree"], Any]) -> Any:
         """`compute(self)` once per tree: for work several anchors share."""
         if key not in self._memo:
