@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Dict, Iterable
+from typing import Dict, Iterable, Optional
 
 from trainlint.gate.anchors.mentions import file_mentions_held_out, mentions, scope_mentions_held_out
 from trainlint.gate.anchors.tree import Predicate, SyntaxTree, calls_where, dotted, named
@@ -93,16 +93,25 @@ def _keeps(tree: SyntaxTree, comparison: ast.Compare) -> bool:
     return False
 
 
-def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2) -> bool:
+def _names_a_figure(tree: SyntaxTree, node: ast.AST, hops: int = 2, memo: Optional[Dict] = None) -> bool:
     """The compared or picked values, or what their names were assigned, `hops` deep, name a
-    figure (`val_acc > best`, `max(scores)`, `acc = correct / total` then `acc > best`)."""
+    figure (`val_acc > best`, `max(scores)`, `acc = correct / total` then `acc > best`).
+    `memo`: (name, hops) -> answer, so that a name met again (`X < X < ...`, whose values
+    hold it too) is looked into once, not once per occurrence per hop."""
     values = tree.assigned_values
+    memo = {} if memo is None else memo
     for current in ast.walk(node):
         kind = type(current)
         if kind is ast.Name:
             name = current.id  # type: ignore[attr-defined]
-            if _is_figure(name) or (hops and any(_names_a_figure(tree, value, hops - 1) for value in values.get(name, ()))):
+            if _is_figure(name):
                 return True
+            if hops:
+                key = (name, hops)
+                if key not in memo:
+                    memo[key] = any(_names_a_figure(tree, value, hops - 1, memo) for value in values.get(name, ()))
+                if memo[key]:
+                    return True
         elif (kind is ast.Attribute and _is_figure(current.attr)) or (  # type: ignore[attr-defined]
                 kind is ast.Constant and isinstance(current.value, str) and _is_figure(current.value)) or (  # type: ignore[attr-defined]
                 kind is ast.keyword and current.arg and _is_figure(current.arg)):  # type: ignore[attr-defined]
