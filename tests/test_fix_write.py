@@ -103,6 +103,9 @@ def test_stale_temporaries_of_killed_runs_are_removed_and_live_ones_kept(tmp_pat
         temporary.write_text("partial")
     remove_stale_temporaries(path)
     assert (stale.exists(), live.exists(), other.exists()) == (False, True, True)
+    stale.write_text("partial")  # and a --fix that writes the file clears them first
+    assert len(fix(path).fixed) == 1
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == sorted([path.name, live.name, other.name])
 
 
 def test_a_notebook_fix_keeps_its_byte_order_mark(tmp_path):
