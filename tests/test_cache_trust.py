@@ -256,3 +256,33 @@ def test_one_config_file_for_two_working_folders_does_not_share_results(tmp_path
     args = ("--config", str(config), "--cache-dir", shared, "train.py")
     assert cli(monkeypatch, capsys, tmp_path / "one", *args) == ""
     assert "TL301" in cli(monkeypatch, capsys, tmp_path / "two", *args)
+
+
+def test_a_cache_shipped_inside_the_linted_tree_hides_nothing_from_another_user(
+        tmp_path, tmp_path_factory, monkeypatch, capsys):
+    """The trust boundary end to end: a pull request ships `.trainlint_cache/` (where the CLI
+    keeps its cache: beside the pyproject.toml) with entries claiming "no findings", signed
+    by their author's own secret. On the author's machine they would be believed; CI, whose
+    secret differs, lints the file and reports the finding."""
+    from trainlint.run import cache_secret
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "churn"\n')
+    (tmp_path / "train.py").write_text(FLAGGED)
+    monkeypatch.delenv("TRAINLINT_NO_CACHE", raising=False)
+    monkeypatch.delenv("TRAINLINT_CACHE_DIR", raising=False)
+
+    homes = tmp_path_factory.mktemp("users")
+
+    def as_user(name: str) -> str:
+        (homes / name).mkdir(exist_ok=True)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(homes / name))
+        monkeypatch.setattr(cache_secret, "_loaded", {})  # a new run reads its user's secret
+        return cli(monkeypatch, capsys, tmp_path, ".")
+
+    assert "TL301" in as_user("author")
+    planted = sorted((tmp_path / ".trainlint_cache").rglob("*.json"))
+    assert len(planted) == 1
+    rewrite_entry(planted[0], lambda payload: dict(payload, diagnostics=[]))  # signed as the author
+    assert as_user("author") == ""  # well formed and keyed right: the author's runs believe it
+    assert "TL301" in as_user("ci")
+    assert "TL301" in as_user("author")  # CI's rewrite is CI's: the author no longer believes it

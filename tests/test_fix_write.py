@@ -62,6 +62,18 @@ def test_mode_owner_and_group_are_kept(tmp_path):
     assert after.st_ino != before.st_ino  # replaced by a rename, not truncated in place
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file away")
+def test_root_fixing_a_users_file_leaves_it_the_users(tmp_path):
+    """The issue's case: `--fix` run as root over a file of another user must not make it root's."""
+    path = written(tmp_path)
+    os.chown(path, 4321, 8765)
+    path.chmod(0o664)
+    outcome = fix(path)
+    after = path.stat()
+    assert path.read_text() == FIXED and len(outcome.fixed) == 1
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (4321, 8765, 0o664)
+
+
 def test_a_hard_linked_file_is_refused_so_the_links_stay_one_file(tmp_path):
     path = written(tmp_path)
     other = tmp_path / "same_file.py"
@@ -91,6 +103,9 @@ def test_stale_temporaries_of_killed_runs_are_removed_and_live_ones_kept(tmp_pat
         temporary.write_text("partial")
     remove_stale_temporaries(path)
     assert (stale.exists(), live.exists(), other.exists()) == (False, True, True)
+    stale.write_text("partial")  # and a --fix that writes the file clears them first
+    assert len(fix(path).fixed) == 1
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == sorted([path.name, live.name, other.name])
 
 
 def test_a_notebook_fix_keeps_its_byte_order_mark(tmp_path):
@@ -110,8 +125,10 @@ def test_the_cli_counts_only_written_fixes_and_says_why_in_one_line(tmp_path, ca
     locked.chmod(0o444)
     written(tmp_path, "open.py")
     monkeypatch.chdir(tmp_path)
-    code = main(["--no-cache", "--fix", "locked.py", "open.py"])
+    code = main(["--no-cache", "--fix", "--show-fixes", "locked.py", "open.py"])
     err = capsys.readouterr().err
     assert code == 1  # locked.py's finding remains
     assert "locked.py: not written: the file is read-only (mode 0444)" in err
     assert "Fixed 1 problem" in err and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("Fixed ") and ": TL" in line] == [
+        "Fixed open.py:4:36: TL301 Pass stratify=y"]

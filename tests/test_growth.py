@@ -128,3 +128,19 @@ def test_the_gate_costs_at_most_five_times_for_four_times_the_reassignments():
     header = "import torch\nval_loss = evaluate(model, val_loader)\nbest_loss = val_loss\n"
     small, large = (calls_to_gate(header + "".join(REASSIGNED.format(i=i) for i in range(n))) for n in (25, 100))
     assert large <= 5 * small, f"{large / small:.2f}x the calls for 4x the file"
+
+
+# One long expression: a comparison chain whose names are also what they are assigned from
+# (`X = scaler.fit_transform(X < X < ...)`). The gate's selection anchor followed each
+# occurrence of each name two hops deep: cubic (4x the chain cost about 60x the calls).
+CHAIN_HEADER = HEADERS["module-statements"] + "X = df.drop(columns=['label'])\ny = df['label']\n"
+CHAIN_TAIL = "X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)\n"
+
+
+def comparison_chain(terms: int) -> str:
+    return CHAIN_HEADER + "X = StandardScaler().fit_transform(" + " < ".join(["X"] * terms) + ")\n" + CHAIN_TAIL
+
+
+def test_four_times_a_comparison_chain_costs_at_most_five_times_the_work():
+    small, large = calls_to_lint(comparison_chain(25)), calls_to_lint(comparison_chain(100))
+    assert large <= 5 * small, f"{large / small:.2f}x the calls for 4x the chain"

@@ -567,6 +567,78 @@ async def test_a_crashing_rule_is_logged_and_the_others_still_report(workspace):
         await client.stop()
 
 
+# -- any document: the server survives it (issue 23.3) -------------------------------------
+
+DEEP_DOCUMENTS = {  # what crashes libcst's native parser, which runs in the analysis process
+    "brackets.py": ("x = " + "(" * 100_000 + ")" * 100_000 + "\n", "TL001"),
+    "attributes.py": ("x = a" + ".b" * 8_000 + "\n", "TL004"),
+    "terms.py": ("x = " + " + ".join(["a"] * 7_000) + "\n", "TL004"),
+}
+
+
+async def test_documents_too_deep_for_the_parser_get_one_diagnostic_and_the_server_goes_on(workspace, request):
+    client = await start(request, workspace, "visual-studio-code")
+    try:
+        deep = {open_document(client, workspace / name, TRAIN + text): code
+                for name, (text, code) in DEEP_DOCUMENTS.items()}
+        for uri, code in deep.items():
+            assert codes(await published(client, uri, version=1)) == [code], uri
+        uri = open_document(client, workspace / "train.py")
+        assert codes(await published(client, uri, version=1)) == ["TL301"]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+# An analysis process that dies in native code on a document (as libcst's parser would
+# without the checks before it): the signal is the crash.
+SEGFAULTING_WORKER = textwrap.dedent(
+    """\
+    import os, signal
+    from trainlint.frontends.lsp import analysis
+
+    real = analysis.lint
+
+    def lint(text, path, config):
+        if "CRASH_THE_PARSER" in text:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(text, path, config)
+
+    analysis.JOBS["lint"] = lint
+    analysis.main()
+    """
+)
+SEGFAULTING_SERVER = textwrap.dedent(
+    f"""\
+    import sys
+    from trainlint.frontends.lsp import pool
+    pool.WORKER_COMMAND = [sys.executable, "-c", {SEGFAULTING_WORKER!r}]
+    from trainlint.frontends.cli import main
+    sys.exit(main(["lsp"]))
+    """
+)
+
+
+async def test_an_analysis_process_that_crashes_costs_one_document_one_diagnostic(workspace):
+    config = ClientServerConfig(server_command=[sys.executable, "-c", SEGFAULTING_SERVER], client_factory=make_client)
+    client = await config.start()
+    try:
+        await client.initialize_session(
+            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"),
+                                   root_uri=workspace.as_uri())
+        )
+        crashing = open_document(client, workspace / "crash.py", TRAIN + "# CRASH_THE_PARSER\n")
+        (diagnostic,) = await published(client, crashing, version=1)
+        assert diagnostic.code == "TL003" and "ended by signal 11" in diagnostic.message, diagnostic.message
+        uri = open_document(client, workspace / "train.py")  # a fresh process analyses it
+        assert codes(await published(client, uri, version=1)) == ["TL301"]
+        replace_text(client, crashing, 2, STRATIFIED)  # and the crashed document's next version
+        assert await published(client, crashing, version=2) == []
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
 REFIT = TRAIN + textwrap.dedent(
     """\
     from sklearn.preprocessing import StandardScaler

@@ -5,6 +5,7 @@ config error naming the key) and every other file is still linted."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,30 @@ def test_a_coding_cookie_that_decodes_to_a_lone_surrogate_is_a_read_error(tmp_pa
     assert [line.split(" ")[:2] for line in out] == [["escaped.py:1:1:", "TL002"], ["train.py:4:36:", "TL301"]]
     assert "lone surrogate" in out[0] and "line 3" in out[0]
     assert [d.code for d in lint_bytes((tmp_path / "escaped.py").read_bytes(), "escaped.py", Config())] == ["TL002"]
+
+
+def _notebook(*sources: str) -> str:
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": source.splitlines(keepends=True)} for source in sources]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+
+
+def test_a_notebook_cell_fix_beside_a_lone_surrogate(tmp_path, monkeypatch, capsys):
+    """A JSON escape of a lone surrogate in a cell: the finding is reported, the cell holding
+    it is not edited (no parser takes it), a fix in another cell still is, and the run goes on."""
+    surrogate = 'note = "\udc80"\n'
+    same_cell = _notebook(surrogate + FLAGGED)
+    other_cell = _notebook(surrogate, FLAGGED)
+    (tmp_path / "a_same_cell.ipynb").write_text(same_cell)
+    (tmp_path / "b_other_cell.ipynb").write_text(other_cell)
+    (tmp_path / "train.py").write_text(FLAGGED)
+    code, out, err = run_cli(monkeypatch, capsys, tmp_path, "--fix", ".")
+    assert code == 1 and "internal error" not in err, err
+    assert [line.split(" TL301 ")[0] for line in out] == ["a_same_cell.ipynb:cell 1:5:36:"]
+    assert (tmp_path / "a_same_cell.ipynb").read_text() == same_cell
+    fixed = json.loads((tmp_path / "b_other_cell.ipynb").read_text())["cells"]
+    assert fixed[0]["source"] == [surrogate] and "stratify=y" in "".join(fixed[1]["source"])
+    assert "stratify=y" in (tmp_path / "train.py").read_text()
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero and /dev/urandom")

@@ -81,3 +81,14 @@ def test_a_message_quoting_code_is_one_bounded_line():
     finding = Diagnostic(code="TL303", name="leak", message=quoted, severity=Severity.ERROR, line=1, col=1,
                          end_line=1, end_col=2, path="a.py")
     assert format_text([finding]).count("\n") == 1
+
+
+def test_show_fixes_is_one_line_per_fix_when_it_quotes_a_multi_line_target(tmp_path, monkeypatch, capsys):
+    """TL301's fix description quotes the target (`Pass stratify=df[...]`), here on three lines."""
+    split = "train_test_split(X, y)"
+    (tmp_path / "train.py").write_text(FLAGGED.replace(split, split.replace("y)", 'df[\n    "label"\n])')))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--no-cache", "--fix", "--show-fixes", "train.py"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == ['Fixed train.py:4:36: TL301 Pass stratify=df[ "label" ]',
+                                "Fixed 1 problem. No problems left."]

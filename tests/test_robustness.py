@@ -69,13 +69,39 @@ def test_what_python_rejects_is_tl001_and_never_reaches_libcst(opening, closing,
 
 
 # Chains CPython accepts but libcst's native parser crashes on (7,000 terms, 8,000
-# attributes) or takes many seconds for: skipped before parsing, in one bounded line.
+# attributes) or takes many seconds for (4,000 attributes: 23 s, past any alarm): skipped
+# before parsing, in one bounded line.
 @pytest.mark.parametrize("expression", [
-    " + ".join(["a"] * 5000), " + ".join(["a"] * 7000), "a" + ".b" * 8000,
+    " + ".join(["a"] * 5000), " + ".join(["a"] * 7000), "a" + ".b" * 4000, "a" + ".b" * 8000,
 ])
 def test_chains_too_deep_for_the_parser_are_tl004(expression):
     found = lint_source(SPLIT_IMPORT + "parts = train_test_split(X)\nx = " + expression + "\n", "x.py")
     assert codes(found) == ["TL004"] and "too deep or long for the parser" in found[0].message
+
+
+# Deep input that Python accepts and libcst parses reaches the rules: their analysis must
+# be iterative or bounded (on Python 3.12, TL303 once raised RecursionError, a TL003, here).
+LEAK_BEFORE_SPLIT = textwrap.dedent(
+    """\
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    df = pd.read_csv("data.csv")
+    X, y = df.drop(columns=["label"]), df["label"]
+    Z = {expression}
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+    """
+)
+
+
+@pytest.mark.parametrize("expression", [
+    "(" * 190 + "X" + ")" * 190,
+    "[" * 190 + "X" + "]" * 190,
+    pytest.param(" + ".join(["X"] * 2000), marks=pytest.mark.slow),  # seconds of parsing
+], ids=["190 nested parentheses", "190 nested lists", "2000-term sum"])
+def test_deep_input_below_the_parser_limits_is_analysed(expression):
+    assert codes(lint_source(LEAK_BEFORE_SPLIT.format(expression=expression), "x.py")) == ["TL303"]
 
 
 def test_engine_messages_are_one_bounded_line():

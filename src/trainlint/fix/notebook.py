@@ -4,7 +4,7 @@ A notebook is rewritten only when its JSON can be reproduced exactly in the layo
 (indentation, key order, ASCII escaping, final newline), so outputs, metadata and every
 untouched cell stay byte for byte; otherwise it is left alone with a message. Fixes come in
 cell coordinates from the notebook adapter (`run.notebook`); a cell whose source holds IPython
-syntax (magics, shell escapes) or carriage returns is not edited.
+syntax (magics, shell escapes), carriage returns or a lone surrogate is not edited.
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ def _cell_source(cell: dict) -> Tuple[str, str]:
     key = "source" if "source" in cell else "input"
     value = cell.get(key, "")
     return key, "".join(value) if isinstance(value, list) else value
+
+
+def _encodable(source: str) -> bool:
+    """False for a cell holding a lone surrogate (a JSON escape): the linter saw it as U+FFFD
+    (`run.notebook`), but no parser takes the cell itself, so a fix could not be checked."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fix_cell(source: str, found: List[Diagnostic], unsafe: bool) -> FixResult:
@@ -89,7 +99,7 @@ def fix_notebook_text(
         for number, found in sorted(by_cell.items()):
             cell = cells[number - 1]
             key, source = _cell_source(cell)
-            if "\r" in source or blank_ipython(source).text != source:
+            if "\r" in source or not _encodable(source) or blank_ipython(source).text != source:
                 continue
             step = _fix_cell(source, found, unsafe)
             total.dropped.extend(step.dropped)

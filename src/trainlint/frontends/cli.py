@@ -19,7 +19,7 @@ from trainlint.frontends.config_checks import ConfigResolver, check_selectors
 from trainlint.run.discovery import discover
 from trainlint.report import FORMATS, TEXT_FORMATS, ReportOptions, needs_sources, render
 from trainlint.report.statistics import format_statistics
-from trainlint.report.text import format_location, summary
+from trainlint.report.text import format_location, one_line, summary
 
 # The engine, the rules, the fixer and the docs (libcst and every rule module) are imported
 # where they are used: a run whose files all come from the cache never needs them, and their
@@ -246,8 +246,8 @@ def _check(args: argparse.Namespace) -> int:
         diagnostics, fixed = outcome.diagnostics, outcome.fixed
         if args.show_fixes:
             for diagnostic in fixed:
-                sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} "
-                                 f"{diagnostic.fix.description if diagnostic.fix else ''}\n")
+                description = one_line(diagnostic.fix.description) if diagnostic.fix else ""  # may quote code
+                sys.stderr.write(f"Fixed {format_location(diagnostic)}: {diagnostic.code} {description}\n")
     return _finish(args, config, diagnostics, fixed, profile, failed=bool(missing))
 
 

@@ -61,11 +61,15 @@ class Worker:
             (size,) = LENGTH.unpack(await self.process.stdout.readexactly(LENGTH.size))
             job_id, status, value = pickle.loads(await self.process.stdout.readexactly(size))
         except (OSError, asyncio.IncompleteReadError) as error:
-            raise WorkerGone(self.describe_end()) from error
+            raise WorkerGone(await self.describe_end()) from error
         assert job_id == self.next_id, "the analysis process answers its jobs in order"
         return status, value
 
-    def describe_end(self) -> str:
+    async def describe_end(self) -> str:
+        try:  # its pipe closed as it died: give the exit status a moment to arrive
+            await asyncio.wait_for(self.process.wait(), 1.0)
+        except asyncio.TimeoutError:
+            pass
         code = self.process.returncode
         if code is not None and code < 0:
             return f"the analysis process ended by signal {-code}"
