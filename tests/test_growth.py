@@ -98,9 +98,11 @@ def calls_to_lint(text: str) -> int:
     return pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
 
 
-# Still quadratic: a module-level notebook with a split per cell compares every split with
-# every fit and evidence site (semantic/leakage.py, overlap.py, branches.py alternatives):
-# 4x the cells cost about 5.4x the work (was 7x before the memos in stratification.py).
+# Still quadratic: a module-level notebook with a split per cell, each cell rebinding `df`.
+# The derivation of every split holds every earlier rebinding of `df`, and each split's is
+# built as a set of its own (dataflow.ancestry, leakage._across_arms with the branch
+# alternatives of each binding, stratification's evidence filter): 4x the cells cost about
+# 5.6x the calls. Sharing those closures between splits is the remaining work.
 QUADRATIC = pytest.mark.xfail(strict=True, reason="pairwise split/fit checks (issue 24)")
 
 
