@@ -347,7 +347,7 @@ def _train_after_evaluations(ctx: FileContext, loop, model_key: str, calls: List
         blocks.append(block)
         statements = list(block.body)
         last = statements[-1]
-        if type(last) is cst.SimpleStatementLine and isinstance(last.body[-1], _EXITS):
+        if type(last) is cst.SimpleStatementLine and type(last.body[-1]) in _EXITS:
             if len(statements) == 1 or len(last.body) > 1:
                 return None  # nowhere to put it between the evaluation and the exit
             edits.append(insert_line_before(ctx, last, code))

@@ -8,7 +8,7 @@ import libcst as cst
 
 from trainlint.semantic.context import FileContext
 from trainlint.semantic.dataflow import ALL_BUT_PARAM, Binding
-from trainlint.semantic.names import argument, keyword_value, last_name, positional_args, walk
+from trainlint.semantic.names import argument, keyword_value, last_name, positional_args
 from trainlint.core.diagnostics import Severity
 from trainlint.rules.base import Finding, Invalid, Rule, line_of
 
@@ -193,7 +193,7 @@ model.fit(x, y, validation_split=0.2)
         # Source order, so that the evidence named in the message is the same on every run.
         ordered = sorted((b for b in ancestry if b.value is not None), key=lambda b: (b.order, b.name, b.how))
         for node in list(arrays) + [b.value for b in ordered]:
-            yield from (n for n in walk(node) if type(n) is cst.Call)
+            yield from (n for n in ctx.index.walk(node) if type(n) is cst.Call)
 
     def _shuffled(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> bool:
         if any(b.shuffled for b in ancestry):

@@ -27,7 +27,6 @@ from trainlint.semantic.names import (
     string_value,
     subscript_string,
     literal_texts,
-    walk,
 )
 from trainlint.vocab.random_transforms import (
     AUGMENTING_GENERATOR_ARGS,
@@ -123,7 +122,7 @@ class AugmentationFacts:
                         if type(element) is cst.DictElement and string_value(element.key) == key:
                             return self.random_transform(element.value, depth - 1)
             return None
-        for node in walk(expr):
+        for node in self._ctx.index.walk(expr):
             if type(node) is cst.Call and self.is_random_op(node):
                 return last_name(node)
             if type(node) is cst.Name and node is not expr and type(self._ctx.index.parent(node)) is cst.Element:
@@ -218,7 +217,7 @@ class AugmentationFacts:
         body = function
         if type(function) is cst.Name and ctx.dataflow.function(function.value) is not None:
             body = ctx.dataflow.function(function.value).body  # a helper defined in this file
-        for node in walk(body):
+        for node in ctx.index.walk(body):
             if type(node) is cst.Call:
                 if self.is_random_op(node):
                     random_op = last_name(node)

@@ -64,7 +64,7 @@ class BranchArms:
         arms: List[Tuple[cst.If, str]] = []
         child: cst.CSTNode = binding.node
         for ancestor in self.index.ancestors(binding.node):
-            if isinstance(ancestor, _SCOPES):
+            if type(ancestor) in _SCOPES:
                 break
             if type(ancestor) is cst.If:
                 if child is ancestor.body:

@@ -419,7 +419,7 @@ class DataFlow:
         for node in nodes:
             scope = self.scope_of(node)
             order = self.order_of(node)
-            if isinstance(node, COMPREHENSIONS):
+            if type(node) in COMPREHENSIONS:
                 comp_for: Optional[cst.CompFor] = node.for_in
                 while comp_for is not None:
                     self._bind_for_target(comp_for.target, comp_for.iter, node, node, order, "comp")
@@ -604,7 +604,7 @@ class DataFlow:
             table = self._bindings.get(scope, {})
             bindings = table.get(name)
             if bindings:
-                if isinstance(scope, COMPREHENSIONS) or type(scope) is cst.Lambda:
+                if type(scope) in COMPREHENSIONS or type(scope) is cst.Lambda:
                     return list(bindings)
                 before = [b for b in bindings if b.order < order]
                 return [before[-1]] if before else [bindings[-1]]
@@ -662,7 +662,7 @@ class DataFlow:
         if type(node) is cst.Call:
             yield from self._call_refs(node, kind, opaque)
             return
-        if isinstance(node, (cst.Lambda,) + COMPREHENSIONS):
+        if type(node) is cst.Lambda or type(node) in COMPREHENSIONS:
             yield from self._comprehension_refs(node, kind, opaque)
             return
         if type(node) is cst.Arg:

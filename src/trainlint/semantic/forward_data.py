@@ -189,7 +189,7 @@ class ForwardData:
     def _hand_typed(self, expr, scope: Scope, before: int, depth: int) -> bool:
         if depth > 4:
             return False
-        if isinstance(expr, _LITERALS):
+        if type(expr) in _LITERALS:
             return True
         if type(expr) in (cst.List, cst.Tuple):
             return all(self._hand_typed(e.value, scope, before, depth + 1) for e in expr.elements)

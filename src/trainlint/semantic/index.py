@@ -215,6 +215,16 @@ class ModuleIndex:
             return ()  # a leaf of this tree
         return node.children
 
+    def walk(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """`names.walk` (every node of a subtree, in source order) from the recorded children:
+        a node of another tree is walked through libcst's `children`."""
+        stack = [node]
+        child_nodes = self.child_nodes
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(child_nodes(current)))
+
     def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """`node` and everything below it, in source order."""
         children = self._children.get

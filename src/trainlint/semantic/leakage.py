@@ -39,7 +39,7 @@ import libcst as cst
 from trainlint.semantic.branches import BranchArms
 from trainlint.semantic.dataflow import DATA_KINDS, INDEX, ROWS, STATE, STATE_METHODS, Binding
 from trainlint.semantic.names import (
-    argument, bool_value, keyword_value, last_name, nodes_in, positional_args, string_value, walk,
+    argument, bool_value, keyword_value, last_name, nodes_in, positional_args, string_value,
 )
 from trainlint.semantic.splits import Split
 
@@ -610,7 +610,7 @@ class LeakageFacts:
         found: List[cst.Call] = []
         if expr is None:
             return found
-        for node in walk(expr):
+        for node in self.ctx.index.walk(expr):
             if type(node) is cst.Call and self.is_column_statistic(node):
                 found.append(node)
             elif type(node) is cst.Name and depth > 0:
