@@ -15,6 +15,7 @@ import sys
 from typing import BinaryIO, Callable, Dict, Optional
 
 from trainlint.core.config import Config
+from trainlint.core.limits import use_batch_gc
 from trainlint.fix.apply import fix_text
 from trainlint.run.engine import lint_text
 from trainlint.run.worker_life import start_as_worker
@@ -63,8 +64,19 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO) -> None:
         write_message(results_out, (job_id,) + outcome)
 
 
+def warm_up() -> None:
+    """Import what linting needs (the rules, libcst, the facts) before the first job, so
+    that the first document opened does not wait for the imports."""
+    from trainlint.rules import all_rules
+    from trainlint.semantic.context import FileContext  # noqa: F401 - imports libcst and the facts
+
+    all_rules()
+
+
 def main() -> None:
     start_as_worker(int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid())
+    use_batch_gc()  # this process is ours: collect less often (core.limits)
+    warm_up()
     # The results get a descriptor of their own; anything printed goes to stderr instead
     # of corrupting them.
     results_out = os.fdopen(os.dup(1), "wb")
