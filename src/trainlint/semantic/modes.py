@@ -40,6 +40,8 @@ State = Dict[str, Modes]
 Env = Tuple[Tuple[str, object], ...]
 
 _ONE_UNKNOWN: Modes = frozenset({UNKNOWN})
+# A function whose entry keeps growing (call sites in a cycle) runs at most this often.
+_MAX_ENTRY_RUNS = 6
 _HARMLESS_CALLS = {
     "print", "len", "str", "repr", "isinstance", "type", "id", "hasattr", "getattr", "vars",
     "deepcopy", "copy", "save", "watch", "summary_writer", "sum", "list", "next", "iter",
@@ -90,6 +92,7 @@ class ModeAnalysis:
         self._summaries: Dict[cst.FunctionDef, _Summary] = {}
         self._entries: Dict[cst.FunctionDef, State] = {}
         self._call_sites: Dict[cst.FunctionDef, List[cst.Call]] = {}
+        self._grown: Set[cst.FunctionDef] = set()  # callees whose entry a run grew
         self._forward: Dict[cst.Call, Dict[Env, Modes]] = {}
         self._backward: Dict[cst.Call, Dict[Env, State]] = {}
         self._recording = False
@@ -268,18 +271,49 @@ class ModeAnalysis:
             if not changed:
                 break
         self._summary_mode = False
-        # Entry states, top-down from the module level through call sites.
-        for round_number in range(6):
-            self._recording = True
-            self._forward.clear()
-            self._backward.clear()
-            before = {f: dict(s) for f, s in self._entries.items()}
-            self._call_sites.clear()
+        self._propagate_entries(functions)
+
+    def _propagate_entries(self, functions: List[cst.FunctionDef]) -> None:
+        """Entry states, top-down from the module level through call sites, and what each
+        run records (forward passes, backward calls, call sites, helper calls). A worklist:
+        entries only grow, so a function runs again only when a call site grew its entry,
+        and what it recorded is that of its last run (with its final entry). The module
+        level runs once: its entry is always empty."""
+        self._recording = True
+        owners: List[Optional[cst.FunctionDef]] = [None, *functions]
+        records: Dict[Optional[cst.FunctionDef], tuple] = {}
+        runs: Dict[cst.FunctionDef, int] = {}
+        pending = list(functions)
+        queued = set(functions)
+        self._record_run(None, records)
+        while pending:
+            function = pending.pop(0)
+            queued.discard(function)
+            runs[function] = runs.get(function, 0) + 1
+            self._record_run(function, records)
+            for grown in self._grown:
+                if grown not in queued and runs.get(grown, 0) < _MAX_ENTRY_RUNS:
+                    pending.append(grown)
+                    queued.add(grown)
+        forward, backward, call_sites, helper_calls = {}, {}, {}, {}
+        for owner in owners:  # module level first, then in source order, as callers list them
+            owner_forward, owner_backward, owner_sites, owner_helpers = records[owner]
+            forward.update(owner_forward)
+            backward.update(owner_backward)
+            helper_calls.update(owner_helpers)
+            for callee, sites in owner_sites.items():
+                call_sites.setdefault(callee, []).extend(sites)
+        self._forward, self._backward, self._call_sites, self._helper_calls = forward, backward, call_sites, helper_calls
+
+    def _record_run(self, owner: Optional[cst.FunctionDef], records: Dict) -> None:
+        """Run `owner` (None: the module level) with its current entry into fresh records."""
+        self._forward, self._backward, self._call_sites, self._helper_calls = {}, {}, {}, {}
+        self._grown = set()
+        if owner is None:
             self._run_block(self.ctx.module.body, {}, {})
-            for function in functions:
-                self._run_function(function, self._entries.get(function, {}))
-            if before == self._entries and round_number > 0:
-                break
+        else:
+            self._run_function(owner, self._entries.get(owner, {}))
+        records[owner] = (self._forward, self._backward, self._call_sites, self._helper_calls)
 
     def _run_function(self, function: cst.FunctionDef, entry: State) -> Optional[State]:
         self._loop_stack = []
@@ -633,6 +667,12 @@ class ModeAnalysis:
                     mapping[arg.keyword.value] = key
         return mapping
 
+    def _grow_entry(self, function: cst.FunctionDef, entry: State, key: str, modes: Modes) -> None:
+        joined = entry.get(key, frozenset()) | modes
+        if joined != entry.get(key):
+            entry[key] = joined
+            self._grown.add(function)
+
     def _apply_summary(self, call: cst.Call, function: cst.FunctionDef, state: State, scope) -> None:
         mapping = self._parameter_map(call, function, scope)
         if self._recording:
@@ -640,14 +680,14 @@ class ModeAnalysis:
             entry = self._entries.setdefault(function, {})
             passed = set(mapping)
             for param, key in mapping.items():
-                entry[param] = entry.get(param, frozenset()) | state.get(key, self._default)
+                self._grow_entry(function, entry, param, state.get(key, self._default))
             # Models the callee reads by the same name (globals, self attributes).
             for key, modes in state.items():
                 head = key.split(".")[0]
                 if head == "self" and not _is_self_call(call):
                     continue
                 if key not in passed and (head == "self" or head not in _param_names(function)):
-                    entry[key] = entry.get(key, frozenset()) | modes
+                    self._grow_entry(function, entry, key, modes)
         summary = self._summaries.get(function)
         if self._summary_mode:
             self._summaries_read.add(function)
