@@ -43,6 +43,7 @@ class ForwardData:
         self.ctx = ctx
         self.index = ctx.index
         self._definitions: Optional[Dict[Tuple[Scope, str], List[Tuple[int, Definition]]]] = None
+        self._backward_calls: Optional[Dict[int, List[cst.Call]]] = None  # id(scope) -> `.backward()` calls
 
     # -- public -----------------------------------------------------------------------
 
@@ -60,6 +61,16 @@ class ForwardData:
             return None
         return self.expression_role(expr, scope, env or {}, self.index.order(call), 0)
 
+    def _backward_calls_in(self, scope: Scope) -> List[cst.Call]:
+        """The `.backward()` calls whose innermost function is `scope`, in source order
+        (grouped once: each forward pass asks for those of its own scope)."""
+        if self._backward_calls is None:
+            self._backward_calls = {}
+            for c in self.index.of_type(cst.Call):
+                if last_name(c.func) == "backward":
+                    self._backward_calls.setdefault(id(self.ctx.loops.function_of(c)), []).append(c)
+        return self._backward_calls.get(id(scope), [])
+
     def hand_typed(self, call: cst.Call) -> bool:
         expr = self.data_argument(call)
         return expr is not None and self._hand_typed(expr, self.ctx.loops.function_of(call),
@@ -71,9 +82,7 @@ class ForwardData:
         scope = self.ctx.loops.function_of(call)
         tainted = self._assigned_by(call)
         own_loop = self.ctx.loops.loop_of(call)
-        statement_calls = [c for c in self.index.of_type(cst.Call)
-                           if last_name(c.func) == "backward" and self.ctx.loops.function_of(c) is scope
-                           and self._may_follow(c, call, own_loop)]
+        statement_calls = [c for c in self._backward_calls_in(scope) if self._may_follow(c, call, own_loop)]
         if not statement_calls:
             return False
         # A backward in the very statement of the forward: `criterion(model(x), y).backward()`.

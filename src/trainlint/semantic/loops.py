@@ -15,6 +15,7 @@ Kinds:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from bisect import bisect_right
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import libcst as cst
@@ -108,11 +109,14 @@ class LoopTable:
         self.imports = imports
         self.models = models
         self.roles = roles
-        self._order = {node: i for i, node in enumerate(index.of_type(cst.SimpleStatementLine))}
+        self._order = {id(node): i for i, node in enumerate(index.of_type(cst.SimpleStatementLine))}
         self.loops: List[LoopFact] = []
-        self._by_node: Dict[cst.CSTNode, LoopFact] = {}
-        self._function_of: Dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
-        self._statement_names: Dict[cst.CSTNode, Tuple[set, List[str]]] = {}
+        # Keyed by id(node): libcst nodes hash in Python, and these are asked of every node.
+        self._by_node: Dict[int, LoopFact] = {}
+        self._function_of: Dict[int, Optional[cst.FunctionDef]] = {}
+        self._lines_of: Dict[int, Tuple[List[cst.SimpleStatementLine], List[int]]] = {}
+        self._loop_of: Dict[int, Optional[LoopFact]] = {}
+        self._statement_names: Dict[int, Tuple[set, List[str]]] = {}
         self._build()
 
     # -- public queries -----------------------------------------------------------------
@@ -122,20 +126,28 @@ class LoopTable:
 
     def fact(self, node: cst.CSTNode) -> Optional[LoopFact]:
         """The LoopFact of a For/While node, if it is a batch loop."""
-        return self._by_node.get(node)
+        return self._by_node.get(id(node))
 
     def loop_of(self, node: cst.CSTNode) -> Optional[LoopFact]:
         """The innermost batch loop containing `node`."""
+        key = id(node)
+        if key in self._loop_of:
+            return self._loop_of[key]
+        by_node = self._by_node
+        found = None
         for ancestor in self.index.ancestors(node):
-            if ancestor in self._by_node:
-                return self._by_node[ancestor]
-        return None
+            found = by_node.get(id(ancestor))
+            if found is not None:
+                break
+        self._loop_of[key] = found  # memoized: a forward pass asks it of every backward of its scope
+        return found
 
     def function_of(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         """The enclosing function of `node` (memoized; None at module level)."""
-        if node not in self._function_of:
-            self._function_of[node] = self.index.enclosing_function(node)
-        return self._function_of[node]
+        key = id(node)
+        if key not in self._function_of:
+            self._function_of[key] = self.index.enclosing_function(node)
+        return self._function_of[key]
 
     def is_unit_test(self, function: Optional[cst.FunctionDef]) -> bool:
         """A pytest/unittest test function: its loops and forward passes exercise the code
@@ -165,7 +177,7 @@ class LoopTable:
         for node in self.index.of_type(cst.For) + self.index.of_type(cst.While):
             if node in events and not self.is_unit_test(self.function_of(node)):
                 fact = self._make_fact(node, events[node])
-                self._by_node[node] = fact
+                self._by_node[id(node)] = fact
         self.loops = sorted(self._by_node.values(), key=lambda f: self._first_line_order(f.node))
 
     def _first_line_order(self, node: cst.CSTNode) -> int:
@@ -329,15 +341,17 @@ class LoopTable:
         if not live:
             return reports, figures
         start, end = self.index.span(node)
-        last_inside = max((self._order[s] for s in self.index.within(node, cst.SimpleStatementLine)),
+        last_inside = max((self._order[id(s)] for s in self.index.within(node, cst.SimpleStatementLine)),
                           default=-1) if (start, end) != (0, 0) else max(
-            (self._order[s] for s in self.index.of_type(cst.SimpleStatementLine) if self.index.is_inside(s, node)),
+            (self._order[id(s)] for s in self.index.of_type(cst.SimpleStatementLine) if self.index.is_inside(s, node)),
             default=-1)
-        # The lines of the loop's own function (a walk of the whole file per loop would be
-        # quadratic in the file's size); nested functions' lines are skipped below.
-        for line in self.index.in_function(function, cst.SimpleStatementLine):
-            if self._order[line] <= last_inside or self.function_of(line) is not function:
-                continue
+        # The lines of the loop's own function after the loop (from the whole file, or from
+        # the function's start, each loop would cost the size of the file or the function);
+        # nested functions' lines are skipped below.
+        lines, orders = self._own_lines(function)
+        for line in lines[bisect_right(orders, last_inside):]:
+            if not live:
+                break  # every figure was overwritten, and only a read of one adds another
             for statement in line.body:
                 reads, written = self._reads_and_writes(statement)
                 reads = reads & live
@@ -368,13 +382,25 @@ class LoopTable:
                             figures[target] = statement
         return reports, figures
 
-    def _reads_and_writes(self, statement: cst.CSTNode) -> Tuple[set, List[str]]:
-        """What a statement after a loop reads and writes: asked once per loop, so kept."""
-        known = self._statement_names.get(statement)
+    def _own_lines(self, function) -> Tuple[List[cst.SimpleStatementLine], List[int]]:
+        """The statement lines of a function (of the module at None), not those of functions
+        nested in it, in source order, with their orders (ascending)."""
+        key = id(function)
+        known = self._lines_of.get(key)
         if known is None:
-            known = self._statement_names[statement] = (
-                _reads(self.index, self.module, statement), list(_written(self.module, statement)))
+            lines = [line for line in self.index.in_function(function, cst.SimpleStatementLine)
+                     if self.function_of(line) is function]
+            known = self._lines_of[key] = (lines, [self._order[id(line)] for line in lines])
         return known
+
+    def _reads_and_writes(self, statement: cst.CSTNode) -> Tuple[set, List[str]]:
+        """What a statement after a loop reads and writes: every loop before it asks, so kept
+        (by id: libcst nodes hash in Python)."""
+        key = id(statement)
+        if key not in self._statement_names:
+            self._statement_names[key] = (
+                _reads(self.index, self.module, statement), list(_written(self.module, statement)))
+        return self._statement_names[key]
 
     def _store_kind(self, statement) -> Optional[str]:
         targets = statement.targets if type(statement) is cst.Assign else [statement]

@@ -85,7 +85,7 @@ class ModelTable:
         self._known: Set[Tuple[Scope, str]] = set()
         self._class_attrs: Dict[Tuple[cst.ClassDef, str], List[cst.BaseExpression]] = {}
         self._assigned_cache: Dict[cst.CSTNode, Set[str]] = {}
-        self._function_of: Dict[cst.CSTNode, Scope] = {}
+        self._function_of: Dict[int, Scope] = {}  # id(node): libcst nodes hash in Python
         self._class_bodies: Dict[str, Tuple[bool, List[cst.Call]]] = {}
         self._added: Optional[Dict[Tuple[Scope, str], List[cst.BaseExpression]]] = None
         self._find_classes()
@@ -245,9 +245,10 @@ class ModelTable:
     # -- model variables ----------------------------------------------------------------
 
     def _scope_of(self, node: cst.CSTNode) -> Scope:
-        if node not in self._function_of:
-            self._function_of[node] = self.index.enclosing_function(node)
-        return self._function_of[node]
+        key = id(node)
+        if key not in self._function_of:
+            self._function_of[key] = self.index.enclosing_function(node)
+        return self._function_of[key]
 
     def _class_of(self, node: cst.CSTNode) -> Optional[cst.ClassDef]:
         return self.index.enclosing(node, cst.ClassDef)  # type: ignore[return-value]
