@@ -102,7 +102,7 @@ def calls_to_lint(text: str) -> int:
 # The derivation of every split holds every earlier rebinding of `df`, and each split's is
 # built as a set of its own (dataflow.ancestry, leakage._across_arms with the branch
 # alternatives of each binding, stratification's evidence filter): 4x the cells cost about
-# 5.6x the calls. Sharing those closures between splits is the remaining work.
+# 5.5x the calls. Sharing those closures between splits is the remaining work.
 QUADRATIC = pytest.mark.xfail(strict=True, reason="pairwise split/fit checks (issue 24)")
 
 

@@ -142,6 +142,7 @@ class LeakageFacts:
         self._split_rows: Dict[int, Set[Binding]] = {}
         self._feature_influences: Dict[Tuple[int, bool], Set[Binding]] = {}
         self._arms: Optional[BranchArms] = None
+        self._alternatives: Dict[Tuple[int, frozenset], List[Binding]] = {}
         self._sources: Optional[Dict[Tuple, List[Binding]]] = None
         self._learning_classes: Dict[str, bool] = {}
         self.fits: List[Fit] = [fit for fit in self._fits()]
@@ -436,14 +437,23 @@ class LeakageFacts:
         while True:
             for binding in found - examined:
                 examined.add(binding)
-                for ref in binding.parents:
-                    if ref.kind in kinds:
-                        pending.extend(self._arms.alternatives(ref.binding, binding.node))
+                pending.extend(self._parent_alternatives(binding, kinds))
             fresh = [b for b in pending if b not in found]
             pending = []
             if not fresh:
                 return found
             found |= self.flow.ancestry(fresh, kinds)
+
+    def _parent_alternatives(self, binding: Binding, kinds: frozenset) -> List[Binding]:
+        """The other-arm bindings of what `binding` is computed from (`_across_arms`): the
+        same for every split whose derivation holds the binding, so answered once."""
+        key = (id(binding), kinds)
+        known = self._alternatives.get(key)
+        if known is None:
+            known = self._alternatives[key] = [
+                alternative for ref in binding.parents if ref.kind in kinds
+                for alternative in self._arms.alternatives(ref.binding, binding.node)]
+        return known
 
     def _picks_rows(self, expr: Optional[cst.CSTNode]) -> bool:
         """`X[:n]`, `df.iloc[a:b]`, `s[:"2021"]`, `pool.data[train_idx]` (possibly followed by
