@@ -11,9 +11,11 @@
   `self.net(x)`, `model.module(x)`, `model.forward(x)`), each with its key.
 - `mode_dependent(key, scope)`: True when the model has dropout, batch/instance norm or a
   `self.training` branch (or comes from a library constructor that has them), False when
-  its class is defined in this file and has none, None when the analysis cannot see.
+  its class is defined in this file, or in a project module the index summarised
+  (`project_index.ClassSummary`), and has none, None when the analysis cannot see.
 
-Evidence that a name holds a model: built by a module class of this file, by a known
+Evidence that a name holds a model: built by a module class of this file or of a project
+module, by a known
 constructor (torch.nn, torchvision, timm, transformers, torch.hub), loaded or wrapped, or
 used as one (`.eval()` / `.train(False)` called on it, `.parameters()` handed to an
 optimizer, a model-like parameter name that is called).
@@ -74,9 +76,10 @@ Scope = Optional[cst.CSTNode]  # a FunctionDef, or None for module level
 
 
 class ModelTable:
-    def __init__(self, index: ModuleIndex, imports: ImportTable) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, project=None) -> None:
         self.index = index
         self.imports = imports
+        self.project = project  # `project_index.HelperLookup`, or None: one file on its own
         self.classes: Dict[str, ModuleClass] = {}
         # (scope, key) -> the expression that produced the model (for mode dependence)
         self.producers: Dict[Tuple[Scope, str], List[cst.BaseExpression]] = {}
@@ -233,7 +236,17 @@ class ModelTable:
                 if last in ("Sequential", "ModuleList"):
                     return _combine(self._element_dependence(a.value) for a in call.args)
                 return False
-        return None
+        project_class = self._project_class(call)
+        return None if project_class is None else project_class.mode_dependent
+
+    def _project_class(self, call: cst.Call):
+        """The summary of a model class of another project module that `call` constructs:
+        asked of a capitalised callee that is not a class of this file (only the import
+        statements lead to a module, and only one that defines the class is parsed)."""
+        if self.project is None or not (last_name(call.func) or "")[:1].isupper() or \
+                dotted_name(call.func) in self.classes:
+            return None
+        return self.project.model_class(call.func)
 
     def _element_dependence(self, value: cst.BaseExpression) -> Optional[bool]:
         if isinstance(value, cst.Call):
