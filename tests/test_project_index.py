@@ -1,19 +1,26 @@
 """The project index: calls of helpers in sibling modules are judged by the helpers'
 summaries (run.summaries, semantic.project_index). The fixture projects under
-fixtures/projects are checked both ways by test_fixtures; here: the cache across files,
---no-project-index, resolution, and pre-commit passing only the caller."""
+fixtures/projects are checked both ways by test_fixtures (the CLI), here through pre-commit
+with only their callers staged and by test_lsp_project in the language server; here also:
+the cache across files (an edit of each project's helper module makes its caller's finding
+appear or disappear), --no-project-index, resolution."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, trainlint_command
+from test_fixtures import FINDING, expected_findings
+
+PROJECTS = FIXTURES / "projects"
 
 ENGINE_WITHOUT_EVAL = textwrap.dedent(
     """\
@@ -139,6 +146,73 @@ def test_the_fixture_projects_without_the_index():
     assert found == [("models_package/train.py", 20, "TL101"), ("models_package/train.py", 41, "TL101")], result.stdout
 
 
+def copied_project(name: str, destination: Path) -> Path:
+    """A fixture project in a folder of its own, with a pyproject.toml as its root."""
+    root = destination / name
+    shutil.copytree(PROJECTS / name, root)
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text(f"[project]\nname = '{name}'\n", encoding="utf-8")
+    return root
+
+
+def findings_of(stdout: str, root: Path) -> Counter:
+    """(path from root, [cell,] line, code) of each finding the CLI printed."""
+    found = Counter()
+    for line in stdout.splitlines():
+        match = FINDING.match(line)
+        assert match, f"unparsable output line: {line!r}"
+        path = (root / match.group("path")).resolve().relative_to(root.resolve()).as_posix()
+        cell = (int(match.group("cell")),) if match.group("cell") else ()
+        found[(path, *cell, int(match.group("line")), match.group("code"))] += 1
+    return found
+
+
+def marked(root: Path, files) -> Counter:
+    """The findings the markers of `files` (paths from root) expect."""
+    found = Counter()
+    for name in files:
+        for key, count in expected_findings(root / name).items():
+            line, code = key[-2:]
+            found[(name, *key[:-2], line, code)] += count
+    return found
+
+
+# (project, helper module, its text -> the edited text, caller, line, code, appears or not)
+HELPER_EDITS = [
+    pytest.param("models_package", "models/net.py",
+                 lambda text: text.replace("self.out = nn.Linear(128, num_classes)",
+                                           "self.out = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, num_classes))"),
+                 "train.py", 41, "TL101", True, id="tinynet-gains-dropout"),
+    pytest.param("models_package", "models/__init__.py",
+                 lambda text: text.replace("from .net import Classifier, TinyNet", "from .net import Classifier\n"
+                                           "from .wide import TinyNet"), "train.py", 41, "TL101", True,
+                 id="package-reexports-another-class"),
+    pytest.param("data_transforms", "data.py",
+                 lambda text: text.replace("T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), ", ""),
+                 "train.py", 8, "TL305", False, id="train-tf-made-deterministic"),
+    pytest.param("lightning_module", "model.py",
+                 lambda text: text.replace("nn.Dropout(0.2), ", ""), "train.py", 12, "TL101", False,
+                 id="lightning-module-loses-dropout"),
+]
+
+
+@pytest.mark.parametrize("name, helper, edit, caller, line, code, appears", HELPER_EDITS)
+def test_an_edit_of_the_helper_module_changes_the_callers_cached_finding(tmp_path, name, helper, edit, caller, line,
+                                                                           code, appears):
+    root = copied_project(name, tmp_path / "project")
+    if helper == "models/__init__.py":  # the class is now taken from a module of unknown layers
+        (root / "models" / "wide.py").write_text("import torch.nn as nn\nfrom zoo import TinyNet\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "TRAINLINT_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "user-cache")  # the cache's secret
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    expected = marked(root, [caller])
+    assert findings_of(run(*cache, caller, cwd=root, env=env).stdout, root) == expected
+    (root / helper).write_text(edit((root / helper).read_text(encoding="utf-8")), encoding="utf-8")
+    after = findings_of(run(*cache, caller, cwd=root, env=env).stdout, root)  # the caller itself unchanged
+    assert ((caller, line, code) in after) is appears
+    assert after - Counter({(caller, line, code): 1}) == expected - Counter({(caller, line, code): 1})
+
+
 @pytest.mark.slow  # real pre-commit and git in subprocesses
 def test_pre_commit_with_only_the_caller_staged(tmp_path):
     import yaml
@@ -159,6 +233,38 @@ def test_pre_commit_with_only_the_caller_staged(tmp_path):
                             cwd=str(root), env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "train.py:13:16: TL101 `evaluate()` (engine.py:4)" in result.stdout
+
+
+@pytest.mark.slow  # real pre-commit and git in subprocesses
+def test_pre_commit_on_the_fixture_projects_with_only_their_callers_staged(tmp_path):
+    """Every fixture project in one repository; the modules without markers (the helpers)
+    are committed, then only the files with markers are staged: pre-commit passes only them,
+    and their findings are their markers, both ways."""
+    import yaml
+
+    from test_integrations_precommit import clean_env, git, snapshot_of_this_repository
+
+    env = clean_env(tmp_path)
+    hooks = tmp_path / "trainlint-hooks"
+    rev = snapshot_of_this_repository(hooks, env)
+    root = tmp_path / "projects"
+    shutil.copytree(PROJECTS, root)
+    config = {"repos": [{"repo": str(hooks), "rev": rev, "hooks": [{"id": "trainlint"}]}]}
+    (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.suffix in (".py", ".ipynb"))
+    callers = [name for name in files if expected_findings(root / name)]
+    helpers = [name for name in files if name not in callers]
+    assert len(callers) >= 6 and helpers
+    git("init", "-q", cwd=root, env=env)
+    git("add", ".pre-commit-config.yaml", *helpers, *(p.relative_to(root).as_posix() for p in root.rglob("*.toml")),
+        cwd=root, env=env)
+    git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "helpers", cwd=root, env=env)
+    git("add", *callers, cwd=root, env=env)
+    result = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--color", "never"],
+                            cwd=str(root), env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = "\n".join(line for line in result.stdout.splitlines() if FINDING.match(line))
+    assert findings_of(output, root) == marked(root, callers), result.stdout
 
 
 def test_a_crash_while_summarising_a_helper_leaves_it_unknown(tmp_path, monkeypatch):
