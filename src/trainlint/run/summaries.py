@@ -31,14 +31,15 @@ from trainlint.core.source import SourceError, decode_source
 if TYPE_CHECKING:  # pragma: no cover - libcst is loaded only when something is linted
     import libcst as cst
 
-    from trainlint.semantic.project_index import CallTargets, ClassSummary, HelperSummary, ModuleSummary, TransformSummary
+    from trainlint.semantic.project_index import CallTargets, ClassSummary, HelperSummary, TransformSummary
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 _MAX_MODULE_BYTES = 2 * 1024 * 1024  # a generated giant is not a helper module worth reading
 Use = Tuple[str, str]  # (absolute path of a module read, blake2b of its bytes)
 
 _texts: Dict[Tuple[str, int, int], Tuple[str, str]] = {}  # (path, mtime, size) -> (digest, text)
-_summaries: Dict[Tuple[str, str], "ModuleSummary"] = {}  # (path, digest) -> its summaries
+_summaries: Dict[Tuple[str, str, str], Dict[str, object]] = {}  # (path, digest, kind) -> by name
+_parsed: Dict[Tuple[str, str], object] = {}  # the last module parsed for summaries: (path, digest) -> tree
 _REEXPORT_DEPTH = 3  # `models/__init__.py` -> `models/net.py`, and a little beyond
 _uses: Optional[Set[Use]] = None
 _summary_folder: Optional[Path] = None
@@ -151,7 +152,7 @@ class ProjectHelpers:
         if _uses is not None:
             _uses.add((file, digest))
         if defines(text, kind, name):
-            summary = self._summaries(file, digest, text).get(kind, name)
+            summary = self._summaries(file, digest, text, kind).get(name)
             return (None if summary is None else dataclasses.replace(summary, file=self._shown(file, summary.file))), True
         if depth > 0:
             for level, module in reexports(text, name):
@@ -192,35 +193,40 @@ class ProjectHelpers:
                     return None
         return None
 
-    def _summaries(self, file: str, digest: str, text: str) -> "ModuleSummary":
-        memo_key = (file, digest)
+    def _summaries(self, file: str, digest: str, text: str, kind: str) -> Dict[str, object]:
+        memo_key = (file, digest, kind)
         if memo_key not in _summaries:
             label = os.path.relpath(file, self.root or self.folder).replace(os.sep, "/")
-            stored = _load(file, digest, self.config)
+            stored = _load(file, digest, kind, self.config)
             if stored is None:
-                stored = _summarise(text, file, label, self.config)
-                _store(file, digest, self.config, stored)
+                stored = _summarise(text, file, digest, label, self.config, kind)
+                _store(file, digest, kind, self.config, stored)
             _summaries[memo_key] = stored
         return _summaries[memo_key]
 
 
-def _summarise(text: str, file: str, label: str, config: Config) -> "ModuleSummary":
+def _summarise(text: str, file: str, digest: str, label: str, config: Config, kind: str) -> Dict[str, object]:
     """Parsed as a linted file is (CPython's parser first: a tree too deep for libcst's
-    native parser would crash the process); a module that does not parse has none."""
+    native parser would crash the process); a module that does not parse has none. The
+    last tree is kept for another kind asked of the same module."""
     from trainlint.core.diagnostics import Diagnostic
     from trainlint.core.limits import AnalysisTimeout
     from trainlint.run.engine_diagnostics import parse
-    from trainlint.semantic.project_index import ModuleSummary, summarise_module
+    from trainlint.semantic.project_index import summarise_module
 
-    module = parse(text, file)
+    module = _parsed.get((file, digest))
+    if module is None:
+        module = parse(text, file)
+        _parsed.clear()
+        _parsed[(file, digest)] = module
     if isinstance(module, Diagnostic):
-        return ModuleSummary()  # its TL001 / TL004 is reported when it is linted itself
+        return {}  # its TL001 / TL004 is reported when it is linted itself
     try:
-        return summarise_module(text, module, file, label, config)
+        return summarise_module(text, module, file, label, config, kind)
     except AnalysisTimeout:
         raise  # the caller's time budget
     except Exception:  # noqa: BLE001 - a crash analysing the helper is the helper's, not the caller's
-        return ModuleSummary()
+        return {}
 
 
 def _read(path: str) -> Optional[Tuple[str, str]]:
@@ -239,22 +245,22 @@ def _read(path: str) -> Optional[Tuple[str, str]]:
 
 # -- summaries on disk ---------------------------------------------------------------------
 
-def _entry(file: str, digest: str, config: Config) -> Optional[Path]:
+def _entry(file: str, digest: str, kind: str, config: Config) -> Optional[Path]:
     if _summary_folder is None:
         return None
     from trainlint.run.cache import code_fingerprint
 
-    key = hashlib.blake2b(f"{code_fingerprint()}\0{config.fingerprint()}\0{file}\0{digest}".encode(
+    key = hashlib.blake2b(f"{code_fingerprint()}\0{config.fingerprint()}\0{file}\0{digest}\0{kind}".encode(
         "utf-8", "surrogatepass"), digest_size=20).hexdigest()
     return _summary_folder / key[:2] / f"{key[2:]}.json"
 
 
-def _load(file: str, digest: str, config: Config) -> Optional["ModuleSummary"]:
+def _load(file: str, digest: str, kind: str, config: Config) -> Optional[Dict[str, object]]:
     from trainlint.run.cache import _read_entry
-    from trainlint.semantic.project_index import ModuleSummary
+    from trainlint.semantic.project_index import KINDS
     from trainlint.run.cache_secret import cache_secret
 
-    entry, secret = _entry(file, digest, config), cache_secret()
+    entry, secret = _entry(file, digest, kind, config), cache_secret()
     raw = _read_entry(entry) if entry is not None and secret is not None else None
     if raw is None:
         return None
@@ -263,19 +269,19 @@ def _load(file: str, digest: str, config: Config) -> Optional["ModuleSummary"]:
         return None
     try:
         payload = json.loads(body.decode("utf-8"))
-        return ModuleSummary.from_json(payload)
+        return {str(name): KINDS[kind].from_json(data) for name, data in payload.items()}
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # not ours: summarise again
 
 
-def _store(file: str, digest: str, config: Config, summaries: "ModuleSummary") -> None:
+def _store(file: str, digest: str, kind: str, config: Config, summaries: Dict[str, object]) -> None:
     from trainlint.run.cache import _write_atomically
     from trainlint.run.cache_secret import cache_secret
 
-    entry, secret = _entry(file, digest, config), cache_secret()
+    entry, secret = _entry(file, digest, kind, config), cache_secret()
     if entry is None or secret is None:
         return
-    body = json.dumps(summaries.to_json(), separators=(",", ":"))
+    body = json.dumps({name: s.to_json() for name, s in summaries.items()}, separators=(",", ":"))
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(entry, _mac(secret, body.encode()).decode() + "\n" + body)

@@ -91,6 +91,8 @@ class ModelTable:
         self._function_of: Dict[cst.CSTNode, Scope] = {}
         self._class_bodies: Dict[str, Tuple[bool, List[cst.Call]]] = {}
         self._added: Optional[Dict[Tuple[Scope, str], List[cst.BaseExpression]]] = None
+        # `model.predict(loader)`: a forward call that runs a method of the model's class
+        self.part_methods: Dict[cst.Call, cst.FunctionDef] = {}
         self._find_classes()
         self._find_models()
         self.forward_calls: List[ForwardCall] = self._find_forward_calls()
@@ -236,17 +238,38 @@ class ModelTable:
                 if last in ("Sequential", "ModuleList"):
                     return _combine(self._element_dependence(a.value) for a in call.args)
                 return False
-        project_class = self._project_class(call)
-        return None if project_class is None else project_class.mode_dependent
+        return None
 
     def _project_class(self, call: cst.Call):
         """The summary of a model class of another project module that `call` constructs:
         asked of a capitalised callee that is not a class of this file (only the import
-        statements lead to a module, and only one that defines the class is parsed)."""
-        if self.project is None or not (last_name(call.func) or "")[:1].isupper() or \
+        statements lead to a module, and only one that defines the class is parsed). Asked
+        by `mode_dependent` (a rule about to report) and for a name bound outside a class
+        body (`asks_project`)."""
+        name = last_name(call.func) or ""
+        if self.project is None or not name[:1].isupper() or _NOT_MODULES.search(name) or \
                 dotted_name(call.func) in self.classes:
-            return None
+            return None  # a loss module is no model, as for library classes
         return self.project.model_class(call.func)
+
+    def asks_project(self, name: str, node: cst.CSTNode) -> bool:
+        """Whether a model bound to `name` at `node` may be a class of another project module:
+        not in a class body (a submodule, `self.block = Block()`, or a local of a library's
+        model class: asking would read and summarise half the package for no finding)."""
+        return self.project is not None and not name.startswith("self.") and self._class_of(node) is None
+
+    def _dependence(self, value: cst.BaseExpression) -> Optional[bool]:
+        """`constructor_mode_dependent`, and for a class of another project module what its
+        summary says."""
+        if not isinstance(value, cst.Call):
+            return None
+        known = self.constructor_mode_dependent(value)
+        if known is None:
+            inner = self._unwrap_producer(value)
+            project_class = self._project_class(inner) if isinstance(inner, cst.Call) else None
+            if project_class is not None:
+                return project_class.mode_dependent
+        return known
 
     def _element_dependence(self, value: cst.BaseExpression) -> Optional[bool]:
         if isinstance(value, cst.Call):
@@ -265,8 +288,10 @@ class ModelTable:
     def _class_of(self, node: cst.CSTNode) -> Optional[cst.ClassDef]:
         return self.index.enclosing(node, cst.ClassDef)  # type: ignore[return-value]
 
-    def is_model_producer(self, value: cst.BaseExpression, scope: Scope) -> Tuple[bool, Optional[str]]:
-        """(is a model, the key it wraps when it is a wrapper of a known model)."""
+    def is_model_producer(self, value: cst.BaseExpression, scope: Scope,
+                          ask_project: bool = False) -> Tuple[bool, Optional[str]]:
+        """(is a model, the key it wraps when it is a wrapper of a known model). `ask_project`:
+        a constructor of a model class of another project module counts too."""
         if isinstance(value, cst.Call):
             inner_key = self._wrapped_key(value, scope)
             if inner_key is not None:
@@ -274,13 +299,15 @@ class ModelTable:
             func = value.func
             if isinstance(func, cst.Attribute) and func.attr.value in _SELF_RETURNING and \
                     isinstance(func.value, cst.Call):
-                return self.is_model_producer(func.value, scope)  # `Net().to(device)`
+                return self.is_model_producer(func.value, scope, ask_project)  # `Net().to(device)`
             name = dotted_name(value.func)
             if name in self.classes:
                 return True, None
             if self.constructor_mode_dependent(value) is not None and not any(
                 _NOT_MODULES.search(q.rsplit(".", 1)[-1]) for q in self.imports.candidates(value.func)
             ):
+                return True, None
+            if ask_project and self._project_class(self._unwrap_producer(value)) is not None:
                 return True, None
         return False, None
 
@@ -356,7 +383,7 @@ class ModelTable:
         if name is None:
             return
         scope = self._scope_of(node)
-        is_model, wrapped = self.is_model_producer(value, scope)
+        is_model, wrapped = self.is_model_producer(value, scope, ask_project=self.asks_project(name, node))
         if not is_model and isinstance(value, (cst.Name, cst.Attribute)):
             # `self.model = model`, `net = model`: the same model under another name.
             source = dotted_name(value)
@@ -455,39 +482,42 @@ class ModelTable:
                         cls.name.value in self.classes and not self.classes[cls.name.value].lightning:
                     continue  # a layer called inside a model's own forward
                 if key is None and isinstance(func, cst.Attribute):
-                    key = self._part_of_model(func, scope)
+                    key, method = self._part_of_model(func, scope)
+                    if method is not None:
+                        self.part_methods[call] = method
                 if key is not None:
                     found.append(ForwardCall(call, key, scope))
         return found
 
-    def _part_of_model(self, func: cst.Attribute, scope: Scope) -> Optional[str]:
+    def _part_of_model(self, func: cst.Attribute, scope: Scope) -> Tuple[Optional[str], Optional[cst.FunctionDef]]:
         """`model.encoder(x)` runs part of the model: `model` is an instance of a model class
         of this file, and `encoder` is one of its methods that calls the model's own layers
         (`self.linear_1(x)`). The key is the model's, whose mode the part shares. Methods
-        that run no layer (`model.init_hidden(n)`) and installed classes are not forwards."""
+        that run no layer (`model.init_hidden(n)`) and installed classes are not forwards. With
+        the key, the method it runs (None for a submodule)."""
         receiver = func.value
         if not isinstance(receiver, cst.Name) or (isinstance(scope, cst.FunctionDef) and receiver.value == "self"):
-            return None
+            return None, None
         key = self.key(receiver, scope)
         if key is None:
-            return None
+            return None, None
         classes = self._classes_of(key, scope)
         if len(classes) != 1:
-            return None
+            return None, None
         cls = self.classes.get(classes.pop())
         if cls is None:
-            return None
+            return None, None
         part = func.attr.value
         if (cls.node, f"self.{part}") in self._class_attrs:
-            return key  # a submodule: `self.encoder = nn.Sequential(...)`
+            return key, None  # a submodule: `self.encoder = nn.Sequential(...)`
         method = _method(cls.node, part)
         if method is None or method.name.value == "__init__":
-            return None
+            return None, None
         runs_layers = any(
             isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
             and call.func.value.value == "self" and (cls.node, f"self.{call.func.attr.value}") in self._class_attrs
             for call in self._calls_in(method))
-        return key if runs_layers else None
+        return (key, method) if runs_layers else (None, None)
 
     def _classes_of(self, key: str, scope: Scope, depth: int = 0) -> Set[str]:
         """Names of the classes whose instances `key` holds in `scope`: its constructors, or
@@ -535,9 +565,7 @@ class ModelTable:
         if values:
             scope_of_values = scope if (scope, key) in self.producers else None
             added = self._added_layers(scope_of_values, key)
-            return _combine(
-                self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values + added
-            )
+            return _combine(self._dependence(v) for v in values + added)
         return self.file_mode_dependent()
 
     def _added_layers(self, scope: Scope, key: str) -> List[cst.BaseExpression]:
@@ -566,7 +594,7 @@ class ModelTable:
         values += [v for vs in self._class_attrs.values() for v in vs]
         if not values:
             return None
-        return _combine(self.constructor_mode_dependent(v) if isinstance(v, cst.Call) else None for v in values)
+        return _combine(self._dependence(v) for v in values)
 
     def known_keys(self, scope: Scope) -> Set[str]:
         keys = {key for (s, key) in self._known if s is scope}

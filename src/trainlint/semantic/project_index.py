@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from functools import lru_cache
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol, Tuple
 
 import libcst as cst
@@ -118,27 +119,7 @@ class TransformSummary:
 
 
 FUNCTION, CLASS, TRANSFORM = "functions", "classes", "transforms"  # the kinds of summaries
-_KINDS = {FUNCTION: HelperSummary, CLASS: ClassSummary, TRANSFORM: TransformSummary}
-
-
-@dataclass(frozen=True)
-class ModuleSummary:
-    """Every summary of one module, by kind and name (what the disk cache keeps)."""
-
-    functions: Dict[str, HelperSummary] = field(default_factory=dict)
-    classes: Dict[str, ClassSummary] = field(default_factory=dict)
-    transforms: Dict[str, TransformSummary] = field(default_factory=dict)
-
-    def get(self, kind: str, name: str):
-        return getattr(self, kind).get(name)
-
-    def to_json(self) -> dict:
-        return {kind: {name: s.to_json() for name, s in getattr(self, kind).items()} for kind in _KINDS}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ModuleSummary":
-        return cls(**{kind: {str(name): summary.from_json(item) for name, item in data[kind].items()}
-                      for kind, summary in _KINDS.items()})
+KINDS = {FUNCTION: HelperSummary, CLASS: ClassSummary, TRANSFORM: TransformSummary}
 
 
 class HelperLookup(Protocol):
@@ -160,6 +141,9 @@ def defines(text: str, kind: str, name: str) -> bool:
     module-level `name =`."""
     word = re.escape(name)
     if kind == CLASS:
+        # and something that makes a model class: an nn.Module base or a forward method
+        if not any(sign in text for sign in ("Module", "def forward", "def training_step")):
+            return False
         pattern = r"\bclass\s+" + word + r"\b"
     elif kind == TRANSFORM:
         pattern = r"\bdef\s+" + word + r"\s*\(|^" + word + r"\s*(:[^=\n]*)?="
@@ -174,36 +158,49 @@ def reexports(text: str, name: str) -> List[Tuple[int, str]]:
     the order Python would look. Empty when it does not, or its text does not parse."""
     if name not in text and "*" not in text:
         return []
+    named, stars = _imports_of(text)
+    found = named.get(name)
+    if found is None:
+        return list(stars)
+    return [] if found[0] < 0 else [found]
+
+
+@lru_cache(maxsize=256)
+def _imports_of(text: str) -> Tuple[Dict[str, Tuple[int, str]], Tuple[Tuple[int, str], ...]]:
+    """The top-level `from ... import` statements of a module (parsed once per text): name ->
+    (level, module), the last import of a name winning ((-1, "") for `import Other as name`:
+    not followed), and the star-imported modules, the last first."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    found: List[Tuple[int, str]] = []
+        return {}, ()
+    named: Dict[str, Tuple[int, str]] = {}
+    stars: List[Tuple[int, str]] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
-            names = [alias for alias in node.names if (alias.asname or alias.name) == name]
-            if any(alias.asname not in (None, name) for alias in names):
-                return []  # `from .net import Other as Net`: another name; not followed
-            if names:
-                found = [(node.level, node.module or "")]  # a later import of the name wins
-            elif any(alias.name == "*" for alias in node.names):
-                found.insert(0, (node.level, node.module or ""))  # a star import: looked up last
-    return found
+            for alias in node.names:
+                if alias.name == "*":
+                    stars.insert(0, (node.level, node.module or ""))
+                else:
+                    local = alias.asname or alias.name
+                    named[local] = (node.level, node.module or "") if local == alias.name else (-1, "")
+    return named, tuple(stars)
 
 
-def summarise_module(text: str, module: cst.Module, path: str, file_label: str, config) -> ModuleSummary:
-    """The summaries of the module-level functions and classes and the random pipelines of one
-    parsed module. A name defined twice, a decorated function or class (the decorator may wrap
-    it) or a function with `*args` / `**kwargs`: no summary."""
+def summarise_module(text: str, module: cst.Module, path: str, file_label: str, config, kind: str) -> Dict[str, object]:
+    """The summaries of one kind of one parsed module, by name: its module-level functions
+    (`HelperSummary`), its model classes (`ClassSummary`) or its random pipelines
+    (`TransformSummary`); each kind is computed only when asked for. A name defined twice,
+    a decorated function or class (the decorator may wrap it) or a function with `*args` /
+    `**kwargs`: no summary."""
     from trainlint.semantic.context import FileContext
 
     ctx = FileContext(text, path, module, config)  # no project: one file's facts only
     counts: Dict[str, int] = {}
     for statement in list(ctx.index.of_type(cst.FunctionDef)) + list(ctx.index.of_type(cst.ClassDef)):
         counts[statement.name.value] = counts.get(statement.name.value, 0) + 1
-    return ModuleSummary(functions=_functions(ctx, module, counts, file_label),
-                         classes=_classes(ctx, module, counts, file_label),
-                         transforms=_transforms(ctx, module, counts, file_label))
+    summarise = {FUNCTION: _functions, CLASS: _classes, TRANSFORM: _transforms}[kind]
+    return summarise(ctx, module, counts, file_label)
 
 
 def _functions(ctx, module: cst.Module, counts: Dict[str, int], file_label: str) -> Dict[str, HelperSummary]:
