@@ -30,7 +30,11 @@ class EvalInTrainMode(Rule):
         "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "
         "`.train(False)`, helper functions of the same file, branches and loops) and flags a "
         "forward pass over validation or test data that some path reaches in train mode: after "
-        "a training loop, or on a freshly built model, with no `.eval()` in between."
+        "a training loop, or on a freshly built model, with no `.eval()` in between. Across "
+        "files (the project index): a call of a helper of another project module that evaluates "
+        "the model it is given without `.eval()` is reported at the call, naming the helper; a "
+        "model built from a class of another project module is known as a model, and is not "
+        "flagged when that class has no dropout, normalisation or `self.training` branch."
     )
     why_it_matters = (
         "In train mode dropout drops activations at random and BatchNorm normalises each batch "

@@ -30,7 +30,10 @@ class EvalWithoutNoGrad(Rule):
     what_it_does = (
         "Flags evaluation forward passes that run outside `torch.no_grad()` / "
         "`torch.inference_mode()` / `torch.set_grad_enabled(False)` — as a `with` block, as a "
-        "decorator, or around every call of the evaluation helper in the same file. A forward "
+        "decorator, or around every call of the evaluation helper in the same file (or in the "
+        "model's own method: `model.predict(loader)` whose body has `with torch.no_grad():` "
+        "is not flagged; a helper of another project module that relies on its caller is "
+        "reported at the call, naming the helper). A forward "
         "pass is an evaluation when it runs on validation or test data (by name, by where the "
         "data came from: `model(test_ds.data / 255.)`, a loop variable of a test loader even "
         "after the loop, `np.load(\"x_test.npy\")`), when its helper is called with such data "

@@ -68,7 +68,12 @@ class RandomAugmentationInEval(Rule):
         "an evaluation dataset or inherited by the validation part of a `random_split` (or "
         "`Subset`) that some evaluation reads; Keras random preprocessing layers mapped over an "
         "evaluation `tf.data` dataset; an `ImageDataGenerator` with augmentation arguments used "
-        "for validation or test data. Must not flag: an inheriting validation part that reaches "
+        "for validation or test data. Across files (the project index): a pipeline imported "
+        "from another project module (`from data import train_tf`, `transform=get_train_tf()`) "
+        "is random when that module binds the name once to a pipeline with random transforms, "
+        "or the function returns one on every path; the message names it and its line. A "
+        "pipeline chosen by an argument, or imported from an installed library, stays unknown. "
+        "Must not flag: an inheriting validation part that reaches "
         "no figure (its loader is never read, as in k-fold training that takes only the "
         "training loader, or it is only counted with `len`)."
     )
