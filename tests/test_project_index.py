@@ -296,3 +296,77 @@ def test_the_gate_lets_the_callers_of_project_helpers_through():
         without_gate = lint_paths(files, Config(), jobs=1)
     assert [d.code for d in with_gate if d.path.endswith("fit.py")] == ["TL101"]
     assert with_gate == without_gate
+
+
+def test_a_module_without_the_class_is_not_parsed(tmp_path, monkeypatch):
+    from trainlint.core.config import Config
+    from trainlint.run import summaries
+    from trainlint.run.engine import lint_file
+
+    root = copied_project("models_package", tmp_path)
+    (root / "models" / "net.py").write_text("import torch.nn as nn\n\nclass Other(nn.Module):\n    pass\n",
+                                            encoding="utf-8")
+    parsed = []
+    real = summaries.ProjectHelpers._summaries
+    monkeypatch.setattr(summaries.ProjectHelpers, "_summaries",
+                        lambda self, *a: parsed.append(a) or real(self, *a))
+    with summaries.recording_uses() as uses:
+        found = lint_file(root / "train.py", Config())
+    assert parsed == []  # neither models/__init__.py nor models/net.py defines Classifier or TinyNet
+    assert sorted(Path(path).relative_to(root.resolve()).as_posix() for path, _digest in uses) == [
+        "models/__init__.py", "models/net.py"]  # still dependencies of train.py's result
+    assert [d.line for d in found] == [20, 41]  # `clf.eval()` and the name `net`: models of unknown make
+
+
+def test_defines_and_reexports():
+    from trainlint.semantic.project_index import CLASS, FUNCTION, TRANSFORM, defines, reexports
+
+    module = "import torch.nn as nn\n\nclass Net(nn.Module):\n    pass\n\ndef build(x):\n    pass\n\ntrain_tf = T.Compose([])\n"
+    assert defines(module, CLASS, "Net") and not defines(module, CLASS, "build")
+    assert defines(module, FUNCTION, "build") and not defines(module, FUNCTION, "Net")
+    assert defines(module, TRANSFORM, "train_tf") and defines(module, TRANSFORM, "build")
+    assert not defines("class Adam(Optimizer):\n    pass\n", CLASS, "Adam")  # nothing of a model class
+    package = "from .net import Net\nfrom .layers import *\nfrom .heads import Head as Net2\nfrom .zoo import *\n"
+    assert reexports(package, "Net") == [(1, "net")]
+    assert reexports(package, "Missing") == [(1, "zoo"), (1, "layers")]  # the last star import first
+    assert reexports(package, "Net2") == []  # another name under this one: not followed
+
+
+def test_transform_summaries(tmp_path):
+    import libcst as cst
+
+    from trainlint.core.config import Config
+    from trainlint.semantic.project_index import TRANSFORM, summarise_module
+
+    text = textwrap.dedent(
+        """\
+        from torchvision import transforms as T
+
+        train_tf = T.Compose([T.RandomCrop(32), T.RandomHorizontalFlip(p=0.5), T.ToTensor()])
+        eval_tf = T.Compose([T.ToTensor()])
+        chosen = train_tf if AUGMENT else eval_tf
+        flips = T.Compose([T.RandomHorizontalFlip(p=0.0)])
+        twice = T.Compose([T.RandomCrop(32)])
+        twice = T.Compose([T.ToTensor()])
+
+
+        def augment(size):
+            return T.Compose([T.RandomResizedCrop(size), T.ToTensor()])
+
+
+        def for_split(train):
+            if train:
+                return train_tf
+            return eval_tf
+
+
+        def wrapped():
+            return train_tf
+        """
+    )
+    found = summarise_module(text, cst.parse_module(text), "data.py", "data.py", Config(), TRANSFORM)
+    assert {name: (s.line, s.is_function, s.random_ops) for name, s in found.items()} == {
+        "train_tf": (3, False, ("RandomCrop", "RandomHorizontalFlip")),
+        "augment": (11, True, ("RandomResizedCrop",)),
+        "wrapped": (21, True, ("RandomCrop",)),
+    }
