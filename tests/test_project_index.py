@@ -132,18 +132,20 @@ def test_targets_of_imports():
 
 
 def test_the_fixture_projects_without_the_index():
-    # Every finding but one needs the index, including star_imports/train.py:13, a forward
+    # Every finding but two needs the index, including star_imports/train.py:13, a forward
     # pass of the file itself: without the index, `train_one_epoch(model, ...)` leaves the
-    # mode unknown. models_package/train.py:20 is found either way (`clf.eval()` shows `clf`
-    # is a model, and a model of unknown make may have dropout). And one is found only
-    # without the index: models_package/train.py:41, a `TinyNet` evaluated in train mode,
-    # which models/net.py shows has no dropout or normalisation.
+    # mode unknown. Found either way: models_package/train.py:20 (`clf.eval()` shows `clf` is
+    # a model, and a model of unknown make may have dropout) and lightning_module/train.py:36
+    # (the Trainer and its checkpoint are in the file). And one is found only without the
+    # index: models_package/train.py:41, a `TinyNet` evaluated in train mode, which
+    # models/net.py shows has no dropout or normalisation.
     result = run("--no-cache", "--no-project-index", str(FIXTURES / "projects"), cwd=FIXTURES)
     from test_fixtures import FINDING
 
     found = sorted((Path(m.group("path")).relative_to(FIXTURES / "projects").as_posix(), int(m.group("line")),
                     m.group("code")) for m in map(FINDING.match, result.stdout.splitlines()))
-    assert found == [("models_package/train.py", 20, "TL101"), ("models_package/train.py", 41, "TL101")], result.stdout
+    assert found == [("lightning_module/train.py", 36, "TL401"), ("models_package/train.py", 20, "TL101"),
+                     ("models_package/train.py", 41, "TL101")], result.stdout
 
 
 def copied_project(name: str, destination: Path) -> Path:
@@ -370,3 +372,12 @@ def test_transform_summaries(tmp_path):
         "augment": (11, True, ("RandomResizedCrop",)),
         "wrapped": (21, True, ("RandomCrop",)),
     }
+
+
+def test_a_model_of_a_project_class_names_the_class_in_the_message():
+    from trainlint.core.config import Config
+    from trainlint.run.engine import lint_file
+
+    [finding] = lint_file(PROJECTS / "models_package" / "train.py", Config())
+    assert finding.line == 20
+    assert "`Classifier` (models/net.py:4) has layers that differ in train mode" in finding.message

@@ -568,6 +568,14 @@ class ModelTable:
             return _combine(self._dependence(v) for v in values + added)
         return self.file_mode_dependent()
 
+    def project_class_of(self, key: str, scope: Scope):
+        """The summary of the one class of another project module that builds the model under
+        `key` (`clf = Classifier()`, `from models import Classifier`), or None."""
+        values = self.producers.get((scope, key)) or ([] if key in _params(scope) else self.producers.get((None, key), []))
+        found = {self._project_class(v) if isinstance(v, cst.Call) else None
+                 for v in (self._unwrap_producer(v) if isinstance(v, cst.Call) else v for v in values)}
+        return found.pop() if len(found) == 1 else None
+
     def _added_layers(self, scope: Scope, key: str) -> List[cst.BaseExpression]:
         """Layers put into a container model after it was built: `model.add_module("drop",
         nn.Dropout(0.5))`, `model.append(nn.BatchNorm1d(64))` (an empty `nn.Sequential()` is

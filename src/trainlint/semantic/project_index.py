@@ -82,6 +82,10 @@ class ClassSummary:
     # None: the analysis of its module cannot tell (a layer of unknown make).
     mode_dependent: Optional[bool]
 
+    @property
+    def label(self) -> str:
+        return f"`{self.name}` ({self.file}:{self.line})"
+
     def to_json(self) -> dict:
         return {"name": self.name, "file": self.file, "line": self.line, "lightning": self.lightning,
                 "mode_dependent": self.mode_dependent}
