@@ -380,4 +380,4 @@ def test_a_model_of_a_project_class_names_the_class_in_the_message():
 
     [finding] = lint_file(PROJECTS / "models_package" / "train.py", Config())
     assert finding.line == 20
-    assert "`Classifier` (models/net.py:4) has layers that differ in train mode" in finding.message
+    assert finding.explanation.startswith("`Classifier` (models/net.py:4) has layers that differ in train mode")
