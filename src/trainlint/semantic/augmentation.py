@@ -135,6 +135,10 @@ class AugmentationFacts:
                     if found:
                         return found
             return None if values else self._from_project(expr, called=False)
+        if isinstance(expr, cst.Attribute):
+            found = self._from_project(expr, called=False)  # `data.train_tf` after `import data`
+            if found:
+                return found
         if isinstance(expr, cst.Subscript):
             key = subscript_string(expr)
             if key is None:
