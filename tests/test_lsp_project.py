@@ -1,7 +1,12 @@
-"""The language server and the project index: a saved helper module re-publishes the
-diagnostics of the open documents that import it (their own text did not change)."""
+"""The language server and the project index: the fixture projects' scripts get their
+markers' findings, both ways, and a saved helper module re-publishes the diagnostics of the
+open documents that import it (their own text did not change), also through a package's
+`__init__.py`."""
 
 from __future__ import annotations
+
+import shutil
+from collections import Counter
 
 import pytest
 
@@ -9,7 +14,8 @@ pytest.importorskip("pytest_lsp", reason="needs the test extra (pytest-lsp, pygl
 
 from lsprotocol import types  # noqa: E402
 from test_lsp import codes, open_document, published, start  # noqa: E402
-from test_project_index import ENGINE_WITH_EVAL, ENGINE_WITHOUT_EVAL as ENGINE, TRAIN  # noqa: E402
+from test_fixtures import expected_findings  # noqa: E402
+from test_project_index import ENGINE_WITH_EVAL, ENGINE_WITHOUT_EVAL as ENGINE, PROJECTS, TRAIN  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.slow]  # a server process per test
 
@@ -46,6 +52,44 @@ async def test_saving_a_helper_republishes_its_callers(request, tmp_path):
         assert codes(await published(client, train, version=1)) == ["TL101"]
         # other.py does not name the module: never re-published
         assert not [p for p in client.published if p.uri == other]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_the_fixture_projects_scripts_get_their_markers(request, tmp_path):
+    # scripts only: notebooks are opened as notebook documents (test_lsp_notebooks)
+    root = tmp_path / "projects"
+    shutil.copytree(PROJECTS, root)
+    (root / "pyproject.toml").write_text('[project]\nname = "projects"\n')
+    client = await start(request, root, "visual-studio-code")
+    try:
+        scripts = sorted(root.rglob("*.py"))
+        uris = {path: open_document(client, path) for path in scripts}
+        for path, uri in uris.items():
+            found = Counter((d.range.start.line + 1, d.code) for d in await published(client, uri, version=1))
+            assert found == Counter(expected_findings(path)), path.relative_to(root)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_saving_a_module_of_a_package_republishes_the_importers_of_the_package(request, tmp_path):
+    root = tmp_path / "models_package"
+    shutil.copytree(PROJECTS / "models_package", root)
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    client = await start(request, root, "visual-studio-code")
+    try:
+        train = open_document(client, root / "train.py")
+        assert [d.range.start.line + 1 for d in await published(client, train, version=1)] == [20]
+        net = open_document(client, root / "models" / "net.py")
+        assert await published(client, net, version=1) == []
+        # TinyNet gains dropout: train.py (which imports `models`, not `net`) is re-linted
+        text = (root / "models" / "net.py").read_text()
+        (root / "models" / "net.py").write_text(text.replace(
+            "self.out = nn.Linear(128, num_classes)", "self.out = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, num_classes))"))
+        save(client, net)
+        assert [d.range.start.line + 1 for d in await published(client, train, version=1)] == [20, 41]
     finally:
         await client.shutdown_session()
         await client.stop()

@@ -30,7 +30,11 @@ class EvalInTrainMode(Rule):
         "Follows the mode of each PyTorch model through the code (`.train()`, `.eval()`, "
         "`.train(False)`, helper functions of the same file, branches and loops) and flags a "
         "forward pass over validation or test data that some path reaches in train mode: after "
-        "a training loop, or on a freshly built model, with no `.eval()` in between."
+        "a training loop, or on a freshly built model, with no `.eval()` in between. Across "
+        "files (the project index): a call of a helper of another project module that evaluates "
+        "the model it is given without `.eval()` is reported at the call, naming the helper; a "
+        "model built from a class of another project module is known as a model, and is not "
+        "flagged when that class has no dropout, normalisation or `self.training` branch."
     )
     why_it_matters = (
         "In train mode dropout drops activations at random and BatchNorm normalises each batch "
@@ -256,8 +260,7 @@ print(evaluate(net, test_loader))
                     what = {"test": "test data", "validation": "validation data"}.get(role, "evaluation data")
                     yield self.report(forward.call, fix=_eval_around_loop(ctx, forward), message=(
                         f"forward pass over {what} while `{forward.key}` may still be in train mode: "
-                        "dropout is active and BatchNorm uses and updates batch statistics; call "
-                        f"{forward.key}.eval() before evaluating"
+                        f"{_layers_of(ctx, forward)}; call {forward.key}.eval() before evaluating"
                     ))
                     break
         yield from self._helper_findings(ctx)
@@ -273,6 +276,16 @@ print(evaluate(net, test_loader))
                     "in train mode here, where dropout is active and BatchNorm uses and updates batch "
                     f"statistics: call {key}.eval() before calling it"
                 ))
+
+
+def _layers_of(ctx: FileContext, forward) -> str:
+    """Why train mode matters here; naming the model's class when another project module
+    defines it and shows its mode-dependent layers (the project index)."""
+    project_class = ctx.models.project_class_of(forward.key, forward.scope)
+    if project_class is not None and project_class.mode_dependent:
+        return (f"{project_class.label} has layers that differ in train mode, where dropout is active "
+                "and BatchNorm uses and updates batch statistics")
+    return "dropout is active and BatchNorm uses and updates batch statistics"
 
 
 def _eval_around_loop(ctx: FileContext, forward) -> Optional[Fix]:

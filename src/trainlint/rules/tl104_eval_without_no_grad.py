@@ -30,7 +30,10 @@ class EvalWithoutNoGrad(Rule):
     what_it_does = (
         "Flags evaluation forward passes that run outside `torch.no_grad()` / "
         "`torch.inference_mode()` / `torch.set_grad_enabled(False)` — as a `with` block, as a "
-        "decorator, or around every call of the evaluation helper in the same file. A forward "
+        "decorator, or around every call of the evaluation helper in the same file (or in the "
+        "model's own method: `model.predict(loader)` whose body has `with torch.no_grad():` "
+        "is not flagged; a helper of another project module that relies on its caller is "
+        "reported at the call, naming the helper). A forward "
         "pass is an evaluation when it runs on validation or test data (by name, by where the "
         "data came from: `model(test_ds.data / 255.)`, a loop variable of a test loader even "
         "after the loop, `np.load(\"x_test.npy\")`), when its helper is called with such data "
@@ -227,7 +230,8 @@ print(test_loss / len(test_loader))
             for env, _states, _role in modes.evaluation_states(forward.call):
                 if modes.runs_without_grad(forward.call, env) is not False:
                     continue
-                if _needs_gradients(ctx, forward.call) or _volatile_inputs(ctx, forward.call):
+                if _needs_gradients(ctx, forward.call) or _volatile_inputs(ctx, forward.call) or \
+                        _method_turns_grad_off(ctx, forward.call):
                     continue
                 yield self.report(forward.call, fix=_wrap_in_no_grad(ctx, forward.call))
                 break
@@ -276,6 +280,18 @@ def _wrap_in_no_grad(ctx: FileContext, call: cst.Call) -> Optional[Fix]:
     text = f"with {torch_name}.no_grad():{newline}{ctx.indentation_of(node)}{unit}{indented}"
     return Fix(edits=(ctx.replace_edit(node, text),), safe=True,
                description="wrap the evaluation loop in `with torch.no_grad():`")
+
+
+_NO_GRAD = ("no_grad", "inference_mode")
+
+
+def _method_turns_grad_off(ctx: FileContext, call: cst.Call) -> bool:
+    """`model.predict(loader)` runs a method of the model's class that evaluates under its
+    own `with torch.no_grad():`: the caller need not turn autograd off."""
+    method = ctx.models.part_methods.get(call)
+    return method is not None and any(
+        type(item.item) is cst.Call and last_name(item.item.func) in _NO_GRAD
+        for node in ctx.index.descendants(method) if type(node) is cst.With for item in node.items)
 
 
 def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:

@@ -34,10 +34,13 @@ class RandomAugmentationInEval(Rule):
         "evaluation data goes through random augmentation, so its figures are random and "
         "pessimistic; use a deterministic transform (resize, center crop, normalise) for it"
     )
+    # A pipeline imported from another project module (the project index) needs no random
+    # word in this file: only a transform given to data, so the words below are the random
+    # ones or "transform"; the anchors tell the two apart.
     triggers = (
         "Random", "random_", "ImageDataGenerator", "albumentations", "ColorJitter", "RandAugment",
         "AutoAugment", "TrivialAugmentWide", "AugMix", "GaussianBlur", "ElasticTransform",
-        "ScaleJitter", "MixUp", "CutMix",
+        "ScaleJitter", "MixUp", "CutMix", "transform", "ImageFolder", "DatasetFolder",
     )
     requires = (
         (
@@ -48,14 +51,15 @@ class RandomAugmentationInEval(Rule):
             "GridDropout", "Perspective", "ElasticTransform", "Distortion", "CLAHE",
             "ChannelShuffle", "OneOf", "SomeOf", "ISONoise", "ImageCompression", "Sharpen",
             "Emboss", "Downscale", "Posterize", "Solarize", "InvertImg", "ToGray",
-            "ChannelDropout",
+            "ChannelDropout", "transform", "ImageFolder", "DatasetFolder",
         ),
-        ("torchvision", "albumentations", "keras", "tensorflow", "ImageDataGenerator"),
+        ("torchvision", "albumentations", "keras", "tensorflow", "ImageDataGenerator", "import"),
         ("flow", "map", "transform", "ImageFolder", "DatasetFolder"),
     )
-    # every finding needs a random transform and a pipeline given to data, or an
-    # augmenting ImageDataGenerator and a flow (anchors/data.py)
-    anchors = ("random_augmentation", "augmenting_generator")
+    # every finding needs a random transform and a pipeline given to data, an augmenting
+    # ImageDataGenerator and a flow, or a pipeline imported from a project module
+    # (anchors/data.py)
+    anchors = ("random_augmentation", "augmenting_generator", "imported_pipeline")
 
     what_it_does = (
         "Flags validation or test data built with random augmentation: a torchvision or "
@@ -64,7 +68,12 @@ class RandomAugmentationInEval(Rule):
         "an evaluation dataset or inherited by the validation part of a `random_split` (or "
         "`Subset`) that some evaluation reads; Keras random preprocessing layers mapped over an "
         "evaluation `tf.data` dataset; an `ImageDataGenerator` with augmentation arguments used "
-        "for validation or test data. Must not flag: an inheriting validation part that reaches "
+        "for validation or test data. Across files (the project index): a pipeline imported "
+        "from another project module (`from data import train_tf`, `transform=get_train_tf()`) "
+        "is random when that module binds the name once to a pipeline with random transforms, "
+        "or the function returns one on every path; the message names it and its line. A "
+        "pipeline chosen by an argument, or imported from an installed library, stays unknown. "
+        "Must not flag: an inheriting validation part that reaches "
         "no figure (its loader is never read, as in k-fold training that takes only the "
         "training loader, or it is only counted with `len`)."
     )
@@ -181,6 +190,8 @@ _FIGURES = "its figures become random and pessimistic"
 
 def _message(ctx: FileContext, found: AugmentedEvaluation) -> str:
     op = found.random_op
+    if found.origin is not None:
+        return _imported_message(ctx, found)
     if found.how == BUILT_WITH:
         return (f"the evaluation dataset is built with a random transform ({op}) in "
                 f"`{ctx.code(found.source)}`: {_FIGURES}; give it a deterministic pipeline "
@@ -197,6 +208,18 @@ def _message(ctx: FileContext, found: AugmentedEvaluation) -> str:
                 f"{_FIGURES}; use a separate ImageDataGenerator with only rescaling for validation "
                 "and test data")
     return f"the evaluation dataset is given a random transform ({op}): {_FIGURES}; give it a deterministic pipeline"
+
+
+def _imported_message(ctx: FileContext, found: AugmentedEvaluation) -> str:
+    """The pipeline comes from another project module: named with its file and line."""
+    origin = found.origin
+    ops = ", ".join(origin.random_ops)
+    if found.how == INHERITED:
+        return (f"{origin.label} applies random augmentation ({ops}) to `{ctx.code(found.source)}`, "
+                f"whose evaluation part this split takes: {_FIGURES}; build the evaluation part from a "
+                "dataset with a deterministic transform (same indices, Subset)")
+    return (f"{origin.label} applies random augmentation ({ops}) to the evaluation dataset: {_FIGURES}; "
+            "give it a deterministic pipeline (resize, center crop, normalise)")
 
 
 # The word lists and `_falsy` stay importable here for gate/anchors/data.py until its rewrite.

@@ -5,7 +5,10 @@ reaches evaluation data when the evaluation dataset is built with it (`ImageFold
 transform=train_tf)`), inherits it through a split of an augmented dataset
 (`random_split(augmented, ...)`), has it mapped over (`val_ds.map(augment)`), comes from an
 augmenting `ImageDataGenerator`, or is given it later (`val_ds.dataset.transform = train_tf`).
-Files that mention test-time augmentation have none: there it is on purpose.
+Files that mention test-time augmentation have none: there it is on purpose. A pipeline
+imported from a module of the project (`from data import train_tf`, `transform=
+get_train_transforms()`) is random when the project index summarised it so
+(`project_index.TransformSummary`); the finding then names it (`origin`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from trainlint.vocab.roles import EVAL, TRAIN, is_eval
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlint.semantic.context import FileContext
+    from trainlint.semantic.project_index import TransformSummary
 
 EVAL_PATH = re.compile(EVAL_PATH_PATTERN, re.I)
 TRAIN_PATH = re.compile(TRAIN_PATH_PATTERN, re.I)
@@ -52,6 +56,18 @@ GENERATOR = "generator"        # an evaluation flow of an augmenting ImageDataGe
 ASSIGNED = "assigned"          # `val_ds.transform = random_tf`
 
 
+class RandomOp(str):
+    """The name of a random transform found through the project index, with the summary of
+    the pipeline it is in (a `str` everywhere else)."""
+
+    origin: "TransformSummary"
+
+    def __new__(cls, name: str, origin: "TransformSummary") -> "RandomOp":
+        op = super().__new__(cls, name)
+        op.origin = origin
+        return op
+
+
 @dataclass(frozen=True)
 class AugmentedEvaluation:
     node: cst.CSTNode
@@ -59,11 +75,16 @@ class AugmentedEvaluation:
     random_op: str               # the random transform's name, or the generator's argument
     source: Optional[cst.CSTNode] = None  # the transform (BUILT_WITH), the dataset (INHERITED)
     evaluation_parts: Tuple[cst.CSTNode, ...] = ()  # INHERITED: the targets that hold them
+    origin: Optional["TransformSummary"] = None  # the pipeline of another project module it came from
 
 
 class AugmentationFacts:
     def __init__(self, ctx: "FileContext") -> None:
         self._ctx = ctx
+
+    @staticmethod
+    def origin_of(random_op: Optional[str]) -> Optional["TransformSummary"]:
+        return getattr(random_op, "origin", None)
 
     @cached_property
     def augmented_evaluations(self) -> List[AugmentedEvaluation]:
@@ -106,12 +127,17 @@ class AugmentationFacts:
             return None
         flow = self._ctx.dataflow
         if type(expr) is cst.Name:
-            for value in flow.defining_values(expr):
+            values = flow.defining_values(expr)
+            for value in values:
                 if value is not expr:
                     found = self.random_transform(value, depth - 1)
                     if found:
                         return found
-            return None
+            return None if values else self._from_project(expr, called=False)
+        if type(expr) is cst.Attribute:
+            found = self._from_project(expr, called=False)  # `data.train_tf` after `import data`
+            if found:
+                return found
         if type(expr) is cst.Subscript:
             key = subscript_string(expr)
             if key is None:
@@ -125,11 +151,29 @@ class AugmentationFacts:
         for node in self._ctx.index.walk(expr):
             if type(node) is cst.Call and self.is_random_op(node):
                 return last_name(node)
+            if type(node) is cst.Call and type(node.func) in (cst.Name, cst.Attribute):
+                found = self._from_project(node.func, called=True)
+                if found:
+                    return found
             if type(node) is cst.Name and node is not expr and type(self._ctx.index.parent(node)) is cst.Element:
                 found = self.random_transform(node, depth - 1)
                 if found:
                     return found
         return None
+
+    def _from_project(self, expr: cst.BaseExpression, called: bool) -> Optional[str]:
+        """The first random transform of a pipeline that an imported name holds (or, called,
+        that a function of another project module returns), by the project index."""
+        project = self._ctx.project
+        if project is None:
+            return None
+        if type(expr) is cst.Name and any(
+                binding.how != "import" for binding in self._ctx.dataflow.resolve_name(expr.value, expr)):
+            return None  # a parameter, a function of this file: not the imported name
+        summary = project.transform(expr, called)
+        if summary is None:
+            return None
+        return RandomOp(summary.random_ops[0], summary)
 
     def is_random_op(self, call: cst.Call) -> bool:
         name = last_name(call) or ""
@@ -155,7 +199,7 @@ class AugmentationFacts:
         random_op = self.random_transform(transform)
         if random_op is None or not self._evaluation_dataset(call):
             return None
-        return AugmentedEvaluation(call, BUILT_WITH, random_op, transform)
+        return AugmentedEvaluation(call, BUILT_WITH, random_op, transform, origin=self.origin_of(random_op))
 
     def _evaluation_dataset(self, call: cst.Call) -> bool:
         roles = self._ctx.roles
@@ -200,7 +244,8 @@ class AugmentationFacts:
             eval_parts = [p for p in parts if is_eval(ctx.roles.name_role(ctx.code(p)))]
             if not eval_parts and not is_eval(ctx.roles.along_flow(argument(call, 1, "indices"))):
                 return None
-        return AugmentedEvaluation(call, INHERITED, random_op, dataset, tuple(eval_parts or parts))
+        return AugmentedEvaluation(call, INHERITED, random_op, dataset, tuple(eval_parts or parts),
+                                   origin=self.origin_of(random_op))
 
     def _mapped(self, call: cst.Call) -> Optional[AugmentedEvaluation]:
         ctx = self._ctx
@@ -261,7 +306,7 @@ class AugmentationFacts:
         if not is_eval(self._ctx.roles.along_flow(target.value)):
             return None
         random_op = self.random_transform(assign.value)
-        return AugmentedEvaluation(assign, ASSIGNED, random_op) if random_op else None
+        return AugmentedEvaluation(assign, ASSIGNED, random_op, origin=self.origin_of(random_op)) if random_op else None
 
 
 def falsy(node: cst.BaseExpression) -> bool:

@@ -162,7 +162,7 @@ class FileContext:
 
     @cached_property
     def models(self) -> ModelTable:
-        return ModelTable(self.index, self.imports)
+        return ModelTable(self.index, self.imports, self.project)
 
     @cached_property
     def roles(self) -> DataRoles:

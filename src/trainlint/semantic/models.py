@@ -11,9 +11,11 @@
   `self.net(x)`, `model.module(x)`, `model.forward(x)`), each with its key.
 - `mode_dependent(key, scope)`: True when the model has dropout, batch/instance norm or a
   `self.training` branch (or comes from a library constructor that has them), False when
-  its class is defined in this file and has none, None when the analysis cannot see.
+  its class is defined in this file, or in a project module the index summarised
+  (`project_index.ClassSummary`), and has none, None when the analysis cannot see.
 
-Evidence that a name holds a model: built by a module class of this file, by a known
+Evidence that a name holds a model: built by a module class of this file or of a project
+module, by a known
 constructor (torch.nn, torchvision, timm, transformers, torch.hub), loaded or wrapped, or
 used as one (`.eval()` / `.train(False)` called on it, `.parameters()` handed to an
 optimizer, a model-like parameter name that is called).
@@ -74,9 +76,10 @@ Scope = Optional[cst.CSTNode]  # a FunctionDef, or None for module level
 
 
 class ModelTable:
-    def __init__(self, index: ModuleIndex, imports: ImportTable) -> None:
+    def __init__(self, index: ModuleIndex, imports: ImportTable, project=None) -> None:
         self.index = index
         self.imports = imports
+        self.project = project  # `project_index.HelperLookup`, or None: one file on its own
         self.classes: Dict[str, ModuleClass] = {}
         # (scope, key) -> the expression that produced the model (for mode dependence)
         self.producers: Dict[Tuple[Scope, str], List[cst.BaseExpression]] = {}
@@ -88,6 +91,8 @@ class ModelTable:
         self._function_of: Dict[int, Scope] = {}  # id(node): libcst nodes hash in Python
         self._class_bodies: Dict[str, Tuple[bool, List[cst.Call]]] = {}
         self._added: Optional[Dict[Tuple[Scope, str], List[cst.BaseExpression]]] = None
+        # `model.predict(loader)`: a forward call that runs a method of the model's class
+        self.part_methods: Dict[cst.Call, cst.FunctionDef] = {}
         self._find_classes()
         self._find_models()
         self.forward_calls: List[ForwardCall] = self._find_forward_calls()
@@ -235,6 +240,37 @@ class ModelTable:
                 return False
         return None
 
+    def _project_class(self, call: cst.Call):
+        """The summary of a model class of another project module that `call` constructs:
+        asked of a capitalised callee that is not a class of this file (only the import
+        statements lead to a module, and only one that defines the class is parsed). Asked
+        by `mode_dependent` (a rule about to report) and for a name bound outside a class
+        body (`asks_project`)."""
+        name = last_name(call.func) or ""
+        if self.project is None or not name[:1].isupper() or _NOT_MODULES.search(name) or \
+                dotted_name(call.func) in self.classes:
+            return None  # a loss module is no model, as for library classes
+        return self.project.model_class(call.func)
+
+    def asks_project(self, name: str, node: cst.CSTNode) -> bool:
+        """Whether a model bound to `name` at `node` may be a class of another project module:
+        not in a class body (a submodule, `self.block = Block()`, or a local of a library's
+        model class: asking would read and summarise half the package for no finding)."""
+        return self.project is not None and not name.startswith("self.") and self._class_of(node) is None
+
+    def _dependence(self, value: cst.BaseExpression) -> Optional[bool]:
+        """`constructor_mode_dependent`, and for a class of another project module what its
+        summary says."""
+        if type(value) is not cst.Call:
+            return None
+        known = self.constructor_mode_dependent(value)
+        if known is None:
+            inner = self._unwrap_producer(value)
+            project_class = self._project_class(inner) if type(inner) is cst.Call else None
+            if project_class is not None:
+                return project_class.mode_dependent
+        return known
+
     def _element_dependence(self, value: cst.BaseExpression) -> Optional[bool]:
         if type(value) is cst.Call:
             return self.constructor_mode_dependent(value)
@@ -253,8 +289,10 @@ class ModelTable:
     def _class_of(self, node: cst.CSTNode) -> Optional[cst.ClassDef]:
         return self.index.enclosing(node, cst.ClassDef)  # type: ignore[return-value]
 
-    def is_model_producer(self, value: cst.BaseExpression, scope: Scope) -> Tuple[bool, Optional[str]]:
-        """(is a model, the key it wraps when it is a wrapper of a known model)."""
+    def is_model_producer(self, value: cst.BaseExpression, scope: Scope,
+                          ask_project: bool = False) -> Tuple[bool, Optional[str]]:
+        """(is a model, the key it wraps when it is a wrapper of a known model). `ask_project`:
+        a constructor of a model class of another project module counts too."""
         if type(value) is cst.Call:
             inner_key = self._wrapped_key(value, scope)
             if inner_key is not None:
@@ -262,13 +300,15 @@ class ModelTable:
             func = value.func
             if type(func) is cst.Attribute and func.attr.value in _SELF_RETURNING and \
                     type(func.value) is cst.Call:
-                return self.is_model_producer(func.value, scope)  # `Net().to(device)`
+                return self.is_model_producer(func.value, scope, ask_project)  # `Net().to(device)`
             name = dotted_name(value.func)
             if name in self.classes:
                 return True, None
             if self.constructor_mode_dependent(value) is not None and not any(
                 _NOT_MODULES.search(q.rsplit(".", 1)[-1]) for q in self.imports.candidates(value.func)
             ):
+                return True, None
+            if ask_project and self._project_class(self._unwrap_producer(value)) is not None:
                 return True, None
         return False, None
 
@@ -344,7 +384,7 @@ class ModelTable:
         if name is None:
             return
         scope = self._scope_of(node)
-        is_model, wrapped = self.is_model_producer(value, scope)
+        is_model, wrapped = self.is_model_producer(value, scope, ask_project=self.asks_project(name, node))
         if not is_model and type(value) in (cst.Name, cst.Attribute):
             # `self.model = model`, `net = model`: the same model under another name.
             source = dotted_name(value)
@@ -443,39 +483,42 @@ class ModelTable:
                         cls.name.value in self.classes and not self.classes[cls.name.value].lightning:
                     continue  # a layer called inside a model's own forward
                 if key is None and type(func) is cst.Attribute:
-                    key = self._part_of_model(func, scope)
+                    key, method = self._part_of_model(func, scope)
+                    if method is not None:
+                        self.part_methods[call] = method
                 if key is not None:
                     found.append(ForwardCall(call, key, scope))
         return found
 
-    def _part_of_model(self, func: cst.Attribute, scope: Scope) -> Optional[str]:
+    def _part_of_model(self, func: cst.Attribute, scope: Scope) -> Tuple[Optional[str], Optional[cst.FunctionDef]]:
         """`model.encoder(x)` runs part of the model: `model` is an instance of a model class
         of this file, and `encoder` is one of its methods that calls the model's own layers
         (`self.linear_1(x)`). The key is the model's, whose mode the part shares. Methods
-        that run no layer (`model.init_hidden(n)`) and installed classes are not forwards."""
+        that run no layer (`model.init_hidden(n)`) and installed classes are not forwards. With
+        the key, the method it runs (None for a submodule)."""
         receiver = func.value
         if type(receiver) is not cst.Name or (type(scope) is cst.FunctionDef and receiver.value == "self"):
-            return None
+            return None, None
         key = self.key(receiver, scope)
         if key is None:
-            return None
+            return None, None
         classes = self._classes_of(key, scope)
         if len(classes) != 1:
-            return None
+            return None, None
         cls = self.classes.get(classes.pop())
         if cls is None:
-            return None
+            return None, None
         part = func.attr.value
         if (cls.node, f"self.{part}") in self._class_attrs:
-            return key  # a submodule: `self.encoder = nn.Sequential(...)`
+            return key, None  # a submodule: `self.encoder = nn.Sequential(...)`
         method = _method(cls.node, part)
         if method is None or method.name.value == "__init__":
-            return None
+            return None, None
         runs_layers = any(
             type(call.func) is cst.Attribute and type(call.func.value) is cst.Name
             and call.func.value.value == "self" and (cls.node, f"self.{call.func.attr.value}") in self._class_attrs
             for call in self._calls_in(method))
-        return key if runs_layers else None
+        return (key, method) if runs_layers else (None, None)
 
     def _classes_of(self, key: str, scope: Scope, depth: int = 0) -> Set[str]:
         """Names of the classes whose instances `key` holds in `scope`: its constructors, or
@@ -523,10 +566,16 @@ class ModelTable:
         if values:
             scope_of_values = scope if (scope, key) in self.producers else None
             added = self._added_layers(scope_of_values, key)
-            return _combine(
-                self.constructor_mode_dependent(v) if type(v) is cst.Call else None for v in values + added
-            )
+            return _combine(self._dependence(v) for v in values + added)
         return self.file_mode_dependent()
+
+    def project_class_of(self, key: str, scope: Scope):
+        """The summary of the one class of another project module that builds the model under
+        `key` (`clf = Classifier()`, `from models import Classifier`), or None."""
+        values = self.producers.get((scope, key)) or ([] if key in _params(scope) else self.producers.get((None, key), []))
+        found = {self._project_class(v) if type(v) is cst.Call else None
+                 for v in (self._unwrap_producer(v) if type(v) is cst.Call else v for v in values)}
+        return found.pop() if len(found) == 1 else None
 
     def _added_layers(self, scope: Scope, key: str) -> List[cst.BaseExpression]:
         """Layers put into a container model after it was built: `model.add_module("drop",
@@ -554,7 +603,7 @@ class ModelTable:
         values += [v for vs in self._class_attrs.values() for v in vs]
         if not values:
             return None
-        return _combine(self.constructor_mode_dependent(v) if type(v) is cst.Call else None for v in values)
+        return _combine(self._dependence(v) for v in values)
 
     def known_keys(self, scope: Scope) -> Set[str]:
         keys = {key for (s, key) in self._known if s is scope}

@@ -508,15 +508,15 @@ class ModeAnalysis:
             key = self.models.key(target.target, scope)
             if key is None:
                 continue
-            state[key] = self._produced_modes(value, scope, state)
+            state[key] = self._produced_modes(value, scope, state, self.models.asks_project(key, value))
             for other in list(state):
                 if other.startswith(key + "."):
                     del state[other]
 
-    def _produced_modes(self, value, scope, state: State) -> Modes:
+    def _produced_modes(self, value, scope, state: State, ask_project: bool = False) -> Modes:
         wrapped = None
         if type(value) is cst.Call:
-            is_model, wrapped = self.models.is_model_producer(value, scope)
+            is_model, wrapped = self.models.is_model_producer(value, scope, ask_project)
             if wrapped is not None:
                 return state.get(wrapped, self._default)
             if is_model:

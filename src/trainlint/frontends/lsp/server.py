@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -356,8 +356,10 @@ class TrainlintServer(LanguageServer):
         if saved is None or not saved.path.endswith(".py"):
             return
         module = PurePath(saved.path)
-        name = module.parent.name if module.stem == "__init__" else module.stem  # a package: its folder
-        mention = re.compile(rf"\b{re.escape(name)}\b")
+        names = {module.parent.name if module.stem == "__init__" else module.stem}  # a package: its folder
+        if Path(module.parent, "__init__.py").is_file():
+            names.add(module.parent.name)  # `from models import Net` re-exported from models/net.py
+        mention = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names))) + r")\b")
         importers = [uri for uri in self.open_units()
                      if uri != saved_uri and (unit := self.unit(uri)) is not None and mention.search(unit.text)]
         for uri in importers:

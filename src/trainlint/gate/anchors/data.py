@@ -6,6 +6,10 @@ handed over in the shapes TL306 starts from, a transformer fitted more than once
   `ImageDataGenerator`, and evaluation data in the file: something that may be validation
   or test data by its name or a string (a path), or a split whose outputs have roles by
   position.
+- `imported_pipeline`: a transform given to data (`transform=` / `transforms=`, an
+  `ImageFolder`'s second argument, `… .transform = …`) that names something imported from a
+  module that is not a known library (the project index may know it is random), and
+  evaluation data in the file.
 - `validation_argument`: validation data passed to training (`validation_data=`,
   `val_dataloaders=`, `eval_dataset=`, or a `fit` with three positional arguments).
 - `evaluation_loader`: a `DataLoader` kept under, or passed as, a name that may be
@@ -57,6 +61,53 @@ def random_augmentation(tree: SyntaxTree) -> bool:
 def augmenting_generator(tree: SyntaxTree) -> bool:
     return any(keyword.arg in AUGMENTING_GENERATOR_ARGS
                for call in named(tree, ("ImageDataGenerator",)) for keyword in call.keywords) and _evaluation_data(tree)
+
+
+_LIBRARIES = ("torch", "torchvision", "albumentations", "keras", "tensorflow", "timm", "transformers",
+              "PIL", "numpy", "monai", "kornia")
+
+
+def _from_imported(tree: SyntaxTree) -> Tuple[set, bool]:
+    """Names imported with `from M import name` from a module that is not a known library,
+    and whether such a module is star-imported."""
+    names, star = set(), False
+    for node in tree.of_type(ast.ImportFrom):
+        if not node.level and (node.module or "").split(".")[0] in _LIBRARIES:
+            continue
+        for alias in node.names:
+            if alias.name == "*":
+                star = True
+            else:
+                names.add(alias.asname or alias.name)
+    for node in tree.of_type(ast.Import):
+        names.update((alias.asname or alias.name).split(".")[0] for alias in node.names
+                     if alias.name.split(".")[0] not in _LIBRARIES)
+    return names, star
+
+
+def _pipelines(tree: SyntaxTree) -> List[ast.AST]:
+    """The transforms given to data: keyword values, an ImageFolder's second argument, and
+    values assigned to a `.transform` attribute."""
+    found: List[ast.AST] = [keyword.value for keyword in tree.of_type(ast.keyword)
+                            if keyword.arg in ("transform", "transforms")]
+    found += [positional(call)[1] for call in named(tree, ("ImageFolder", "DatasetFolder")) if len(positional(call)) >= 2]
+    found += [value for _scope, target, value in tree.assignments
+              if isinstance(target, ast.Attribute) and target.attr in ("transform", "transforms")]
+    return found
+
+
+def imported_pipeline(tree: SyntaxTree) -> bool:
+    pipelines = _pipelines(tree)
+    if not pipelines:
+        return False
+    names, star = _from_imported(tree)
+    if not names and not star:
+        return False
+    for pipeline in pipelines:
+        for node in ast.walk(pipeline):
+            if isinstance(node, ast.Name) and (node.id in names or star):
+                return _evaluation_data(tree)
+    return False
 
 
 # -- TL306 ------------------------------------------------------------------------------------
@@ -227,6 +278,7 @@ def refit(tree: SyntaxTree) -> bool:
 PREDICATES: Dict[str, Predicate] = {
     "random_augmentation": random_augmentation,
     "augmenting_generator": augmenting_generator,
+    "imported_pipeline": imported_pipeline,
     "validation_argument": validation_argument,
     "evaluation_loader": evaluation_loader,
     "labelled_score": labelled_score,
