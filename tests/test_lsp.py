@@ -10,7 +10,7 @@ import time
 import uuid
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import pytest
 
@@ -110,6 +110,34 @@ async def start(request, workspace: Path, client_name: str, trace: str = "off",
     )
     client.encoding = str(getattr(caps.general, "position_encodings", None) and
                           _chosen_encoding(caps) or "utf-16")
+    return client
+
+
+def server_with_worker(worker_code: str, prelude: str = "") -> List[str]:
+    """The command of a language server whose analysis processes run `worker_code`
+    (`prelude` runs in the server first)."""
+    server = prelude + textwrap.dedent(
+        f"""\
+        import sys
+        from trainlint.frontends.lsp import pool
+        pool.WORKER_COMMAND = [sys.executable, "-c", {worker_code!r}]
+        from trainlint.frontends.cli import main
+        sys.exit(main(["lsp"]))
+        """
+    )
+    return [sys.executable, "-c", server]
+
+
+async def start_server(command: List[str], workspace: Path) -> LanguageClient:
+    """A VS Code-like client, initialized, of the server `command` starts."""
+    client = await ClientServerConfig(server_command=command, client_factory=make_client).start()
+    try:
+        await client.initialize_session(
+            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri())
+        )
+    except BaseException:
+        await client.stop()
+        raise
     return client
 
 
@@ -540,23 +568,13 @@ CRASHING_RULE = textwrap.dedent(
     """
 )
 # The rule is patched in the server and in its analysis processes, which lint.
-CRASHING_SERVER = CRASHING_RULE + textwrap.dedent(
-    """    from trainlint.frontends.lsp import pool
-    pool.WORKER_COMMAND = [sys.executable, "-c", CRASHING_RULE + "from trainlint.frontends.lsp.analysis import main; main()"]
-    from trainlint.frontends.cli import main
-    sys.exit(main(["lsp"]))
-    """
-).replace("CRASHING_RULE", repr(CRASHING_RULE), 1)
+CRASHING_SERVER = server_with_worker(CRASHING_RULE + "from trainlint.frontends.lsp.analysis import main; main()",
+                                     prelude=CRASHING_RULE)
 
 
 async def test_a_crashing_rule_is_logged_and_the_others_still_report(workspace):
-    config = ClientServerConfig(server_command=[sys.executable, "-c", CRASHING_SERVER], client_factory=make_client)
-    client = await config.start()
+    client = await start_server(CRASHING_SERVER, workspace)
     try:
-        await client.initialize_session(
-            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"),
-                                   root_uri=workspace.as_uri())
-        )
         uri = open_document(client, workspace / "train.py")
         diagnostics = await published(client, uri, version=1)
         assert sorted(codes(diagnostics)) == ["TL003", "TL301"]
@@ -608,25 +626,12 @@ SEGFAULTING_WORKER = textwrap.dedent(
     analysis.main()
     """
 )
-SEGFAULTING_SERVER = textwrap.dedent(
-    f"""\
-    import sys
-    from trainlint.frontends.lsp import pool
-    pool.WORKER_COMMAND = [sys.executable, "-c", {SEGFAULTING_WORKER!r}]
-    from trainlint.frontends.cli import main
-    sys.exit(main(["lsp"]))
-    """
-)
+SEGFAULTING_SERVER = server_with_worker(SEGFAULTING_WORKER)
 
 
 async def test_an_analysis_process_that_crashes_costs_one_document_one_diagnostic(workspace):
-    config = ClientServerConfig(server_command=[sys.executable, "-c", SEGFAULTING_SERVER], client_factory=make_client)
-    client = await config.start()
+    client = await start_server(SEGFAULTING_SERVER, workspace)
     try:
-        await client.initialize_session(
-            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"),
-                                   root_uri=workspace.as_uri())
-        )
         crashing = open_document(client, workspace / "crash.py", TRAIN + "# CRASH_THE_PARSER\n")
         (diagnostic,) = await published(client, crashing, version=1)
         assert diagnostic.code == "TL003" and "ended by signal 11" in diagnostic.message, diagnostic.message

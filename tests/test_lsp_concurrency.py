@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pytest_lsp import ClientServerConfig, client_capabilities  # noqa: E402
 
 from test_lsp import (  # noqa: E402
     SERVER, STRATIFIED, TRAIN, code_action_params, codes, make_client, open_document, publication, published,
-    replace_text,
+    replace_text, server_with_worker, start_server,
 )
 from trainlint import lint_source  # noqa: E402
 from trainlint.frontends.lsp.pool import GRACE_SECONDS, LARGE_DOCUMENT_CHARS  # noqa: E402
@@ -251,27 +250,14 @@ STUCK_WORKER = textwrap.dedent(
     analysis.main()
     """
 )
-STUCK_SERVER = textwrap.dedent(
-    f"""\
-    import sys
-    from trainlint.frontends.lsp import pool
-    pool.WORKER_COMMAND = [sys.executable, "-c", {STUCK_WORKER!r}]
-    from trainlint.frontends.cli import main
-    sys.exit(main(["lsp"]))
-    """
-)
+STUCK_SERVER = server_with_worker(STUCK_WORKER)
 
 
 @needs_proc
 async def test_a_process_stuck_past_the_budget_is_killed_and_the_document_gets_tl004(workspace):
     (workspace / "pyproject.toml").write_text('[tool.trainlint]\nper-file-timeout = 0.5\n')
-    client = await ClientServerConfig(server_command=[sys.executable, "-c", STUCK_SERVER],
-                                      client_factory=make_client).start()
+    client = await start_server(STUCK_SERVER, workspace)
     try:
-        await client.initialize_session(
-            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"),
-                                   root_uri=workspace.as_uri())
-        )
         server = client._server.pid
         (stuck_process,) = await until(lambda: analysis_processes(server), what="the small lane's process")
         opened = time.monotonic()
