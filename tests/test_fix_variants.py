@@ -24,6 +24,7 @@ from trainlint.fix.autofix import fix_files
 from trainlint.run.engine import lint_file, lint_source
 
 FIXABLE = [
+    "projects/models_package/train.py",
     "tabular/ambiguous_target.py", "tabular/credit_default_xgb.py", "tabular/iris_species_alias.py",
     "tabular/keras_tabular_binary.py", "tabular/sentiment_tfidf_logreg.py",
     "tl1/autoencoder_features_for_forest.py", "tl1/cifar_globals_rewrite.py",
