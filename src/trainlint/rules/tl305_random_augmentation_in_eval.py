@@ -214,12 +214,13 @@ def _imported_message(ctx: FileContext, found: AugmentedEvaluation) -> str:
     """The pipeline comes from another project module: named with its file and line."""
     origin = found.origin
     ops = ", ".join(origin.random_ops)
+    # The operations go after the first clause, which is the short message.
     if found.how == INHERITED:
-        return (f"{origin.label} applies random augmentation ({ops}) to `{ctx.code(found.source)}`, "
-                f"whose evaluation part this split takes: {_FIGURES}; build the evaluation part from a "
-                "dataset with a deterministic transform (same indices, Subset)")
-    return (f"{origin.label} applies random augmentation ({ops}) to the evaluation dataset: {_FIGURES}; "
-            "give it a deterministic pipeline (resize, center crop, normalise)")
+        return (f"{origin.label} applies random augmentation to `{ctx.code(found.source)}`, "
+                f"whose evaluation part this split takes: {ops} make its figures random and pessimistic; build the evaluation "
+                "part from a dataset with a deterministic transform (same indices, Subset)")
+    return (f"{origin.label} applies random augmentation to the evaluation dataset: {ops} make its "
+            "figures random and pessimistic; give it a deterministic pipeline (resize, center crop, normalise)")
 
 
 # The word lists and `_falsy` stay importable here for gate/anchors/data.py until its rewrite.
