@@ -60,9 +60,10 @@ class ConfigResolver:
         """The config file that applies to `path` (a file or a folder), or None."""
         if self._explicit is not None:
             return self._explicit
-        absolute = Path(os.path.abspath(path))
-        folder = absolute if absolute.is_dir() else absolute.parent
-        return self._nearest(folder)
+        absolute = os.path.abspath(path)  # os.path: asked for every linted file
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        known = self._folders.get(folder)
+        return known if known is not None or folder in self._folders else self._nearest(Path(folder))
 
     def for_path(self, path: Path) -> Config:
         """The effective configuration of `path`; raises ConfigError for a bad config file."""

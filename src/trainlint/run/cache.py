@@ -97,8 +97,9 @@ class ResultCache:
         raw = _read_entry(self._entry(key))
         if raw is None:
             return None
-        max_line = cache_entry.line_bound(data, is_notebook(display_path))
-        decoded = cache_entry.decode(secret, raw, key, display_path, max_line, max_col=len(data) + 1)
+        decoded = cache_entry.decode(secret, raw, key, display_path,
+                                     lambda: cache_entry.line_bound(data, is_notebook(display_path)),
+                                     max_col=len(data) + 1)
         if decoded is None:
             return None
         diagnostics, uses = decoded

@@ -19,7 +19,7 @@ import hmac
 import json
 import re
 from dataclasses import asdict, fields
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from trainlint.core.diagnostics import Diagnostic, Edit, Fix, Severity
 
@@ -57,9 +57,10 @@ def encode(secret: bytes, key: str, diagnostics: List[Diagnostic], uses: Sequenc
     return _MAGIC + _mac(secret, body).encode("ascii") + b"\n" + body
 
 
-def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: int, max_col: int
+def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: Callable[[], int], max_col: int
            ) -> Optional[Tuple[List[Diagnostic], List[Tuple[str, str]]]]:
-    """The diagnostics of a valid entry and the modules it used, else None."""
+    """The diagnostics of a valid entry and the modules it used, else None. `max_line` gives
+    the file's line bound, asked only of an entry with diagnostics (most have none)."""
     header, newline, body = raw.partition(b"\n")
     if not newline or not header.startswith(_MAGIC):
         return None
@@ -75,7 +76,8 @@ def decode(secret: bytes, raw: bytes, key: str, shown: str, max_line: int, max_c
         items = payload["diagnostics"]
         if not isinstance(items, list):
             return None
-        return [_diagnostic(item, shown, max_line, max_col) for item in items], _uses(payload.get("uses", []))
+        bound = max_line() if items else 0
+        return [_diagnostic(item, shown, bound, max_col) for item in items], _uses(payload.get("uses", []))
     except (_Invalid, ValueError, RecursionError):
         return None
 

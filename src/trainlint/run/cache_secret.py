@@ -16,11 +16,12 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 _SECRET_BYTES = 32
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _loaded: Dict[str, Optional[bytes]] = {}
+_paths: Dict[Tuple[Optional[str], ...], str] = {}
 
 
 def user_cache_dir() -> Path:
@@ -41,7 +42,10 @@ def secret_path() -> Path:
 
 def cache_secret() -> Optional[bytes]:
     """This user's secret, created on first use; None when there is no usable one."""
-    path = str(secret_path())
+    environment = (os.environ.get("XDG_CACHE_HOME"), os.environ.get("LOCALAPPDATA"), os.environ.get("HOME"))
+    path = _paths.get(environment)
+    if path is None:  # the folders it depends on, looked up once (every cache entry asks)
+        path = _paths[environment] = str(secret_path())
     if path not in _loaded:
         _loaded[path] = _load(path)
     return _loaded[path]

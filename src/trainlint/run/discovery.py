@@ -10,11 +10,12 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
-
-import pathspec
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from trainlint.core.config import Config, path_matches_any
+
+if TYPE_CHECKING:  # pragma: no cover - imported when a .gitignore is met (a warm run's start-up)
+    import pathspec
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 # Jupyter's autosave copies: linting them would repeat every finding of the notebook.
@@ -33,6 +34,8 @@ class _GitIgnores:
             ignore_file = folder / ".gitignore"
             try:
                 if ignore_file.is_file():
+                    import pathspec
+
                     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
                     spec = pathspec.GitIgnoreSpec.from_lines(lines)
             except OSError:
