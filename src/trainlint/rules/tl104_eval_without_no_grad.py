@@ -307,31 +307,19 @@ def _needs_gradients(ctx: FileContext, call: cst.CSTNode) -> bool:
         return _input_requires_grad(ctx, call)
     if loop is not None and loop.backward_calls and not _steps_optimizer(ctx, loop):
         return True
-    for node in _in_region(ctx, region, cst.Call):
+    for node in ctx.index.inside(region, cst.Call):
         if _in_training_step(ctx, node):
             continue
         name = last_name(node.func)
         if name in ("backward", "requires_grad_", "grad", "enable_grad") or \
                 dotted_name(node.func) in ("torch.autograd.grad", "autograd.grad"):
             return True
-    for node in _in_region(ctx, region, cst.Attribute):
+    for node in ctx.index.inside(region, cst.Attribute):
         if node.attr.value == "requires_grad":
             parent = ctx.index.parent(node)
             if type(parent) is cst.AssignTarget and not _in_training_step(ctx, node):
                 return True
     return False
-
-
-def _in_region(ctx: FileContext, region: cst.CSTNode, node_type: type) -> list:
-    """The nodes of a type inside a loop or function, decorators included. Found by token
-    span (a function's span starts at `def`, hence the decorators apart); a scan of the
-    file's nodes up their ancestors made every forward pass cost the size of the file."""
-    if ctx.index.span(region) == (0, 0):
-        return [n for n in ctx.index.of_type(node_type) if ctx.index.is_inside(n, region)]
-    found = ctx.index.within(region, node_type)
-    for decorator in getattr(region, "decorators", ()):
-        found = found + ctx.index.within(decorator, node_type)
-    return found
 
 
 def _in_training_step(ctx: FileContext, node: cst.CSTNode) -> bool:

@@ -193,7 +193,7 @@ model.fit(x, y, validation_split=0.2)
         # Source order, so that the evidence named in the message is the same on every run.
         ordered = sorted((b for b in ancestry if b.value is not None), key=lambda b: (b.order, b.name, b.how))
         for node in list(arrays) + [b.value for b in ordered]:
-            yield from (n for n in ctx.index.walk(node) if type(n) is cst.Call)
+            yield from (n for n in ctx.index.descendants(node) if type(n) is cst.Call)
 
     def _shuffled(self, ctx: FileContext, ancestry: Set[Binding], arrays) -> bool:
         if any(b.shuffled for b in ancestry):

@@ -148,7 +148,7 @@ class AugmentationFacts:
                         if type(element) is cst.DictElement and string_value(element.key) == key:
                             return self.random_transform(element.value, depth - 1)
             return None
-        for node in self._ctx.index.walk(expr):
+        for node in self._ctx.index.descendants(expr):
             if type(node) is cst.Call and self.is_random_op(node):
                 return last_name(node)
             if type(node) is cst.Call and type(node.func) in (cst.Name, cst.Attribute):
@@ -262,7 +262,7 @@ class AugmentationFacts:
         body = function
         if type(function) is cst.Name and ctx.dataflow.function(function.value) is not None:
             body = ctx.dataflow.function(function.value).body  # a helper defined in this file
-        for node in ctx.index.walk(body):
+        for node in ctx.index.descendants(body):
             if type(node) is cst.Call:
                 if self.is_random_op(node):
                     random_op = last_name(node)

@@ -16,6 +16,7 @@ from libcst._nodes.internal import CodegenState
 
 from trainlint.semantic.kinds import kinds
 from trainlint.semantic.libcst_tuning import plain_parenthesize
+from trainlint.semantic.names import walk
 from trainlint.semantic.positions import PositionIndex, record_syntactic_position
 
 N = TypeVar("N", bound=cst.CSTNode)
@@ -188,6 +189,16 @@ class ModuleIndex:
             return self.of_type(node_type)
         return self.within(function, node_type)
 
+    def inside(self, region: cst.CSTNode, node_type: Type[N]) -> List[N]:
+        """`within` a loop, function or class, its decorators included (a function's span
+        starts at `def`); for a node without a recorded span, by its ancestors."""
+        if self.span(region) == (0, 0):
+            return [n for n in self.of_type(node_type) if self.is_inside(n, region)]
+        found = self.within(region, node_type)
+        for decorator in getattr(region, "decorators", ()):
+            found = found + self.within(decorator, node_type)
+        return found
+
     def _sorted_starts(self, node_type: type) -> Optional[List[int]]:
         """The start tokens of the nodes of a type, when ascending (else None: scan all)."""
         if node_type not in self._starts:
@@ -215,18 +226,12 @@ class ModuleIndex:
             return ()  # a leaf of this tree
         return node.children
 
-    def walk(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """`names.walk` (every node of a subtree, in source order) from the recorded children:
-        a node of another tree is walked through libcst's `children`."""
-        stack = [node]
-        child_nodes = self.child_nodes
-        while stack:
-            current = stack.pop()
-            yield current
-            stack.extend(reversed(child_nodes(current)))
-
     def descendants(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """`node` and everything below it, in source order."""
+        """`node` and everything below it, in source order, from the recorded children (a
+        node of another tree is walked through libcst's own `children`)."""
+        if id(node) not in self._parents and node is not self.module:
+            yield from walk(node)
+            return
         children = self._children.get
         stack = [node]
         while stack:

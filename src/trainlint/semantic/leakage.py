@@ -620,7 +620,7 @@ class LeakageFacts:
         found: List[cst.Call] = []
         if expr is None:
             return found
-        for node in self.ctx.index.walk(expr):
+        for node in self.ctx.index.descendants(expr):
             if type(node) is cst.Call and self.is_column_statistic(node):
                 found.append(node)
             elif type(node) is cst.Name and depth > 0:

@@ -240,7 +240,6 @@ def _transforms(ctx, module: cst.Module, counts: Dict[str, int], file_label: str
     gives one (a pipeline chosen by a condition, `A if train else B`, is not summarised)."""
     if not any(word in ctx.text for word in ("Random", "random_", "albumentations", "Jitter", "Augment", "Flip")):
         return {}
-    augmentation = ctx.augmentation
     out = {}
     assigned: Dict[str, int] = {}
     for node in ctx.index.of_type(cst.Assign):
@@ -255,15 +254,15 @@ def _transforms(ctx, module: cst.Module, counts: Dict[str, int], file_label: str
             if type(target) is not cst.Name or assigned.get(target.value) != 1 or counts.get(target.value) \
                     or re.search(r"\b" + re.escape(target.value) + r"\.transforms?\s*=", ctx.text):
                 continue
-            ops = _random_ops(augmentation, assign.value)
+            ops = _random_ops(ctx, assign.value)
             if ops:
                 out[target.value] = TransformSummary(target.value, file_label, ctx.position(target).start.line,
                                                      False, ops)
         elif type(statement) is cst.FunctionDef and counts[statement.name.value] == 1 and \
                 not statement.decorators and statement.asynchronous is None:
-            returns = [n for n in ctx.index.descendants(statement.body) if type(n) is cst.Return
-                       and ctx.index.enclosing_function(n) is statement]
-            found = [_random_ops(augmentation, r.value) if r.value is not None else () for r in returns]
+            returns = [n for n in ctx.index.in_function(statement, cst.Return)
+                       if ctx.index.enclosing_function(n) is statement]
+            found = [_random_ops(ctx, r.value) if r.value is not None else () for r in returns]
             if found and all(found):
                 ops = tuple(dict.fromkeys(op for ops in found for op in ops))
                 out[statement.name.value] = TransformSummary(
@@ -271,11 +270,12 @@ def _transforms(ctx, module: cst.Module, counts: Dict[str, int], file_label: str
     return out
 
 
-def _random_ops(augmentation, value: cst.BaseExpression) -> Tuple[str, ...]:
+def _random_ops(ctx, value: cst.BaseExpression) -> Tuple[str, ...]:
     """The random transforms of a pipeline expression; none for one chosen by a condition."""
-    from trainlint.semantic.names import last_name, walk
+    from trainlint.semantic.names import last_name
 
-    nodes = list(walk(value))
+    augmentation = ctx.augmentation
+    nodes = list(ctx.index.descendants(value))
     if any(type(node) is cst.IfExp for node in nodes):
         return ()
     ops = [last_name(node) or "" for node in nodes if type(node) is cst.Call and augmentation.is_random_op(node)]
