@@ -22,6 +22,7 @@ from elsewhere), which may do anything, shuffling included.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
@@ -40,6 +41,10 @@ FRAME = "frame"  # internal: the previous version of a frame changed in place
 
 DATA_KINDS = frozenset({ROWS, ELEMENT})
 ALL_BUT_PARAM = frozenset({ROWS, ELEMENT, STATE, INDEX})
+# Bindings held, all closures together, by the ancestry memo: bounded memory in a large file.
+_CLOSURE_BUDGET = 1_000_000
+# Up to this many start bindings, each is walked (and its closure kept) on its own.
+_SEPARATE_WALKS = 8
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda) + COMPREHENSIONS
@@ -145,12 +150,18 @@ class DataFlow:
         self.part_subscripts: Dict[cst.Subscript, Binding] = {}
         self._by_node: Dict[cst.CSTNode, List[Binding]] = {}
         self._implicit: Dict[str, Binding] = {}
+        self._sorted = False  # the binding lists, by order (after the first pass)
+        self._orders: Dict[int, List[int]] = {}
+        self._edges_by_filter: Dict[Tuple[frozenset, bool], Tuple[dict, dict, dict]] = {}
+        self._closure_budget = _CLOSURE_BUDGET
+        self._constant: Dict[Binding, bool] = {}
         self._walk_statements(module.body, None)
         self._expression_bindings()
         self._collect_calls()
         for table in self._bindings.values():
             for bindings in table.values():
                 bindings.sort(key=lambda b: b.order)
+        self._sorted = True
         # The edges come with `link()`, after splits.split_data_flow has recognised the splits.
 
     # ================================================================================
@@ -191,25 +202,97 @@ class DataFlow:
         return self._ancestry([(b, None) for b in start], frozenset(kinds), through_opaque)
 
     def _ancestry(self, stack, wanted, through_opaque: bool = True) -> Set[Binding]:
-        seen: Set[Tuple[Binding, Optional[frozenset]]] = set()
+        """Every split of a notebook asks for an ancestry reaching back through every earlier
+        rebinding of `df`, so the closure of each start binding is kept (within a budget) and
+        a later walk that reaches that binding takes its closure whole. Starts are walked
+        earliest first, so that a later one finds the earlier's closure."""
+        tables = self._edge_tables(wanted, through_opaque)
+        plain = sorted({binding for binding, dropped in stack if not dropped}, key=lambda b: b.order)
+        pending = [item for item in stack if item[1]]
+        if len(plain) > _SEPARATE_WALKS:
+            return self._walk(plain, pending, wanted, through_opaque, tables)[0]
         found: Set[Binding] = set()
-        while stack:
-            item = stack.pop()
-            if item in seen:
-                continue
-            seen.add(item)
-            binding, dropped = item
-            found.add(binding)
-            for ref in binding.parents:
-                if ref.kind not in wanted or (ref.opaque and not through_opaque):
-                    continue
-                if dropped and binding.columns and not ref.frame and set(binding.columns) <= dropped:
-                    continue  # written only into columns that are dropped later
-                carried = dropped if ref.frame else None
-                if ref.drop:
-                    carried = (carried or frozenset()) | ref.drop
-                stack.append((ref.binding, carried))
+        closures = tables[2]
+        for binding in plain:
+            closure = closures.get(binding)
+            if closure is None:
+                closure, saw_drops = self._walk([binding], [], wanted, through_opaque, tables)
+                if not saw_drops and self._closure_budget >= len(closure):
+                    self._closure_budget -= len(closure)
+                    closures[binding] = frozenset(closure)
+            found |= closure
+        if pending:
+            found |= self._walk([], pending, wanted, through_opaque, tables)[0]
         return found
+
+    def _walk(self, plain: List[Binding], pending, wanted, through_opaque, tables) -> Tuple[Set[Binding], bool]:
+        """The bindings reachable from `plain` (nothing dropped) and `pending` ((binding,
+        dropped columns) pairs), and whether some edge dropped columns. A binding reached
+        with columns dropped on the way (`df.drop(columns=...)`) is walked edge by edge;
+        reached with nothing dropped, it is walked plainly, which reaches everything the
+        other would."""
+        plain_of, dropping_of, closures = tables
+        found: Set[Binding] = set()
+        reached: Set[Binding] = set()  # reached with nothing dropped
+        saw_drops = bool(pending)
+        walked: Set[Tuple[Binding, frozenset]] = set()
+        while plain or pending:
+            while plain:
+                binding = plain.pop()
+                if binding in reached:
+                    continue
+                closure = closures.get(binding)
+                if closure is not None:
+                    reached |= closure
+                    continue
+                reached.add(binding)
+                parents = plain_of.get(binding)
+                plain.extend(parents if parents is not None else self._fill_edges(binding, wanted, through_opaque))
+                dropping = dropping_of.get(binding)
+                if dropping:
+                    pending.extend(dropping)
+                    saw_drops = True
+            while pending and not plain:
+                item = pending.pop()
+                binding, dropped = item
+                if binding in reached or item in walked:
+                    continue
+                walked.add(item)
+                found.add(binding)
+                for ref in binding.parents:
+                    if ref.kind not in wanted or (ref.opaque and not through_opaque):
+                        continue
+                    if binding.columns and not ref.frame and set(binding.columns) <= dropped:
+                        continue  # written only into columns that are dropped later
+                    carried = dropped if ref.frame else None
+                    if ref.drop:
+                        carried = (carried or frozenset()) | ref.drop
+                    if carried:
+                        pending.append((ref.binding, carried))
+                    else:
+                        plain.append(ref.binding)
+        found |= reached
+        return found, saw_drops
+
+    def _edge_tables(self, wanted: frozenset, through_opaque: bool):
+        """Per edge filter: binding -> the parents reached with nothing dropped; binding ->
+        the (parent, dropped columns) pairs (both filled as the walks reach bindings); and the
+        closures kept of lone bindings."""
+        key = (wanted, through_opaque)
+        tables = self._edges_by_filter.get(key)
+        if tables is None:
+            tables = self._edges_by_filter[key] = ({}, {}, {})
+        return tables
+
+    def _fill_edges(self, binding: Binding, wanted: frozenset, through_opaque: bool) -> Tuple[Binding, ...]:
+        plain_of, dropping_of, _closures = self._edge_tables(wanted, through_opaque)
+        refs = [ref for ref in binding.parents
+                if ref.kind in wanted and not (ref.opaque and not through_opaque)]
+        plain = plain_of[binding] = tuple(ref.binding for ref in refs if not ref.drop)
+        dropping = [(ref.binding, ref.drop) for ref in refs if ref.drop]
+        if dropping:
+            dropping_of[binding] = dropping
+        return plain
 
     def derivation(self, expr: Optional[cst.CSTNode], kinds: Iterable[str] = DATA_KINDS) -> Set[Binding]:
         """Bindings whose data an expression is computed from (rows and elements by default)."""
@@ -250,7 +333,14 @@ class DataFlow:
         return {b for b in seen if not self.is_constant(b)}
 
     def is_constant(self, binding: Binding) -> bool:
-        """A binding holding a literal, a number computed from sizes, a path or a function."""
+        """A binding holding a literal, a number computed from sizes, a path or a function.
+        Memoized: every fit of a notebook asks about the rebindings before it."""
+        known = self._constant.get(binding)
+        if known is None:
+            known = self._constant[binding] = self._holds_constant(binding)
+        return known
+
+    def _holds_constant(self, binding: Binding) -> bool:
         if binding.how in ("def", "import"):
             return True
         value = binding.value
@@ -531,6 +621,8 @@ class DataFlow:
 
     def link(self) -> None:
         self._ref_cache.clear()
+        self._edges_by_filter.clear()
+        self._closure_budget = _CLOSURE_BUDGET
         for binding, expr, kind, unpack in self._pending:
             binding.parents.extend(self._value_refs(binding, expr, kind, unpack))
         for name, function in self._functions.items():
@@ -599,6 +691,20 @@ class DataFlow:
 
     # -- references -------------------------------------------------------------------
 
+    def _last_before(self, bindings: List[Binding], order: int) -> Optional[Binding]:
+        """The last of a name's bindings that comes before `order`. Bisected once the lists
+        are sorted (after the first pass): a notebook rebinds `df` hundreds of times and
+        every reference asks."""
+        orders = self._orders.get(id(bindings)) if self._sorted else None
+        if orders is None or len(orders) != len(bindings):
+            orders = [b.order for b in bindings]
+            if not self._sorted or any(a > b for a, b in zip(orders, orders[1:])):
+                before = [b for b in bindings if b.order < order]
+                return before[-1] if before else None
+            self._orders[id(bindings)] = orders
+        earlier = bisect_left(orders, order)
+        return bindings[earlier - 1] if earlier else None
+
     def _resolve(self, name: str, scope, order: int) -> List[Binding]:
         while True:
             table = self._bindings.get(scope, {})
@@ -606,8 +712,8 @@ class DataFlow:
             if bindings:
                 if type(scope) in COMPREHENSIONS or type(scope) is cst.Lambda:
                     return list(bindings)
-                before = [b for b in bindings if b.order < order]
-                return [before[-1]] if before else [bindings[-1]]
+                before = self._last_before(bindings, order)
+                return [before if before is not None else bindings[-1]]
             if scope is None:
                 return self._free(name)
             if type(scope) is cst.FunctionDef:

@@ -32,6 +32,8 @@ TL303 asks its own questions (`fitted_rows`, `split_shaped_by`), which differ fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -142,8 +144,9 @@ class LeakageFacts:
         self._split_rows: Dict[int, Set[Binding]] = {}
         self._feature_influences: Dict[Tuple[int, bool], Set[Binding]] = {}
         self._arms: Optional[BranchArms] = None
-        self._alternatives: Dict[Tuple[int, frozenset], List[Binding]] = {}
+        self._alternatives: Dict[frozenset, Dict[Binding, List[Binding]]] = {}
         self._sources: Optional[Dict[Tuple, List[Binding]]] = None
+        self._source_keys: Dict[Binding, Optional[Tuple]] = {}  # every fit asks of every earlier df
         self._learning_classes: Dict[str, bool] = {}
         self.fits: List[Fit] = [fit for fit in self._fits()]
         self._transform_calls = [
@@ -380,14 +383,18 @@ class LeakageFacts:
         # validation slice or a Keras `validation_split` of it is left alone: a small leak
         # that reviewers of real code accept, where a false alarm would cost more.
         refits_a_part = any(b.split is not None for b in cover)
-        for split in self.splits.splits:
+        for split, rows in self._rows_entering_splits:
             if refits_a_part and split.kind not in ("cv", "kfold"):
                 continue
-            if not (cover & self._rows_entering(split)):
-                continue
-            if reaches & self._feature_influences_of(split, through_masks):
+            if cover & rows and reaches & self._feature_influences_of(split, through_masks):
                 return split
         return None
+
+    @cached_property
+    def _rows_entering_splits(self) -> List[Tuple[Split, Set[Binding]]]:
+        """Each split with the rows entering it: every fit of a notebook is checked against
+        every split."""
+        return [(split, self._rows_entering(split)) for split in self.splits.splits]
 
     def rows_of(self, expr: Optional[cst.CSTNode]) -> Set[Binding]:
         """What an expression holds rows of: its derivation, the frame a lambda parameter in it
@@ -434,10 +441,14 @@ class LeakageFacts:
                 if ref.kind in kinds:
                     pending.extend(self._arms.alternatives(ref.binding, reader))
         examined: Set[Binding] = set()
+        alternatives = self._alternatives.setdefault(kinds, {})
         while True:
-            for binding in found - examined:
-                examined.add(binding)
-                pending.extend(self._parent_alternatives(binding, kinds))
+            todo = found - examined
+            for binding in todo - alternatives.keys():
+                alternatives[binding] = self._parent_alternatives(binding, kinds)
+            # In C: each split's derivation holds every earlier rebinding of `df`.
+            pending.extend(chain.from_iterable(map(alternatives.__getitem__, todo)))
+            examined |= todo
             fresh = [b for b in pending if b not in found]
             pending = []
             if not fresh:
@@ -447,13 +458,8 @@ class LeakageFacts:
     def _parent_alternatives(self, binding: Binding, kinds: frozenset) -> List[Binding]:
         """The other-arm bindings of what `binding` is computed from (`_across_arms`): the
         same for every split whose derivation holds the binding, so answered once."""
-        key = (id(binding), kinds)
-        known = self._alternatives.get(key)
-        if known is None:
-            known = self._alternatives[key] = [
-                alternative for ref in binding.parents if ref.kind in kinds
+        return [alternative for ref in binding.parents if ref.kind in kinds
                 for alternative in self._arms.alternatives(ref.binding, binding.node)]
-        return known
 
     def _picks_rows(self, expr: Optional[cst.CSTNode]) -> bool:
         """`X[:n]`, `df.iloc[a:b]`, `s[:"2021"]`, `pool.data[train_idx]` (possibly followed by
@@ -505,8 +511,9 @@ class LeakageFacts:
                 if key is not None:
                     self._sources.setdefault(key, []).append(binding)
         found: Set[Binding] = set()
+        keys = self._source_keys
         for binding in bindings:
-            key = self._source_key(binding)
+            key = keys[binding] if binding in keys else keys.setdefault(binding, self._source_key(binding))
             if key is not None:
                 found.update(self._sources.get(key, ()))
         return found

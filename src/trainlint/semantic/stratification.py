@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -441,14 +442,14 @@ class StratificationFacts:
         return set(flow.resolve_name(root, site.node))
 
     def _descendants(self, start: Set[Binding]) -> Set[Binding]:
-        found: Set[Binding] = set()
-        stack = list(start)
-        while stack:
-            binding = stack.pop()
-            if binding in found:
-                continue
-            found.add(binding)
-            stack.extend(self._children.get(binding, ()))
+        """Breadth-first, a level at a time, with the per-binding work in C: every split of
+        a notebook reaches forward through every later rebinding of `df`."""
+        children = self._children
+        found = set(start)
+        frontier = found
+        while frontier:
+            frontier = set(chain.from_iterable(map(children.get, frontier, repeat(())))) - found
+            found |= frontier
         return found
 
     @cached_property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -387,9 +388,13 @@ class TargetEvidence:
                 self._add(kind, self.key(target), call)
 
 
+_LEADING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@lru_cache(maxsize=4096)  # asked for every key of every split: pairwise in a notebook
 def _root_name(key: str) -> str:
     """`df` for `df['label']` / `df.label`, `y_train` for `y_train`."""
-    head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", key)
+    head = _LEADING_NAME.match(key)
     return head.group(0) if head else key
 
 
