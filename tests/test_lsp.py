@@ -608,6 +608,15 @@ async def test_documents_too_deep_for_the_parser_get_one_diagnostic_and_the_serv
         await client.stop()
 
 
+async def test_a_document_over_the_analysis_budget_gets_its_tl004_and_the_server_goes_on(client, workspace):
+    big = TRAIN + ("# " + "x" * 98 + "\n") * 4_200  # 420 KB: over the default 400 KB
+    uri = open_document(client, workspace / "generated_train.py", big)
+    (skipped,) = await published(client, uri, version=1)
+    assert skipped.code == "TL004" and "max-analysis-size (400 KB)" in skipped.message
+    uri = open_document(client, workspace / "train.py")
+    assert codes(await published(client, uri, version=1)) == ["TL301"]
+
+
 # An analysis process that dies in native code on a document (as libcst's parser would
 # without the checks before it): the signal is the crash.
 SEGFAULTING_WORKER = textwrap.dedent(

@@ -201,6 +201,36 @@ def test_max_file_size(tmp_path, run_trainlint):
     assert lines[1].startswith("small.py:4:36: TL301")
 
 
+def test_max_analysis_size(tmp_path, run_trainlint):
+    write(tmp_path, "pyproject.toml", "[tool.trainlint]\nmax-analysis-size = 1\n")
+    padding = "# " + "x" * 1200 + "\n"
+    write(tmp_path, "big.py", FLAGGED + padding)
+    write(tmp_path, "big_but_no_training.py", "total = 1\n" + padding)
+    write(tmp_path, "big_and_broken.py", FLAGGED + "def broken(:\n" + padding)
+    write(tmp_path, "small.py", FLAGGED)
+    lines = run_trainlint(".", cwd=tmp_path).stdout.splitlines()
+    assert lines[0].startswith("big.py:1:1: TL004 file not analysed: 1 KB of code is over max-analysis-size (1 KB)")
+    assert "raise it in [tool.trainlint]" in lines[0]
+    # CPython's SyntaxError is final from 3.12 on; before, only libcst could tell (see
+    # engine_diagnostics.refused_by_python), and it is not run on a file over the budget.
+    assert lines[1].startswith("big_and_broken.py:6:" if sys.version_info >= (3, 12) else "big_and_broken.py:1:1: TL004")
+    assert lines[2].startswith("small.py:4:36: TL301")
+    assert not any(line.startswith("big_but_no_training.py") for line in lines)
+
+
+def test_max_analysis_size_zero_analyses_every_size(tmp_path, run_trainlint):
+    write(tmp_path, "pyproject.toml", "[tool.trainlint]\nmax-analysis-size = 0\n")
+    write(tmp_path, "big.py", FLAGGED + "# " + "x" * 1200 + "\n")
+    assert run_trainlint(".", cwd=tmp_path).stdout.startswith("big.py:4:36: TL301")
+
+
+def test_the_default_analysis_budget_skips_a_450_kb_training_file_at_once():
+    big = FLAGGED + ("# " + "x" * 98 + "\n") * 4_600  # 460 KB
+    (skipped,) = lint_source(big, "generated_test.py")
+    assert skipped.code == "TL004" and "over max-analysis-size (400 KB)" in skipped.message
+    assert [d.code for d in lint_source(big, "generated_test.py", Config(max_analysis_size_kb=500))] == ["TL301"]
+
+
 def test_per_file_timeout(tmp_path, monkeypatch):
     import time
 

@@ -56,6 +56,10 @@ class Config:
     force_exclude: bool = False
     # Files over this size are skipped with a TL004 rather than read (megabytes).
     max_file_size_mb: float = 20.0
+    # Files whose Python code is larger than this (kilobytes) are not analysed (TL004) when
+    # they contain training code: libcst's parse alone takes about a second per 200 KB, and
+    # an editor must not stall for seconds on a generated file. 0 disables.
+    max_analysis_size_kb: float = 400.0
     # Analysis of one file is interrupted after this many seconds (TL004); 0 disables.
     per_file_timeout: float = 60.0
     output_format: str = "text"  # text, json, sarif, github (see trainlint.report)
@@ -146,9 +150,11 @@ def _no_check(key: str, value: object, where: str) -> None:
 
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
-_NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "per-file-timeout": "per_file_timeout"}
-# Megabytes (a terabyte), seconds (a week): past these a limit is no limit, just an overflow.
-_NUMBER_LIMITS = {"max-file-size": 1_000_000, "per-file-timeout": 604_800}
+_NUMBER_KEYS = {"max-file-size": "max_file_size_mb", "max-analysis-size": "max_analysis_size_kb",
+                "per-file-timeout": "per_file_timeout"}
+# Megabytes (a terabyte), kilobytes (a terabyte), seconds (a week): past these a limit is no
+# limit, just an overflow.
+_NUMBER_LIMITS = {"max-file-size": 1_000_000, "max-analysis-size": 1_000_000_000, "per-file-timeout": 604_800}
 _ROLE_NAME_KEYS = {"train-names", "validation-names", "test-names"}
 _KNOWN_KEYS = _LIST_KEYS | _ROLE_NAME_KEYS | {"per-file-ignores", "output-format"} | set(_NUMBER_KEYS)
 

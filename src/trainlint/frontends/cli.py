@@ -366,7 +366,8 @@ def _show_settings(resolver: "ConfigResolver", path: Path) -> int:
             value = {glob: list(codes) for glob, codes in value}
         elif isinstance(value, tuple):
             value = list(value)
-        key = {"max_file_size_mb": "max-file-size"}.get(field.name, field.name.replace("_", "-"))
+        key = {"max_file_size_mb": "max-file-size", "max_analysis_size_kb": "max-analysis-size"}.get(
+            field.name, field.name.replace("_", "-"))
         lines.append(f"{key} = {value!r}")
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_CLEAN

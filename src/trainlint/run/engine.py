@@ -24,7 +24,9 @@ from trainlint.gate import prefilter
 from trainlint.gate.anchors import parsed_module
 from trainlint.rules import Finding, Rule, enabled_rules
 from trainlint.rules.base import split_message
-from trainlint.run.engine_diagnostics import engine_diagnostic, file_too_large, parse, rule_crashed, timed_out
+from trainlint.run.engine_diagnostics import (
+    engine_diagnostic, file_too_large, parse, refused_by_python, rule_crashed, timed_out, too_large_to_analyse,
+)
 from trainlint.run.files import read_file, size_limit
 from trainlint.run.hooks import NO_HOOKS, Hooks
 from trainlint.run.notebook import NotebookSource, adapt, is_notebook
@@ -146,6 +148,10 @@ def _lint_python(
     # A file-level exemption silences rules, but the file is still parsed: TL001 cannot be
     # suppressed.
     to_run = [rule for rule in triggered if not file_exempts(exemption, rule.code, rule.name)]
+    oversized = _over_analysis_budget(text, config)
+    if oversized:
+        refused = refused_by_python(text, path, *parsed_module(text))
+        return [refused if refused is not None else too_large_to_analyse(path, oversized, config)]
     from trainlint.semantic.libcst_tuning import codegen_within_python_frames  # libcst: only past the gate
 
     codegen_within_python_frames()
@@ -161,6 +167,15 @@ def _lint_python(
             ctx.release()
             del ctx, module  # the tree is freed here, and its cost is not the next file's read
             hooks.lap("other")
+
+
+def _over_analysis_budget(text: str, config: Config) -> int:
+    """The size in bytes of code over max-analysis-size, else 0."""
+    budget = config.max_analysis_size_kb * 1024
+    if not budget or len(text) <= budget / 4:  # a character is at most four bytes
+        return 0
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > budget else 0
 
 
 def _run_rules(

@@ -69,6 +69,14 @@ def code_cells_too_large(path: str, config: Config) -> Diagnostic:
     return engine_diagnostic(FILE_SKIPPED, path, message)
 
 
+def too_large_to_analyse(path: str, size: int, config: Config) -> Diagnostic:
+    message = (
+        f"file not analysed: {size / 1024:.0f} KB of code is over max-analysis-size"
+        f" ({config.max_analysis_size_kb:g} KB); raise it in [tool.trainlint] to lint this file"
+    )
+    return engine_diagnostic(FILE_SKIPPED, path, message)
+
+
 def timed_out(path: str, config: Config) -> Diagnostic:
     message = (
         f"file skipped: analysis exceeded the per-file budget of {config.per_file_timeout:g} s;"
@@ -101,7 +109,7 @@ def parse(text: str, path: str, python_module: Optional[ast.Module] = None,
     `python_depth` that tree's depth when the gate measured it."""
     import libcst as cst
 
-    refused = _refused_by_python(text, path, python_module, python_depth)
+    refused = refused_by_python(text, path, python_module, python_depth)
     if refused is not None:
         return refused
     from trainlint.semantic.libcst_tuning import unvalidated_parse
@@ -115,7 +123,7 @@ def parse(text: str, path: str, python_module: Optional[ast.Module] = None,
         return engine_diagnostic(SYNTAX_ERROR, path, "too deeply nested for the parser")
 
 
-def _refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None,
+def refused_by_python(text: str, path: str, tree: Optional[ast.Module] = None,
                        depth: Optional[int] = None) -> Union[Diagnostic, None]:
     """TL001 when CPython's own parser rejects `text`, TL004 when its tree is too deep for
     libcst's native parser; None when libcst may parse it.
