@@ -83,18 +83,24 @@ def test_an_interrupted_walk_stays_interrupted(monkeypatch):
     engine as itself (a TL004), not as a KeyError of a half-recorded span (a TL003 for the
     rule that asked for the index, after which the file runs on without a budget)."""
     from trainlint.core.limits import AnalysisTimeout
-    from trainlint.semantic import index
+    from trainlint.semantic import pieces
 
     text = EDGE_CASES["decorated"] + EDGE_CASES["nested"] + "for x in y:\n    if x:\n        f(x)\n"
     module = cst.parse_module(text)
     tokens = len(ModuleIndex(module).positions._tokens)
-    real = index._Recorder.add_token
+    real = pieces._Recorder.add_token
     for interrupt_at in range(tokens):
-        def add_token(self, value, interrupt_at=interrupt_at):
-            if len(self.tokens) >= interrupt_at:  # the first token at or after it
+        # Tokens of the whole module: each piece (semantic.pieces) has a recorder of its own.
+        walked = {"recorder": None, "before": 0, "last": 0}
+
+        def add_token(self, value, interrupt_at=interrupt_at, walked=walked):
+            if self is not walked["recorder"]:
+                walked["recorder"], walked["before"] = self, walked["before"] + walked["last"]
+            if walked["before"] + len(self.tokens) >= interrupt_at:  # the first token at or after it
                 raise AnalysisTimeout()
             real(self, value)
+            walked["last"] = len(self.tokens)
 
-        monkeypatch.setattr(index._Recorder, "add_token", add_token)
+        monkeypatch.setattr(pieces._Recorder, "add_token", add_token)
         with pytest.raises(AnalysisTimeout):
             ModuleIndex(module)

@@ -114,7 +114,8 @@ def test_engine_messages_are_one_bounded_line():
 @pytest.mark.slow  # a generated 50,000-line program
 def test_fifty_thousand_lines():
     text = SPLIT_IMPORT + "".join(f"value_{i} = {i} * 2\n" for i in range(50_000)) + FLAGGED
-    assert codes(lint_source(text, "big.py")) == ["TL301"]
+    assert codes(lint_source(text, "big.py")) == ["TL004"]  # 900 KB: over max-analysis-size
+    assert codes(lint_source(text, "big.py", Config(max_analysis_size_kb=0))) == ["TL301"]
 
 
 @pytest.mark.parametrize(

@@ -43,11 +43,12 @@ def lint_source(
     return analyse(text, path, config or Config(), NO_HOOKS, suppress)
 
 
-def lint_text(text: str, path: str, config: Config) -> List[Diagnostic]:
-    """Lint an in-memory source (an editor buffer) under the same limits as `lint_file`."""
+def lint_text(text: str, path: str, config: Config, hooks: Hooks = NO_HOOKS) -> List[Diagnostic]:
+    """Lint an in-memory source (an editor buffer) under the same limits as `lint_file`.
+    `hooks`: an editor's (`run.editing.EditorHooks`) re-parse only what an edit changed."""
     if len(text) > size_limit(config, path):  # characters: close enough to bytes
         return [file_too_large(path, config)]
-    return _within_time_limit(text, path, config, NO_HOOKS)
+    return _within_time_limit(text, path, config, hooks)
 
 
 def lint_file(path: Path, config: Config, display_path: Optional[str] = None) -> List[Diagnostic]:
@@ -156,13 +157,18 @@ def _lint_python(
 
     codegen_within_python_frames()
     with deeper_recursion():
-        module = parse(text, path, *parsed_module(text))  # the gate's ast, when it parsed this text
+        python_module, depth = parsed_module(text)  # the gate's ast, when it parsed this text
+        # CPython parsed it, and it is not too deep for libcst's native parser (no compile here)
+        accepted = python_module is not None and refused_by_python(text, path, python_module, depth) is None
+        module = hooks.parse(text, accepted, lambda: parse(text, path, python_module, depth))
         hooks.lap("parse")
         if isinstance(module, Diagnostic):
             return [module]
         ctx = hooks.new_context(FileContext, text, path, module, config)
         try:
-            return _run_rules(ctx, to_run, line_label, cell_starts, suppress, hooks)
+            found = _run_rules(ctx, to_run, line_label, cell_starts, suppress, hooks)
+            hooks.linted(ctx)
+            return found
         finally:
             ctx.release()
             del ctx, module  # the tree is freed here, and its cost is not the next file's read

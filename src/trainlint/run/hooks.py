@@ -7,7 +7,7 @@ overrides it to time every stage, fact and rule of the very run that produces th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 
 class Hooks:
@@ -26,6 +26,14 @@ class Hooks:
     def new_context(self, context_class: type, *args: Any) -> Any:
         """The FileContext the rules share (a profiler returns one that times its facts)."""
         return context_class(*args)
+
+    def parse(self, text: str, python_accepts: bool, parse_whole: Callable[[], Any]) -> Any:
+        """The libcst module of `text` (or its diagnostic). `python_accepts`: CPython parsed
+        the text. An editor re-parses only what an edit changed (semantic.reparse)."""
+        return parse_whole()
+
+    def linted(self, ctx: Any) -> None:
+        """The rules have run on `ctx`, which is released next (an editor keeps its index)."""
 
 
 NO_HOOKS = Hooks()

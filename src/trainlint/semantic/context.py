@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -28,6 +28,7 @@ from trainlint.core.config import Config
 from trainlint.core.diagnostics import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trainlint.semantic.pieces import PieceRecord
     from trainlint.semantic.project_index import HelperLookup
     from trainlint.semantic.augmentation import AugmentationFacts
     from trainlint.semantic.data_uses import DataUses
@@ -48,6 +49,10 @@ class FileContext:
     # Summaries of functions of other project modules (`run.summaries.ProjectHelpers`), or
     # None: calls leaving the file are then unknown.
     project: Optional["HelperLookup"] = None
+    # An editor's last index of this document (semantic.pieces): the records of the
+    # top-level statements an edit did not touch are reused; and whether to keep them.
+    previous_pieces: Optional[Dict[int, "PieceRecord"]] = None
+    keep_pieces = False
 
     def __init__(self, text: str, path: str, module: cst.Module, config: Config) -> None:
         self.text = text
@@ -70,7 +75,7 @@ class FileContext:
 
     @cached_property
     def index(self) -> ModuleIndex:
-        return ModuleIndex(self.module, self.text)
+        return ModuleIndex(self.module, self.text, self.previous_pieces, self.keep_pieces)
 
     @cached_property
     def imports(self) -> ImportTable:

@@ -309,6 +309,16 @@ def _is_size_read(node) -> bool:
 _READ_KINDS = frozenset({cst.Name, cst.Attribute, cst.Subscript})
 
 
+def _items_by_container(tags: Dict[str, FrozenSet[str]]) -> Dict[str, List[FrozenSet[str]]]:
+    """`hist` -> the tags of `hist[...]` keys: once per statement, not once per name read."""
+    items: Dict[str, List[FrozenSet[str]]] = {}
+    for tagged, carried in tags.items():
+        container, bracket, _rest = tagged.partition("[")
+        if bracket and container:
+            items.setdefault(container, []).append(carried)
+    return items
+
+
 def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
     if not tags and not returns:
         return frozenset()  # nothing tagged yet: there is nothing to read
@@ -316,6 +326,7 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
     if type(statement) is cst.AugAssign:
         roots.append(statement.target)
     found: Set[str] = set()
+    items: Optional[Dict[str, List[FrozenSet[str]]]] = None  # `hist` -> what `hist[...]` carries
     for root in roots:
         if root is None:
             continue
@@ -330,9 +341,10 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
                     continue
                 if kind is cst.Name and type(ctx.index.parent(node)) is not cst.Subscript:
                     # the whole list whose items were accumulated: `hist[epoch] += ...; return hist`
-                    for tagged, carried in tags.items():
-                        if tagged.startswith(key + "["):
-                            found |= carried
+                    if items is None:
+                        items = _items_by_container(tags)
+                    for carried in items.get(key, ()):
+                        found |= carried
             if kind is cst.Call:
                 name = last_name(node.func)
                 if name in returns and type(node.func) is not cst.Attribute or (

@@ -12,60 +12,16 @@ from collections import defaultdict
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
 
 from trainlint.semantic.kinds import kinds
 from trainlint.semantic.libcst_tuning import plain_parenthesize
 from trainlint.semantic.names import walk
-from trainlint.semantic.positions import PositionIndex, record_syntactic_position
+from trainlint.semantic.pieces import PieceRecord, records_for
+from trainlint.semantic.positions import PositionIndex
 
 N = TypeVar("N", bound=cst.CSTNode)
 
 SCOPE_TYPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-
-
-class _Recorder(CodegenState):
-    """Walks the tree by generating its code: libcst's visitor rebuilds every node on the
-    way (dataclass construction and validation), generating code does not, and visits the
-    same nodes in source order with the same parents at under half the cost. The token
-    indices where each node starts and ends are noted too, so positions need no second pass
-    (see analysis/positions.py)."""
-
-    def __init__(self, index: "ModuleIndex", module: cst.Module) -> None:
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
-        self._parents = index._parents
-        self._preorder = index._preorder
-        self._by_type = index._by_type
-        self._children = index._children
-        self.marks = index._marks
-        self._stack: List[cst.CSTNode] = []
-        self._child_lists: List[List[cst.CSTNode]] = []  # the children of each node on the stack
-        self._starts: List[int] = []
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        if self._stack:
-            self._parents[id(node)] = self._stack[-1]
-            self._preorder.append(node)
-            self._child_lists[-1].append(node)
-        self._by_type[type(node)].append(node)
-        self._stack.append(node)
-        self._child_lists.append([])
-        self._starts.append(len(self.tokens))
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        self._stack.pop()
-        children = self._child_lists.pop()
-        if children:
-            self._children[id(node)] = children
-        start = self._starts.pop()
-        key = id(node)
-        if key not in self.marks:  # a syntactic position recorded inside wins
-            self.marks[key] = (start, len(self.tokens))
-
-    record_syntactic_position = record_syntactic_position
-
-    def pop_trailing_newline(self) -> None:
-        pass  # keep the module's last newline: positions count it, as PositionProvider does
 
 
 class ModuleIndex:
@@ -73,23 +29,61 @@ class ModuleIndex:
     `__hash__`, which the hundreds of thousands of lookups per file would pay for. The index
     holds the module, so every node's id stays its own while the index lives."""
 
-    def __init__(self, module: cst.Module, text: Optional[str] = None) -> None:
-        """`text`: the source `module` was parsed from, so that positions are its own."""
+    def __init__(self, module: cst.Module, text: Optional[str] = None,
+                 previous: Optional[Dict[int, PieceRecord]] = None, keep: bool = False) -> None:
+        """`text`: the source `module` was parsed from, so that positions are its own.
+        `previous`: the `pieces` of an earlier index, whose records are reused for the
+        top-level statements that are the very same nodes (semantic.reparse). `keep`: keep
+        a record per piece for a later index to reuse (the language server)."""
         self.module = module
-        self._parents: Dict[int, cst.CSTNode] = {}
-        self._preorder: List[cst.CSTNode] = []  # every node but the module, in source order
-        self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
-        self._marks: Dict[int, Tuple[int, int]] = {}
-        self._children: Dict[int, List[cst.CSTNode]] = {}  # id(node) -> its children, in source order
         plain_parenthesize()
-        recorder = _Recorder(self, module)
-        module._codegen(recorder)
-        self.positions = PositionIndex(self._marks, recorder.tokens, text)
+        records = records_for(module, previous, keep)
+        self.pieces: Dict[int, PieceRecord] = (
+            {id(record.node): record for record in records} if keep or previous else {})
+        self._by_type: Dict[type, List[cst.CSTNode]] = defaultdict(list)
+        self._by_type[type(module)].append(module)
+        if records and not self.pieces:  # one set of tables, recorded into by every piece
+            tables = records[0]
+            self._parents: Dict[int, cst.CSTNode] = tables.parents
+            self._preorder: List[cst.CSTNode] = tables.preorder  # every node but the module, in source order
+            self._children: Dict[int, List[cst.CSTNode]] = tables.children  # id(node) -> its children, in order
+            self._marks: Dict[int, Tuple[int, int]] = tables.marks
+            for node_type, nodes in tables.by_type.items():
+                self._by_type[node_type].extend(nodes)
+            tokens, bases = tables.tokens, [(0, 0)]
+        else:
+            tokens, bases = self._put_end_to_end(records)
+        for record in records:
+            self._parents[id(record.node)] = module
+        if records:
+            self._children[id(module)] = [record.node for record in records]
+            self._marks[id(module)] = (records[0].base, records[-1].end)
+        else:  # libcst writes a lone line break for an empty module that has one
+            tokens = [module.default_newline] if module.has_trailing_newline else []
+            self._marks[id(module)] = (0, len(tokens))
+        self.positions = PositionIndex(self._marks, tokens, text, bases or ((0, 0),))
         self._order: Optional[Dict[int, int]] = None
         self._starts: Dict[type, Optional[List[int]]] = {}
         # types -> {node: its innermost ancestor of those types}; facts ask the same
         # question of neighbouring nodes over and over, so answers are shared along the path.
         self._enclosing: Dict[Tuple[type, ...], Dict[int, Optional[cst.CSTNode]]] = {}
+
+    def _put_end_to_end(self, records: List[PieceRecord]) -> Tuple[List[str], List[Tuple[int, int]]]:
+        """The module's tables from one record per piece; its tokens, and each piece's
+        (virtual, real) index of its first token."""
+        self._parents, self._preorder, self._children, self._marks = {}, [], {}, {}
+        tokens: List[str] = []
+        bases: List[Tuple[int, int]] = []
+        for record in records:
+            bases.append((record.base, len(tokens)))
+            tokens.extend(record.tokens)
+            self._parents.update(record.parents)
+            self._preorder.extend(record.preorder)
+            for node_type, nodes in record.by_type.items():
+                self._by_type[node_type].extend(nodes)
+            self._children.update(record.children)
+            self._marks.update(record.marks)
+        return tokens, bases
 
     # -- lookups ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from itertools import accumulate
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -38,7 +38,7 @@ class _SyntacticSpan:
         self.start = 0
 
     def __enter__(self) -> None:
-        self.start = len(self.state.tokens)
+        self.start = self.state.base + len(self.state.tokens)
 
     def __exit__(self, exc_type: object, *_exc: object) -> None:
         if exc_type is not None:
@@ -47,7 +47,7 @@ class _SyntacticSpan:
             return
         marks = self.state.marks
         start = self.start if self.start_node is None else marks[id(self.start_node)][0]
-        end = len(self.state.tokens) if self.end_node is None else marks[id(self.end_node)][1]
+        end = self.state.base + len(self.state.tokens) if self.end_node is None else marks[id(self.end_node)][1]
         marks[id(self.node)] = (start, end)
 
 
@@ -68,10 +68,14 @@ class PositionIndex:
     in `text` (the parsed source) where libcst's code differs from it (`TextOffsets`)."""
 
     def __init__(self, marks: Dict[int, Tuple[int, int]], tokens: List[str],
-                 text: Optional[str] = None) -> None:
-        # marks: id(node) -> token indices; the ModuleIndex that owns it keeps the nodes alive
+                 text: Optional[str] = None, bases: Sequence[Tuple[int, int]] = ((0, 0),)) -> None:
+        # marks: id(node) -> virtual token indices (semantic.pieces); the ModuleIndex that
+        # owns it keeps the nodes alive. bases: (virtual, real) index of each piece's first
+        # token, ascending.
         self._marks = marks
         self._tokens = tokens
+        self._virtual_bases = [virtual for virtual, _real in bases]
+        self._real_bases = [real for _virtual, real in bases]
         self._text = text
         self._offsets: Optional[List[int]] = None
         self._to_text: Optional[TextOffsets] = None
@@ -92,6 +96,13 @@ class PositionIndex:
         self._prepare()
         return self._on_text
 
+    @property
+    def is_the_text(self) -> bool:
+        """Whether libcst's code is the text itself (but for the final line break the walk
+        keeps), so that the tokens' lengths are spans of the text."""
+        self._prepare()
+        return self._text is not None and self._to_text is None
+
     def _prepare(self) -> None:
         if self._offsets is not None:
             return  # done at the first use in this file
@@ -105,10 +116,11 @@ class PositionIndex:
             code = text if self._on_text else code
         self._line_starts = [0, *(match.end() for match in LINE_BREAK.finditer(code))]
 
-    def _position(self, token_index: int) -> CodePosition:
+    def _position(self, virtual_index: int) -> CodePosition:
         self._prepare()
         assert self._offsets is not None
-        offset = self._offsets[token_index]
+        piece = max(bisect_right(self._virtual_bases, virtual_index) - 1, 0)
+        offset = self._offsets[self._real_bases[piece] + virtual_index - self._virtual_bases[piece]]
         if self._to_text is not None:
             offset = self._to_text[offset]
         line = bisect_right(self._line_starts, offset) - 1

@@ -17,14 +17,19 @@ from typing import BinaryIO, Callable, Dict, Optional
 from trainlint.core.config import Config
 from trainlint.core.limits import use_batch_gc
 from trainlint.fix.apply import fix_text
+from trainlint.run.editing import EditorSession
 from trainlint.run.engine import lint_text
 from trainlint.run.worker_life import start_as_worker
 
 LENGTH = struct.Struct(">Q")
 
 
+EDITOR = EditorSession()
+
+
 def lint(text: str, path: str, config: Config):
-    return lint_text(text, path, config)
+    """A document's diagnostics; what the last lint of it parsed is reused (run.editing)."""
+    return lint_text(text, path, config, EDITOR.hooks_for(path))
 
 
 def fix_all(text: str, path: str, config: Config):
