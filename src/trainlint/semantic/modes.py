@@ -538,6 +538,26 @@ class ModeAnalysis:
             self._call_event(call, state, env)
 
     def _calls_of(self, node: cst.CSTNode) -> List[cst.Call]:
+        if type(node) in _OWN_SCOPES:
+            return []
+        if self.index.span(node) == (0, 0):
+            return self._walked_calls_of(node)
+        # The calls in the statement's span (a bisection), less those in a nested scope or
+        # block: a statement has far fewer calls than nodes.
+        parent = self.index.parent
+        calls = []
+        for call in self.index.within(node, cst.Call):
+            current = parent(call) if call is not node else None
+            while current is not None and current is not node:
+                if type(current) in _OWN_SCOPES or type(current) in _NESTED_BLOCKS:
+                    break
+                current = parent(current)
+            else:  # reached the statement (or the call is the node itself)
+                calls.append(call)
+        # Arguments are evaluated before the call: innermost calls first.
+        return list(reversed(calls))
+
+    def _walked_calls_of(self, node: cst.CSTNode) -> List[cst.Call]:
         calls = []
         stack = [node]
         children = self.index.children

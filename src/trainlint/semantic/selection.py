@@ -384,10 +384,7 @@ class SelectionFacts:
 
     def _trains_in(self, function: cst.CSTNode) -> bool:
         """The function takes optimizer steps or calls backward (it trains as well)."""
-        return any(
-            last_name(call) in ("backward", "step", "fit") and self.index.is_inside(call, function)
-            for call in self.index.of_type(cst.Call)
-        )
+        return any(last_name(call) in ("backward", "step", "fit") for call in self.index.inside(function, cst.Call))
 
     def _loop_selection(
         self, kind: str, role: str, node: cst.CSTNode, metric: cst.BaseExpression,
@@ -410,10 +407,7 @@ class SelectionFacts:
                          report, outer, final)
 
     def _saves_state(self, node: cst.CSTNode) -> bool:
-        return any(
-            last_name(call) in STATE_SAVES
-            for call in self.index.of_type(cst.Call) if self.index.is_inside(call, node)
-        )
+        return any(last_name(call) in STATE_SAVES for call in self.index.inside(node, cst.Call))
 
     def _lr_plateaus(self) -> Iterator[Selection]:
         for call in self.index.of_type(cst.Call):
