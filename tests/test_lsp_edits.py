@@ -102,3 +102,43 @@ async def test_each_edit_publishes_what_a_full_lint_finds(request, workspace, se
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+# A document of many functions: edits in the middle ones are re-parsed in place (the
+# server keeps the other statements and their part of the index, run.editing).
+FUNCTIONS = "import torch\n\n\n" + "".join(
+    f"def evaluate_{i}(model, loader):\n"
+    "    correct = 0\n"
+    "    for x, y in loader:\n"
+    "        correct += (model(x).argmax(1) == y).sum().item()\n"
+    "    return correct / len(loader.dataset)\n\n\n" for i in range(8)
+) + "if __name__ == '__main__':\n    main()\n"
+MIDDLE_EDITS = [  # (needle, text inserted at the start of its line)
+    ("def evaluate_4", ""), ("    correct = 0", "    model.eval()\n"), ("    model.eval()", "# "),
+    ("#     model.eval()", "    total = len(loader)\n"), ("    for x, y in loader:", "    model.train()\n"),
+]
+
+
+async def test_edits_reparsed_in_place_publish_what_a_full_lint_finds(request, workspace):
+    client = await start(request, workspace, "neovim")
+    try:
+        path = workspace / "evaluate.py"
+        path.write_text(FUNCTIONS)
+        text, uri = FUNCTIONS, path.as_uri()
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        assert _got(await published(client, uri, version=1)) == _expected(text, str(path))
+        after = text.index("def evaluate_4")
+        for version, (needle, new) in enumerate(MIDDLE_EDITS[1:], start=2):
+            line = _line_of(text[after:], needle) + text[:after].count("\n")
+            edit = (line, 0, line, 0, new)
+            text = _apply(text, edit)
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(line, 0), end=types.Position(line, 0)), text=new)]))
+            assert _got(await published(client, uri, version=version)) == _expected(text, str(path)), needle
+            await asyncio.sleep(0.3)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
