@@ -69,7 +69,9 @@ def training_script(chars: int) -> str:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "churn"\n\n[tool.trainlint]\nper-file-timeout = {BUDGET}\n')
+    # No size budget: these tests need a document whose analysis takes seconds.
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "churn"\n\n[tool.trainlint]\nper-file-timeout = {BUDGET}\nmax-analysis-size = 0\n')
     (tmp_path / "train.py").write_text(TRAIN)
     return tmp_path
 
@@ -192,7 +194,8 @@ async def test_small_document_is_answered_within_1s_while_a_1mb_document_is_anal
 
 @needs_proc
 async def test_superseded_versions_are_cancelled_and_only_the_last_is_published(workspace):
-    (workspace / "pyproject.toml").write_text('[project]\nname = "churn"\n')  # the default budget (60 s)
+    (workspace / "pyproject.toml").write_text(  # the default time budget (60 s), no size budget
+        '[project]\nname = "churn"\n\n[tool.trainlint]\nmax-analysis-size = 0\n')
     base = training_script(150_000)  # the large lane; seconds of analysis (3 s on an idle 2-core machine)
     assert len(base) >= LARGE_DOCUMENT_CHARS
     versions = {1: base, 2: base + TRAIN, 3: base + STRATIFIED}  # 2 adds a TL301, 3 fixes it
@@ -255,7 +258,7 @@ STUCK_SERVER = server_with_worker(STUCK_WORKER)
 
 @needs_proc
 async def test_a_process_stuck_past_the_budget_is_killed_and_the_document_gets_tl004(workspace):
-    (workspace / "pyproject.toml").write_text('[tool.trainlint]\nper-file-timeout = 0.5\n')
+    (workspace / "pyproject.toml").write_text('[tool.trainlint]\nper-file-timeout = 0.5\nmax-analysis-size = 0\n')
     client = await start_server(STUCK_SERVER, workspace)
     try:
         server = client._server.pid

@@ -110,13 +110,20 @@ def _pytorch(ctx) -> List[SideBySide]:
     functions = [None] + list(ctx.index.of_type(cst.FunctionDef))
     returns: Dict[str, FrozenSet[str]] = {}
     found: Dict[cst.CSTNode, SideBySide] = {}
+    # The names each function calls: a function runs again only when what a callee returns
+    # changed since (a walk depends on nothing else that changes).
+    called = {function: {last_name(call) for call in ctx.index.in_function(function, cst.Call)}
+              for function in functions}
+    pending = functions
     for _ in range(3):  # callees' return tags before callers
         before = dict(returns)
-        for function in functions:
+        for function in pending:
             for item in _walk_function(ctx, function, seeds, returns):
                 found.setdefault(item.node, item)
-        if returns == before:
+        changed = {key.split("#")[0] for key, value in returns.items() if before.get(key) != value}
+        if not changed:
             break  # a round that learnt nothing would only repeat itself
+        pending = [function for function in functions if called[function] & changed]
     line_number = {line: i for i, line in enumerate(ctx.index.of_type(cst.SimpleStatementLine))}
     return sorted(found.values(), key=lambda s: line_number.get(ctx.index.statement_of(s.node), 0))
 
@@ -351,7 +358,7 @@ def _read_tags(ctx, statement, tags, returns) -> FrozenSet[str]:
                         type(node.func) is cst.Attribute and dotted_name(node.func.value) == "self"
                         and name in returns):
                     found |= returns[name]
-            if kind is cst.Lambda or _is_size_read(node):
+            if kind is cst.Lambda or ((kind is cst.Call or kind is cst.Attribute) and _is_size_read(node)):
                 continue  # `len(history[0])` is a number of epochs, not the figure
             stack.extend(ctx.index.children(node))
     return frozenset(found)
