@@ -145,7 +145,7 @@ class TextOffsets:
         code_starts, text_starts = [0], [0]
         i = j = 0
         while True:
-            same = _common_prefix(code, i, text, j)
+            same = common_prefix(code, i, text, j)
             i, j = i + same, j + same
             if i == len(code) or (j == len(text) and LINE_BREAK.fullmatch(code[i:])):
                 return cls(code_starts, text_starts, len(text))
@@ -160,7 +160,7 @@ class TextOffsets:
         return min(self._text_starts[stretch] + offset - self._code_starts[stretch], self._length)
 
 
-def _common_prefix(a: str, i: int, b: str, j: int) -> int:
+def common_prefix(a: str, i: int, b: str, j: int) -> int:
     """The length of the common prefix of a[i:] and b[j:], comparing slices (done in C)."""
     limit = min(len(a) - i, len(b) - j)
     if a[i:i + limit] == b[j:j + limit]:

@@ -26,6 +26,7 @@ import libcst as cst
 from trainlint.semantic.index import ModuleIndex
 from trainlint.semantic.libcst_tuning import unvalidated_parse
 from trainlint.semantic.names import nodes_in
+from trainlint.semantic.positions import common_prefix
 
 
 class EditedDocument:
@@ -67,7 +68,7 @@ class EditedDocument:
             return None
         if text == old:
             return module
-        prefix = _common_prefix(old, text)
+        prefix = common_prefix(old, 0, text, 0)
         suffix = _common_suffix(old, text, limit=min(len(old), len(text)) - prefix)
         first = next((n for n, end in enumerate(self._ends) if end >= prefix), None)
         changed_end = len(old) - suffix
@@ -108,17 +109,6 @@ def _parse_stretch(code: str, module: cst.Module, held_first_block: bool) -> Opt
     if stretch.header:  # leading comments: a module's header, a statement's leading lines here
         statements[0] = statements[0].with_changes(leading_lines=[*stretch.header, *statements[0].leading_lines])
     return statements
-
-
-def _common_prefix(a: str, b: str) -> int:
-    low, high = 0, min(len(a), len(b))
-    while low < high:  # bisect on slice equality: comparisons run in C
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 def _common_suffix(a: str, b: str, limit: int) -> int:
